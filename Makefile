@@ -1,0 +1,28 @@
+# taskstream: the two commands are `make dev` (run everything locally) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+install: ## install what is missing (apt packages, npm deps, Kafka jars)
+	@stack/install.sh
+
+dev: ## start Kafka, PostgreSQL, Redis and all services in the foreground; Ctrl-C stops everything
+	@stack/dev.sh
+
+down: ## stop everything `make dev` or `make test` started
+	@STACK_PROFILE=dev stack/down.sh
+	@STACK_PROFILE=test stack/down.sh
+
+test: ## lint, typecheck, unit and integration tests on a throwaway real stack
+	@stack/test.sh
+
+token: ## print a JWT for the local stack: make token USER=alice
+	@test -n "$(USER)" || { echo "usage: make token USER=<id>" >&2; exit 2; }
+	@node --import tsx bin/taskstream.ts token "$(USER)"
+
+format: ## apply biome's formatting and safe fixes
+	@npx --no biome check --write .
+
+.PHONY: help install dev down test token format

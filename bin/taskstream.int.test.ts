@@ -1,0 +1,34 @@
+/** The CLI as operators run it: all four processes ready, clean SIGTERM, one-line config errors. */
+import { describe, expect, it } from "vitest";
+import { envFor, eventually, startProcess, testConfig } from "../test/harness.ts";
+
+const config = testConfig();
+
+describe("npm start -- all", () => {
+  it("serves /healthz, /readyz and /metrics on every port and stops cleanly on SIGTERM", async () => {
+    const proc = startProcess(["all"], envFor(config));
+    try {
+      for (const port of [config.ingestPort, config.processorsPort, config.schedulerPort, config.fanoutPort]) {
+        await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, `readyz on ${port}`);
+        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+        expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain("taskstream_process_cpu");
+      }
+    } finally {
+      proc.child.kill("SIGTERM");
+    }
+    expect(await proc.exited).toBe(0);
+  });
+});
+
+describe("bad configuration", () => {
+  it.each([
+    [{ DATABASE_URL: "not-a-url" }, /^taskstream: DATABASE_URL="not-a-url" is invalid/m],
+    [{ KAFKA_BROKERS: "127.0.0.1:1", DEPENDENCY_TIMEOUT_MS: "2000" }, /^taskstream: KAFKA_BROKERS: cannot use 127\.0\.0\.1:1/m],
+    [{ REDIS_URL: "redis://127.0.0.1:1", DEPENDENCY_TIMEOUT_MS: "2000" }, /^taskstream: REDIS_URL: cannot use redis:\/\/127\.0\.0\.1:1/m],
+  ])("%o exits non-zero with one line naming the setting", async (env, message) => {
+    const proc = startProcess(["processors"], envFor(config, env));
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(message);
+    expect(proc.output()).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});

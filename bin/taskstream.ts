@@ -1,0 +1,72 @@
+/**
+ * The one entry point: `npm start -- <command>`.
+ *   ingest | processors | scheduler | fanout   run one process
+ *   all                                        run the four in one process (small deployments, make dev)
+ *   migrate | topics                           apply migrations / create topics, then exit
+ *   token <user_id> [ttl]                      print a signed JWT for the local stack
+ *   replay [--from-topic]                      rebuild the projection into a scratch schema and diff it
+ */
+import { ConfigError, loadConfig } from "../common/config.ts";
+import { rootLogger } from "../common/log.ts";
+import { Health, runServices, type Service, StartupError } from "../common/service.ts";
+
+type ServiceFactory = (config: ReturnType<typeof loadConfig>, health: Health) => Promise<Service>;
+const serviceFactories: Record<string, () => Promise<ServiceFactory>> = {
+  processors: async () => (await import("../processors/service.ts")).processorsService,
+  scheduler: async () => (await import("../scheduler/service.ts")).schedulerService,
+  fanout: async () => (await import("../fanout/service.ts")).fanoutService,
+  ingest: async () => (await import("../ingest/service.ts")).ingestService,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case "migrate":
+      await (await import("../storage/migrate.ts")).migrate(config);
+      return 0;
+    case "topics":
+      await (await import("../redpanda/create-topics.ts")).createTopics(config);
+      return 0;
+    case "token": {
+      const { signLocalToken } = await import("../ingest/auth.ts");
+      if (!args[0]) throw new ConfigError("usage: token <user_id> [ttl, e.g. 24h]");
+      process.stdout.write(`${await signLocalToken(config, args[0], args[1] ?? "24h")}\n`);
+      return 0;
+    }
+    case "replay":
+      return (await import("../processors/replay.ts")).replayCommand(config, args);
+    case "all":
+    case "ingest":
+    case "processors":
+    case "scheduler":
+    case "fanout": {
+      // Start order follows the data flow backwards so nothing is accepted before it can be handled.
+      const names = command === "all" ? ["processors", "scheduler", "fanout", "ingest"] : [command];
+      const health = new Health(() => services);
+      const services: Service[] = [];
+      for (const name of names) {
+        const factory = await serviceFactories[name]?.();
+        if (factory) services.push(await factory(config, health));
+      }
+      return runServices(config, services, health);
+    }
+    default:
+      throw new ConfigError(
+        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token or replay`,
+      );
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    if (err instanceof ConfigError || err instanceof StartupError) {
+      // One clear line for the operator, no stack trace.
+      process.stderr.write(`taskstream: ${err.message}\n`);
+    } else {
+      rootLogger.fatal({ err }, "crashed");
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,191 @@
+/**
+ * The one typed configuration of every taskstream process, read from the environment.
+ * Each setting is declared once below with its env name, type, default and meaning; README's
+ * configuration table lists the same. `loadConfig` fails with one line naming the bad setting.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+/** Documented default for local development only; README says to override it anywhere else. */
+export const LOCAL_JWT_SECRET = "taskstream-local-dev-secret-do-not-use-in-production";
+
+interface Setting<S extends TSchema> {
+  env: string;
+  schema: S;
+  default?: Static<S>;
+  doc: string;
+}
+const setting = <S extends TSchema>(s: Setting<S>): Setting<S> => s;
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Positive = Type.Integer({ minimum: 1 });
+
+export const settings = {
+  host: setting({ env: "HOST", schema: Type.String({ minLength: 1 }), default: "0.0.0.0", doc: "Address every server binds to." }),
+  ingestPort: setting({ env: "INGEST_PORT", schema: Port, default: 8080, doc: "HTTP API port (ingest)." }),
+  processorsPort: setting({ env: "PROCESSORS_PORT", schema: Port, default: 8081, doc: "Health/metrics port of the processors." }),
+  schedulerPort: setting({ env: "SCHEDULER_PORT", schema: Port, default: 8082, doc: "Health/metrics port of the scheduler." }),
+  fanoutPort: setting({ env: "FANOUT_PORT", schema: Port, default: 8090, doc: "WebSocket port (fan-out)." }),
+  kafkaBrokers: setting({
+    env: "KAFKA_BROKERS",
+    schema: Type.String({ pattern: "^[^,:\\s]+:\\d+(,[^,:\\s]+:\\d+)*$" }),
+    default: "127.0.0.1:19092",
+    doc: "Comma-separated host:port list of Kafka-protocol brokers (Apache Kafka, Redpanda).",
+  }),
+  topicPrefix: setting({
+    env: "TOPIC_PREFIX",
+    schema: Type.String({ pattern: "^[A-Za-z0-9._-]*$" }),
+    default: "",
+    doc: "Prepended to every topic name of redpanda/topics.json (isolates tests or tenants on one cluster).",
+  }),
+  topicReplicationFactor: setting({
+    env: "TOPIC_REPLICATION_FACTOR",
+    schema: Positive,
+    default: 1,
+    doc: "Replication factor used when creating topics (3 in production).",
+  }),
+  databaseUrl: setting({
+    env: "DATABASE_URL",
+    schema: Type.String({ pattern: "^postgres(ql)?://[^\\s]+$" }),
+    default: "postgres://taskstream:taskstream@127.0.0.1:15432/taskstream",
+    doc: "PostgreSQL connection URL.",
+  }),
+  databasePoolSize: setting({ env: "DATABASE_POOL_SIZE", schema: Positive, default: 10, doc: "Connections per process." }),
+  redisUrl: setting({
+    env: "REDIS_URL",
+    schema: Type.String({ pattern: "^rediss?://[^\\s]+$" }),
+    default: "redis://127.0.0.1:16379",
+    doc: "Redis URL (streams, pub/sub, BullMQ).",
+  }),
+  redisPrefix: setting({
+    env: "REDIS_PREFIX",
+    schema: Type.String({ pattern: "^[A-Za-z0-9:._-]*$" }),
+    default: "ts",
+    doc: "Prefix of every Redis key and channel.",
+  }),
+  jwtSecret: setting({
+    env: "JWT_SECRET",
+    schema: Type.String({ minLength: 32 }),
+    default: LOCAL_JWT_SECRET,
+    doc: "HS256 secret (at least 32 characters). Ignored when JWT_JWKS_URL is set.",
+  }),
+  jwtJwksUrl: setting({
+    env: "JWT_JWKS_URL",
+    schema: Type.String({ pattern: "^https?://" }),
+    doc: "JWKS URL for RS256/ES256/EdDSA tokens.",
+  }),
+  jwtIssuer: setting({ env: "JWT_ISSUER", schema: Type.String({ minLength: 1 }), doc: "Expected `iss`, checked when set." }),
+  jwtAudience: setting({ env: "JWT_AUDIENCE", schema: Type.String({ minLength: 1 }), doc: "Expected `aud`, checked when set." }),
+  logLevel: setting({
+    env: "LOG_LEVEL",
+    schema: Type.Union([
+      Type.Literal("fatal"),
+      Type.Literal("error"),
+      Type.Literal("warn"),
+      Type.Literal("info"),
+      Type.Literal("debug"),
+      Type.Literal("trace"),
+      Type.Literal("silent"),
+    ]),
+    default: "info",
+    doc: "pino log level.",
+  }),
+  shutdownTimeoutMs: setting({
+    env: "SHUTDOWN_TIMEOUT_MS",
+    schema: Positive,
+    default: 10000,
+    doc: "Upper bound of the graceful drain on SIGTERM; keep below Kubernetes' terminationGracePeriodSeconds.",
+  }),
+  dependencyTimeoutMs: setting({
+    env: "DEPENDENCY_TIMEOUT_MS",
+    schema: Positive,
+    default: 10000,
+    doc: "How long start-up waits for Kafka, PostgreSQL and Redis before failing.",
+  }),
+  eventStreamMaxLen: setting({
+    env: "EVENT_STREAM_MAXLEN",
+    schema: Positive,
+    default: 1000,
+    doc: "Events kept per user in the Redis stream for fast replay; older ones replay from PostgreSQL.",
+  }),
+  replayMaxEvents: setting({
+    env: "REPLAY_MAX_EVENTS",
+    schema: Positive,
+    default: 10000,
+    doc: "Most events one reconnect replays; a client further behind gets resync_required.",
+  }),
+  rateLimitPerSecond: setting({
+    env: "RATE_LIMIT_PER_SECOND",
+    schema: Positive,
+    default: 50,
+    doc: "Sustained writes per user per second (ingest).",
+  }),
+  rateLimitBurst: setting({
+    env: "RATE_LIMIT_BURST",
+    schema: Positive,
+    default: 200,
+    doc: "Burst of writes per user above the sustained rate.",
+  }),
+  bodyLimitBytes: setting({ env: "BODY_LIMIT_BYTES", schema: Positive, default: 65536, doc: "Largest accepted request body." }),
+  wsMaxBackpressureBytes: setting({
+    env: "WS_MAX_BACKPRESSURE_BYTES",
+    schema: Positive,
+    default: 1048576,
+    doc: "Bytes buffered for one WebSocket before it is closed as too slow (4008).",
+  }),
+  wsIdleTimeoutSeconds: setting({
+    env: "WS_IDLE_TIMEOUT_SECONDS",
+    schema: Positive,
+    default: 60,
+    doc: "WebSocket idle timeout; pings keep live sockets open.",
+  }),
+  wsMaxConnectionsPerUser: setting({
+    env: "WS_MAX_CONNECTIONS_PER_USER",
+    schema: Positive,
+    default: 20,
+    doc: "Concurrent WebSockets per user per fan-out process.",
+  }),
+  processorsGroup: setting({
+    env: "PROCESSORS_GROUP",
+    schema: Type.String({ minLength: 1 }),
+    default: "taskstream-processors",
+    doc: "Consumer group of the processors.",
+  }),
+  schedulerGroup: setting({
+    env: "SCHEDULER_GROUP",
+    schema: Type.String({ minLength: 1 }),
+    default: "taskstream-scheduler",
+    doc: "Consumer group of the scheduler.",
+  }),
+} as const;
+
+type Settings = typeof settings;
+type Optional = "jwtJwksUrl" | "jwtIssuer" | "jwtAudience";
+export type Config = { readonly [K in Exclude<keyof Settings, Optional>]: Static<Settings[K]["schema"]> } & {
+  readonly [K in Optional]?: Static<Settings[K]["schema"]>;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates every setting; throws ConfigError naming the first bad one. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings) as [string, Setting<TSchema>][]) {
+    const raw = env[s.env];
+    if (raw === undefined || raw === "") {
+      if (s.default !== undefined) out[key] = s.default;
+      continue;
+    }
+    const value = Value.Convert(s.schema, raw);
+    if (!Value.Check(s.schema, value)) {
+      const first = Value.Errors(s.schema, value).First();
+      throw new ConfigError(`${s.env}=${JSON.stringify(raw)} is invalid: ${first?.message ?? "wrong type"} (${s.doc})`);
+    }
+    out[key] = value;
+  }
+  return out as Config;
+}
+
+export const brokerList = (config: Config): string[] => config.kafkaBrokers.split(",");

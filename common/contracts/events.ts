@@ -1,0 +1,141 @@
+/**
+ * Event contracts: the envelope and every event type, as TypeBox schemas. The broker's log, the
+ * event store, the history API, the WebSocket and the polling fallback all carry this envelope.
+ * JSON Schema files generated from here live in redpanda/schemas/ (test: redpanda/schemas.test.ts).
+ */
+import { type Static, type TLiteral, type TObject, type TSchema, Type } from "@sinclair/typebox";
+
+export const SCHEMA_VERSION = "1.0.0";
+
+const Uuid = Type.String({ format: "uuid" });
+const Instant = Type.String({ format: "date-time" });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const Priority = Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high"), Type.Literal("urgent")]);
+export type Priority = Static<typeof Priority>;
+export const TaskStatus = Type.Union([Type.Literal("pending"), Type.Literal("completed")]);
+
+/** A reminder as events carry it: `before` (ISO-8601 duration before due_date) or `at`, plus the resolved instant. */
+export const ReminderSpec = Type.Object(
+  {
+    id: Uuid,
+    before: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
+    at: Type.Optional(Instant),
+    remind_at: Instant,
+  },
+  { additionalProperties: false },
+);
+export type ReminderSpec = Static<typeof ReminderSpec>;
+
+/** The fields a task is created with; task.created and recurring.spawned carry them whole. */
+export const TaskFields = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 500 }),
+    description: Nullable(Type.String({ maxLength: 10000 })),
+    priority: Priority,
+    due_date: Nullable(Instant),
+    timezone: Type.String({ minLength: 1, maxLength: 64 }),
+    recurrence_rule: Nullable(Type.String({ maxLength: 500 })),
+    next_occurrence: Nullable(Instant),
+    parent_task_id: Nullable(Uuid),
+    tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
+    reminders: Type.Array(ReminderSpec, { maxItems: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type TaskFields = Static<typeof TaskFields>;
+
+/** Fields an update may change; each carries its old and new value. */
+export const UpdatableField = Type.Union([
+  Type.Literal("title"),
+  Type.Literal("description"),
+  Type.Literal("priority"),
+  Type.Literal("due_date"),
+  Type.Literal("timezone"),
+  Type.Literal("recurrence_rule"),
+  Type.Literal("next_occurrence"),
+  Type.Literal("tags"),
+]);
+export type UpdatableField = Static<typeof UpdatableField>;
+export const Change = Type.Object({ old: Type.Unknown(), new: Type.Unknown() }, { additionalProperties: false });
+
+const eventDataSchemas = {
+  "task.created": Type.Object({ task: TaskFields }, { additionalProperties: false }),
+  "task.updated": Type.Object(
+    {
+      changes: Type.Record(UpdatableField, Change),
+      /** Set where the event was applied: true when a later write had already won (last write wins). */
+      superseded: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+  "task.completed": Type.Object({ completed_at: Instant }, { additionalProperties: false }),
+  "task.uncompleted": Type.Object({}, { additionalProperties: false }),
+  "task.deleted": Type.Object({}, { additionalProperties: false }),
+  "recurring.spawned": Type.Object({ task_id: Uuid, occurrence: Instant, task: TaskFields }, { additionalProperties: false }),
+  "recurring.skipped": Type.Object({ occurrence: Instant, next_occurrence: Nullable(Instant) }, { additionalProperties: false }),
+  "reminder.created": Type.Object({ reminder: ReminderSpec }, { additionalProperties: false }),
+  "reminder.deleted": Type.Object({ reminder_id: Uuid }, { additionalProperties: false }),
+  "reminder.triggered": Type.Object(
+    { reminder_id: Uuid, remind_at: Instant, fired_at: Instant, late: Type.Boolean(), title: Type.String() },
+    { additionalProperties: false },
+  ),
+  "tag.created": Type.Object(
+    { name: Type.String({ minLength: 1, maxLength: 64 }), color: Nullable(Type.String({ maxLength: 32 })) },
+    { additionalProperties: false },
+  ),
+  "tag.updated": Type.Object(
+    { changes: Type.Record(Type.Union([Type.Literal("name"), Type.Literal("color")]), Change) },
+    { additionalProperties: false },
+  ),
+  "tag.deleted": Type.Object({}, { additionalProperties: false }),
+  "settings.updated": Type.Object({ changes: Type.Record(Type.Literal("timezone"), Change) }, { additionalProperties: false }),
+} as const;
+
+export type EventType = keyof typeof eventDataSchemas;
+export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];
+
+function envelope<K extends EventType>(type: K): TObject {
+  return Type.Object(
+    {
+      event_id: Uuid,
+      event_type: Type.Literal(type) as TLiteral<K>,
+      schema_version: Type.String({ pattern: "^1\\.\\d+\\.\\d+$" }),
+      user_id: Type.String({ minLength: 1, maxLength: 128 }),
+      /** task id for task and reminder events, tag id for tag events, user id for settings. */
+      aggregate_id: Type.String({ minLength: 1, maxLength: 128 }),
+      /** Events per aggregate; assigned where the event is applied. */
+      version: Type.Optional(Type.Integer({ minimum: 1 })),
+      /** Events per user, strictly by one; assigned where the event is applied. */
+      seq: Type.Optional(Type.Integer({ minimum: 1 })),
+      timestamp: Instant,
+      correlation_id: Uuid,
+      data: eventDataSchemas[type],
+    },
+    { $id: `taskstream/${type}`, title: type, additionalProperties: false },
+  );
+}
+
+export const eventSchemas = Object.fromEntries(EVENT_TYPES.map((t) => [t, envelope(t)])) as Record<EventType, TObject>;
+export const TaskEvent = Type.Union(
+  EVENT_TYPES.map((t) => eventSchemas[t]),
+  { $id: "taskstream/event", title: "TaskEvent" },
+);
+
+type DataOf<K extends EventType> = Static<(typeof eventDataSchemas)[K]>;
+/** One event of type K. `TaskEvent` (below) is the union on `event_type`. */
+export interface EventOf<K extends EventType> {
+  event_id: string;
+  event_type: K;
+  schema_version: string;
+  user_id: string;
+  aggregate_id: string;
+  version?: number;
+  seq?: number;
+  timestamp: string;
+  correlation_id: string;
+  data: DataOf<K>;
+}
+export type TaskEvent = { [K in EventType]: EventOf<K> }[EventType];
+/** An event after the processors applied it: seq and version are always there. */
+export type AppliedEvent = TaskEvent & { seq: number; version: number };

@@ -1,0 +1,57 @@
+/**
+ * Opening the three external dependencies with a start-up deadline, and their readiness checks.
+ * A failure names the setting to fix (KAFKA_BROKERS, DATABASE_URL, REDIS_URL) in one line.
+ */
+import type { Redis } from "ioredis";
+import { sql } from "slonik";
+import type { Config } from "./config.ts";
+import { type Admin, createKafka } from "./kafka.ts";
+import { createDb, type Db } from "./postgres.ts";
+import { createRedis } from "./redis.ts";
+import { dependency } from "./service.ts";
+
+/** The URL without its password, for messages and logs. */
+export const redact = (url: string): string => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+
+export async function openDb(config: Config, poolSize?: number): Promise<Db> {
+  return dependency("DATABASE_URL", redact(config.databaseUrl), config.dependencyTimeoutMs, async () => {
+    const db = await createDb(config, poolSize);
+    await db.query(sql.unsafe`select 1`);
+    return db;
+  });
+}
+
+export async function openRedis(config: Config, name: string): Promise<Redis> {
+  const redis = createRedis(config, name, { lazy: true });
+  let lastError: Error | undefined;
+  const remember = (err: Error) => {
+    lastError = err;
+  };
+  redis.on("error", remember);
+  return dependency("REDIS_URL", redact(config.redisUrl), config.dependencyTimeoutMs, async () => {
+    try {
+      await redis.connect();
+      await redis.ping();
+      redis.off("error", remember);
+      return redis;
+    } catch (err) {
+      redis.disconnect();
+      throw lastError ?? err;
+    }
+  });
+}
+
+export async function openAdmin(config: Config, name: string): Promise<Admin> {
+  const admin = createKafka(config, name).admin();
+  return dependency("KAFKA_BROKERS", config.kafkaBrokers, config.dependencyTimeoutMs, async () => {
+    await admin.connect();
+    await admin.listTopics();
+    return admin;
+  });
+}
+
+export const checks = {
+  postgres: (db: Db) => () => db.query(sql.unsafe`select 1`),
+  redis: (redis: Redis) => () => redis.ping(),
+  kafka: (admin: Admin) => () => admin.listTopics(),
+};

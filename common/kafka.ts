@@ -1,0 +1,62 @@
+/** Kafka-protocol client factories (Apache Kafka locally, Redpanda in production). */
+
+import type { KafkaJS as K } from "@confluentinc/kafka-javascript";
+import kafkaPkg from "@confluentinc/kafka-javascript";
+import { brokerList, type Config } from "./config.ts";
+import { type Logger, logger as makeLogger } from "./log.ts";
+
+const { Kafka, logLevel } = kafkaPkg.KafkaJS;
+export type Producer = K.Producer;
+export type Consumer = K.Consumer;
+export type Admin = K.Admin;
+export type KafkaMessage = K.KafkaMessage;
+export type EachBatchPayload = K.EachBatchPayload;
+
+/** Routes the client's own logs into our structured logger. */
+function kafkaLogger(log: Logger): K.Logger {
+  const adapter: K.Logger = {
+    info: (msg, extra) => log.debug(extra ?? {}, msg),
+    warn: (msg, extra) => log.warn(extra ?? {}, msg),
+    // Broker connection failures ("FAIL") are retried by librdkafka and surface in /readyz and
+    // start-up errors; at error level they would bury the one line that says what to fix.
+    error: (msg, extra) =>
+      (extra as { fac?: string } | undefined)?.fac === "FAIL" ? log.debug(extra ?? {}, msg) : log.error(extra ?? {}, msg),
+    debug: (msg, extra) => log.debug(extra ?? {}, msg),
+    namespace: () => adapter,
+    setLogLevel: () => {},
+  };
+  return adapter;
+}
+
+export function createKafka(config: Config, clientId: string): K.Kafka {
+  return new Kafka({
+    kafkaJS: {
+      brokers: brokerList(config),
+      clientId,
+      logLevel: logLevel.WARN,
+      logger: kafkaLogger(makeLogger(`kafka:${clientId}`)),
+      connectionTimeout: config.dependencyTimeoutMs,
+    },
+  });
+}
+
+/**
+ * Idempotent producer with acks=all: a retried send never duplicates or reorders a partition.
+ * A short linger batches concurrent sends into one request without a visible latency cost.
+ */
+export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
+  return kafka.producer({
+    kafkaJS: { idempotent: true, acks: -1, compression: kafkaPkg.KafkaJS.CompressionTypes.LZ4 },
+    "linger.ms": lingerMs,
+    "message.timeout.ms": 30000,
+  });
+}
+
+/** Consumer with manual commits: callers commit only after their effects are durable. */
+export function createConsumer(kafka: K.Kafka, groupId: string): Consumer {
+  return kafka.consumer({
+    kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 30000 },
+    "fetch.wait.max.ms": 10,
+    "enable.partition.eof": false,
+  });
+}

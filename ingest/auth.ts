@@ -1,0 +1,66 @@
+/**
+ * JWT verification with jose, shared by ingest (HTTP) and fan-out (WebSocket upgrade).
+ * HS256 with JWT_SECRET locally, or RS256/ES256/EdDSA from JWT_JWKS_URL; nothing else is accepted
+ * (no `none`, no HS/RS confusion). `exp` and `sub` are required.
+ */
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
+import type { Config } from "../common/config.ts";
+
+const MAX_TOKEN_LENGTH = 8192;
+
+export class AuthError extends Error {
+  override name = "AuthError";
+}
+
+export type VerifyToken = (token: string | undefined) => Promise<string>;
+
+/** Returns a verifier that resolves to the user id (`sub`) or rejects with AuthError. */
+export function tokenVerifier(config: Config): VerifyToken {
+  const options = {
+    requiredClaims: ["exp", "sub"],
+    ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
+    ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
+    clockTolerance: 5,
+  };
+  const verify = config.jwtJwksUrl
+    ? (
+        (jwks: JWTVerifyGetKey) => (token: string) =>
+          jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256", "EdDSA"] })
+      )(createRemoteJWKSet(new URL(config.jwtJwksUrl)))
+    : (
+        (key: Uint8Array) => (token: string) =>
+          jwtVerify(token, key, { ...options, algorithms: ["HS256"] })
+      )(new TextEncoder().encode(config.jwtSecret));
+
+  return async (token) => {
+    if (!token) throw new AuthError("missing bearer token");
+    if (token.length > MAX_TOKEN_LENGTH) throw new AuthError("token too large");
+    try {
+      const { payload } = await verify(token);
+      if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128)
+        throw new AuthError("token has no usable sub");
+      return payload.sub;
+    } catch (err) {
+      if (err instanceof AuthError) throw err;
+      throw new AuthError(`invalid token: ${(err as { code?: string }).code ?? (err as Error).message}`);
+    }
+  };
+}
+
+/** `Authorization: Bearer <jwt>` → the token, or undefined. */
+export function bearer(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  return match?.[1];
+}
+
+/** A token for the local stack (HS256 with JWT_SECRET), as `make token` prints. */
+export function signLocalToken(config: Config, userId: string, ttl = "24h"): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(ttl)
+    .setIssuer(config.jwtIssuer ?? "taskstream-local")
+    .setAudience(config.jwtAudience ?? "taskstream")
+    .sign(new TextEncoder().encode(config.jwtSecret));
+}

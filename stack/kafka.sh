@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A real Apache Kafka broker in single-node KRaft mode (broker + controller), from Maven Central jars.
+# usage: stack/kafka.sh start|stop
+source "$(dirname "$0")/lib.sh"
+dir="$STACK_DIR/kafka"
+pidfile="$dir/kafka.pid"
+
+start() {
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then log "kafka already running"; return; fi
+  mkdir -p "$dir/data"
+  cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=3
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.check.interval.ms=60000
+PROPS
+  cat > "$dir/log4j2.yaml" <<'LOG'
+Configuration:
+  Appenders:
+    Console: { name: STDOUT, PatternLayout: { pattern: "[%d] %p %m (%c)%n" } }
+  Loggers:
+    Root: { level: WARN, AppenderRef: [ { ref: STDOUT } ] }
+    Logger:
+      - { name: kafka.server.KafkaRaftServer, level: INFO }
+LOG
+  local cp="$KAFKA_LIBS/*"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    java -cp "$cp" -Dlog4j2.configurationFile="$dir/log4j2.yaml" kafka.tools.StorageTool format \
+      --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+      || { cat "$dir/format.log" >&2; die "kafka storage format failed"; }
+  fi
+  log "starting kafka on 127.0.0.1:$KAFKA_PORT"
+  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$cp" kafka.Kafka "$dir/server.properties" \
+    >"$dir/kafka.log" 2>&1 &
+  echo $! > "$pidfile"
+  wait_for 60 "kafka (log: $dir/kafka.log)" port_open "$KAFKA_PORT"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop_pidfile "$pidfile" kafka ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

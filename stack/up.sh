@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what is missing, starts Kafka, PostgreSQL and Redis for STACK_PROFILE (dev|test),
+# applies migrations and creates topics. Prints the env to use on stdout (`eval "$(stack/up.sh)"`).
+source "$(dirname "$0")/lib.sh"
+"$ROOT/stack/install.sh"
+if [ "$PROFILE" = test ] && [ "${STACK_KEEP:-0}" != 1 ]; then
+  "$ROOT/stack/down.sh" >/dev/null 2>&1 || true
+  rm -rf "$STACK_DIR"
+fi
+"$ROOT/stack/postgres.sh" start &
+"$ROOT/stack/redis.sh" start &
+"$ROOT/stack/kafka.sh" start &
+for job in $(jobs -p); do wait "$job" || die "a dependency failed to start"; done
+(cd "$ROOT" && node --import tsx bin/taskstream.ts migrate && node --import tsx bin/taskstream.ts topics) >&2
+cat <<ENV
+export KAFKA_BROKERS='$KAFKA_BROKERS'
+export DATABASE_URL='$DATABASE_URL'
+export REDIS_URL='$REDIS_URL'
+ENV

@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests (`*.test.ts`) need nothing running. Integration tests (`*.int.test.ts`) talk to the real
+// Kafka, PostgreSQL and Redis that `make test` starts (stack/test.sh); they run one file at a time.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{common,ingest,processors,scheduler,fanout,storage,redpanda,bin}/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["**/*.int.test.ts"],
+          exclude: ["**/node_modules/**", "deploy/**"],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
