@@ -25,4 +25,6 @@ token: ## print a JWT for the local stack: make token USER=alice
 format: ## apply biome's formatting and safe fixes
 	@npx --no biome check --write .
 
+include deploy/deploy.mk
+
 .PHONY: help install dev down test token format

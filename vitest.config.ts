@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 // Kafka, PostgreSQL and Redis that `make test` starts (stack/test.sh); they run one file at a time.
 export default defineConfig({
   test: {
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -19,7 +20,6 @@ export default defineConfig({
           exclude: ["**/node_modules/**", "deploy/**"],
           testTimeout: 60_000,
           hookTimeout: 90_000,
-          fileParallelism: false,
         },
       },
     ],

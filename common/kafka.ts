@@ -53,10 +53,11 @@ export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
 }
 
 /** Consumer with manual commits: callers commit only after their effects are durable. */
-export function createConsumer(kafka: K.Kafka, groupId: string): Consumer {
+export function createConsumer(kafka: K.Kafka, groupId: string, maxBatchSize = 500): Consumer {
   return kafka.consumer({
     kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 30000 },
     "fetch.wait.max.ms": 10,
+    "js.consumer.max.batch.size": maxBatchSize,
     "enable.partition.eof": false,
   });
 }

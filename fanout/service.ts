@@ -1,41 +1,180 @@
-/** The fan-out process: WebSockets (uWebSockets.js) fed by one Redis subscription. */
+/**
+ * The fan-out process: a uWebSockets.js app. Tokens are checked at the upgrade (refused there,
+ * never after); one Redis subscription per process feeds the per-user topics; a reconnecting
+ * client replays from `since` with no gap and no duplicate (sessions.ts).
+ */
+
 import uWS from "uWebSockets.js";
+import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
+import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
+import { logger } from "../common/log.ts";
+import type { Db } from "../common/postgres.ts";
+import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
+import { AuthError, bearer, tokenVerifier } from "../ingest/auth.ts";
+import { latestSeqOf, readSince } from "../storage/event-log.ts";
+import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
+
+const log = logger("fanout");
+const MAX_INBOUND_PER_SECOND = 20;
+
+function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
+  res.cork(() =>
+    res
+      .writeStatus(status)
+      .writeHeader("content-type", "application/json")
+      .end(JSON.stringify({ error: { code, message, details: [] } })),
+  );
+}
 
 export async function fanoutService(config: Config, health: Health): Promise<Service> {
-  const state: { close?: () => Promise<void> } = {};
+  const keys = redisKeys(config.redisPrefix);
+  const verify = tokenVerifier(config);
+  let db: Db, redis: Redis, subscriber: Redis;
+  let listenSocket: uWS.us_listen_socket | false = false;
+  let slowTimer: NodeJS.Timeout | undefined;
+  const app = uWS.App();
+  const sessions = new Sessions(app, config.wsMaxConnectionsPerUser);
+
+  async function replayAndGoLive(ws: Socket) {
+    const data = ws.getUserData();
+    try {
+      if (data.since === null) {
+        const latest = await latestSeqOf(redis, db, keys, data.userId);
+        sessions.goLive(ws, [], latest, latest, false);
+        return;
+      }
+      const result = await readSince(redis, db, keys, data.userId, data.since, config.replayMaxEvents, config.replayMaxEvents);
+      if (result.kind === "resync_required") sessions.goLive(ws, [], result.latest, result.latest, true);
+      else sessions.goLive(ws, result.wire, data.since + result.wire.length, result.latest, false);
+    } catch (err) {
+      log.error({ err, user: data.userId }, "replay failed");
+      if (!data.closed) ws.end(CLOSE.internal, "replay failed; reconnect with since");
+    }
+  }
+
+  app.ws<SocketData>("/api/ws/:user_id", {
+    idleTimeout: config.wsIdleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    maxPayloadLength: 4096,
+    // Hard stop far above the limit that closeSlow enforces with a clear code.
+    maxBackpressure: config.wsMaxBackpressureBytes * 4,
+    closeOnBackpressureLimit: 1,
+    upgrade: (res, req, context) => {
+      // Everything from req must be read now: it is gone after the first await.
+      const userId = req.getParameter(0) ?? "";
+      const query = new URLSearchParams(req.getQuery() ?? "");
+      const token = bearer(req.getHeader("authorization")) ?? query.get("token") ?? undefined;
+      const sinceRaw = query.get("since");
+      const key = req.getHeader("sec-websocket-key");
+      const protocol = req.getHeader("sec-websocket-protocol");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      verify(token).then(
+        (sub) => {
+          if (aborted) return;
+          if (sub !== userId) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
+          if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
+            return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer");
+          if (sessions.isFull(userId))
+            return refuse(
+              res,
+              "429 Too Many Requests",
+              "too_many_connections",
+              `at most ${config.wsMaxConnectionsPerUser} connections per user`,
+            );
+          const data: SocketData = {
+            userId,
+            since: sinceRaw === null ? null : Number(sinceRaw),
+            buffer: [],
+            closed: false,
+            inbound: 0,
+            inboundWindow: 0,
+          };
+          res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+        },
+        (err) => {
+          if (aborted) return;
+          const message = err instanceof AuthError ? err.message : "authentication failed";
+          refuse(res, "401 Unauthorized", "unauthorized", message);
+        },
+      );
+    },
+    open: (ws) => {
+      sessions.add(ws);
+      void replayAndGoLive(ws);
+    },
+    message: (ws) => {
+      // Clients have nothing to send; a flood is closed rather than processed.
+      const data = ws.getUserData();
+      const second = Math.floor(Date.now() / 1000);
+      if (data.inboundWindow !== second) {
+        data.inboundWindow = second;
+        data.inbound = 0;
+      }
+      if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
+    },
+    close: (ws) => sessions.remove(ws),
+  });
+
+  for (const path of ["/healthz", "/readyz", "/metrics"]) {
+    app.get(path, (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      void health.respond(path).then((r) => {
+        if (aborted || !r) return;
+        res.cork(() => res.writeStatus(String(r.status)).writeHeader("content-type", r.contentType).end(r.body));
+      });
+    });
+  }
+  app.any("/*", (res) => {
+    res
+      .writeStatus("404 Not Found")
+      .writeHeader("content-type", "application/json")
+      .end('{"error":{"code":"not_found","message":"route not found","details":[]}}');
+  });
+
   const service: Service = {
     name: "fanout",
     checks: {},
     async start() {
-      const db = await openDb(config);
-      const redis = await openRedis(config, "fanout");
+      db = await openDb(config);
+      redis = await openRedis(config, "fanout");
+      subscriber = await openRedis(config, "fanout-subscriber");
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
-      const app = uWS.App();
-      for (const path of ["/healthz", "/readyz", "/metrics"]) {
-        app.get(path, (res) => {
-          let aborted = false;
-          res.onAborted(() => {
-            aborted = true;
-          });
-          void health.respond(path).then((r) => {
-            if (aborted || !r) return;
-            res.cork(() => res.writeStatus(String(r.status)).writeHeader("content-type", r.contentType).end(r.body));
-          });
-        });
-      }
-      const socket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.fanoutPort, resolve));
-      if (!socket) throw new StartupError(`FANOUT_PORT: cannot listen on ${config.host}:${config.fanoutPort}`);
-      state.close = async () => {
-        uWS.us_listen_socket_close(socket);
-        redis.disconnect();
-        await db.end();
-      };
+      subscriber.on("message", (_channel: string, message: string) => {
+        const frame = parsePubsubFrame(message);
+        if (frame) sessions.deliver(frame);
+      });
+      // Messages published while the subscription was down are lost to live sockets: make them
+      // resume from their last seq instead of silently missing events.
+      let subscribedOnce = false;
+      subscriber.on("ready", () => {
+        if (subscribedOnce && sessions.size > 0) {
+          log.warn({ sockets: sessions.size }, "Redis subscription restored; asking clients to resume with since");
+          sessions.closeAll(CLOSE.restart, "event feed reconnected: resume with since");
+        }
+      });
+      await subscriber.subscribe(keys.eventsChannel);
+      subscribedOnce = true;
+      slowTimer = setInterval(() => sessions.closeSlow(config.wsMaxBackpressureBytes), 250);
+      listenSocket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.fanoutPort, resolve));
+      if (!listenSocket) throw new StartupError(`FANOUT_PORT: cannot listen on ${config.host}:${config.fanoutPort}`);
     },
     async stop() {
-      await state.close?.();
+      if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+      clearInterval(slowTimer);
+      sessions.closeAll(CLOSE.goingAway, "server shutting down: reconnect elsewhere");
+      subscriber?.disconnect();
+      redis?.disconnect();
+      await db?.end();
     },
   };
   return service;

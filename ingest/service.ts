@@ -1,40 +1,91 @@
-/** The ingest process: the HTTP API (hyper-express on uWebSockets.js). */
+/** The ingest process: the HTTP API (hyper-express on uWebSockets.js), writing events to the broker. */
 import HyperExpress from "hyper-express";
+import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
+import { topicName } from "../common/contracts/index.ts";
 import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
+import { errors } from "../common/errors.ts";
+import { type Admin, createKafka, createProducer, type Producer } from "../common/kafka.ts";
+import { logger } from "../common/log.ts";
+import type { Db } from "../common/postgres.ts";
+import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
+import { tokenVerifier } from "./auth.ts";
+import { sendError } from "./http.ts";
+import { idempotency } from "./idempotency.ts";
+import { openApiDocument } from "./openapi.ts";
+import { brokerWriter } from "./publisher.ts";
+import { rateLimiter } from "./rate-limit.ts";
+import { registerReminderRoutes } from "./routes/reminders.ts";
+import { registerTagRoutes } from "./routes/tags.ts";
+import { registerTaskRoutes } from "./routes/tasks.ts";
+import { registerUserRoutes } from "./routes/user.ts";
+import { taskState } from "./task-state.ts";
+
+const log = logger("ingest");
 
 export async function ingestService(config: Config, health: Health): Promise<Service> {
-  const state: { close?: () => Promise<void> } = {};
+  let db: Db, redis: Redis, admin: Admin, producer: Producer;
+  let server: HyperExpress.Server | undefined;
   const service: Service = {
     name: "ingest",
     checks: {},
     async start() {
-      const db = await openDb(config);
-      const redis = await openRedis(config, "ingest");
-      const admin = await openAdmin(config, "taskstream-ingest-admin");
+      db = await openDb(config);
+      redis = await openRedis(config, "ingest");
+      admin = await openAdmin(config, "taskstream-ingest-admin");
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis), kafka: checks.kafka(admin) });
-      const server = new HyperExpress.Server({ max_body_length: config.bodyLimitBytes });
+      producer = createProducer(createKafka(config, "taskstream-ingest"));
+      await producer.connect();
+      const keys = redisKeys(config.redisPrefix);
+      // The server's own limit is a backstop above ours, so oversized bodies get our JSON 413.
+      server = new HyperExpress.Server({ max_body_length: config.bodyLimitBytes * 4, fast_abort: true });
+      const http = {
+        verify: tokenVerifier(config),
+        rateLimit: rateLimiter(redis, keys, config.rateLimitPerSecond, config.rateLimitBurst),
+        idempotency: idempotency(redis, keys),
+        bodyLimit: config.bodyLimitBytes,
+      };
+      const deps = {
+        config,
+        http,
+        db,
+        redis,
+        keys,
+        writer: brokerWriter(producer, topicName(config.topicPrefix, "taskEvents")),
+        tasks: taskState(db, redis, keys),
+      };
+      registerTaskRoutes(server, deps);
+      registerReminderRoutes(server, deps);
+      registerTagRoutes(server, deps);
+      registerUserRoutes(server, deps);
+      const openapi = JSON.stringify(openApiDocument());
+      server.get("/openapi.json", (_req, res) => void res.type("json").send(openapi));
       for (const path of ["/healthz", "/readyz", "/metrics"]) {
         server.get(path, async (_req, res) => {
           const r = await health.respond(path);
           if (r) res.status(r.status).header("content-type", r.contentType).send(r.body);
         });
       }
+      server.set_not_found_handler((_req, res) => void sendError(res, errors.notFound("route")));
+      server.set_error_handler((_req, res, err) => {
+        log.error({ err }, "request failed");
+        sendError(res, err);
+      });
       try {
         await server.listen(config.ingestPort, config.host);
       } catch (err) {
         throw new StartupError(`INGEST_PORT: cannot listen on ${config.host}:${config.ingestPort} (${String(err)})`);
       }
-      state.close = async () => {
-        server.close();
-        await admin.disconnect();
-        redis.disconnect();
-        await db.end();
-      };
     },
     async stop() {
-      await state.close?.();
+      // Stop intake first; requests in flight finish their produce before the producer flushes.
+      server?.close();
+      await producer?.flush({ timeout: config.shutdownTimeoutMs / 2 }).catch(() => {});
+      await producer?.disconnect();
+      await admin?.disconnect();
+      redis?.disconnect();
+      await db?.end();
     },
   };
   return service;

@@ -1,28 +1,149 @@
-/** The processors process: a consumer group that applies task events to PostgreSQL and Redis. */
+/**
+ * The processors: a consumer group on the task-events and reminders topics. Per partition, in
+ * order: parse (malformed → dead letters), apply the batch in one PostgreSQL transaction,
+ * publish to Redis, hand applied events to the task-updates topic, and only then commit offsets.
+ * A crash anywhere before the commit redelivers the batch, which the event_id dedupe makes harmless.
+ */
+import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
+import { MalformedEventError, parseEvent, type TaskEvent, topicName } from "../common/contracts/index.ts";
 import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
+import {
+  type Admin,
+  type Consumer,
+  createConsumer,
+  createKafka,
+  createProducer,
+  type EachBatchPayload,
+  type Producer,
+} from "../common/kafka.ts";
+import { logger } from "../common/log.ts";
+import { metric } from "../common/metrics.ts";
+import type { Db } from "../common/postgres.ts";
+import { redisKeys } from "../common/redis.ts";
 import { type Health, healthServer, type Service } from "../common/service.ts";
+import { applyBatch } from "./apply-batch.ts";
+import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
+import { defineAppendAndPublish, publishApplied } from "./publish.ts";
+
+const log = logger("processors");
+const applied = metric.counter("processor_events_total", "Events handled by the processors, by outcome", ["outcome"]);
+const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply, publish and commit one batch");
+const lagSeconds = metric.latency("processor_event_age_seconds", "Event timestamp to processor commit");
 
 export async function processorsService(config: Config, health: Health): Promise<Service> {
-  const state: { close?: () => Promise<void> } = {};
+  const keys = redisKeys(config.redisPrefix);
+  const topics = {
+    in: [topicName(config.topicPrefix, "taskEvents"), topicName(config.topicPrefix, "reminders")],
+    updates: topicName(config.topicPrefix, "taskUpdates"),
+    dlq: topicName(config.topicPrefix, "deadLetters"),
+  };
+  let db: Db, redis: Redis, admin: Admin, producer: Producer, consumer: Consumer;
+  let closeServer = () => {};
+  // Consecutive failures per partition, to back off before the batch is redelivered.
+  const failures = new Map<string, number>();
+
+  async function handleBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
+    const started = process.hrtime.bigint();
+    const partitionKey = `${batch.topic}/${batch.partition}`;
+    try {
+      const events: TaskEvent[] = [];
+      const byId = new Map<string, (typeof batch.messages)[number]>();
+      const dead: DeadLetter[] = [];
+      for (const m of batch.messages) {
+        try {
+          const event = parseEvent(m.value);
+          events.push(event);
+          byId.set(event.event_id, m);
+        } catch (err) {
+          if (!(err instanceof MalformedEventError)) throw err;
+          dead.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ?? null,
+            value: m.value ?? null,
+            reason: err.message,
+          });
+        }
+      }
+      const result = events.length > 0 ? await applyBatch(db, events) : { applied: [], duplicates: [], skipped: 0, rejected: [] };
+      for (const r of result.rejected) {
+        const m = byId.get(r.event.event_id);
+        dead.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m?.offset ?? "?",
+          key: m?.key ?? null,
+          value: m?.value ?? null,
+          reason: r.reason,
+        });
+      }
+      await sendDeadLetters(producer, topics.dlq, dead);
+      const toPublish = [...result.duplicates, ...result.applied];
+      await publishApplied(redis, keys, toPublish, config.eventStreamMaxLen);
+      if (toPublish.length > 0) {
+        await producer.send({
+          topic: topics.updates,
+          messages: toPublish.map((e) => ({ key: e.user_id, value: JSON.stringify(e), headers: { event_type: e.event_type } })),
+        });
+      }
+      const last = batch.messages[batch.messages.length - 1];
+      if (last) {
+        resolveOffset(last.offset);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) }]);
+      }
+      failures.delete(partitionKey);
+      const now = Date.now();
+      for (const e of result.applied) lagSeconds.observe((now - Date.parse(e.timestamp)) / 1000);
+      applied.inc({ outcome: "applied" }, result.applied.length);
+      applied.inc({ outcome: "duplicate" }, result.duplicates.length);
+      applied.inc({ outcome: "skipped" }, result.skipped);
+      applied.inc({ outcome: "dead_letter" }, dead.length);
+      if (dead.length > 0) log.warn({ count: dead.length, reasons: dead.slice(0, 3).map((d) => d.reason) }, "sent to dead-letter topic");
+      batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (err) {
+      // PostgreSQL, Redis or the broker is unavailable: nothing was committed; the consumer seeks back
+      // and redelivers this batch. Back off so an outage does not become a hot loop.
+      const n = (failures.get(partitionKey) ?? 0) + 1;
+      failures.set(partitionKey, n);
+      const delay = Math.min(100 * 2 ** n, 5000) * (0.5 + Math.random() / 2);
+      log.warn(
+        { partition: partitionKey, attempt: n, retryInMs: Math.round(delay), err: (err as Error).message },
+        "batch failed; will retry",
+      );
+      await new Promise((r) => setTimeout(r, delay));
+      throw err;
+    }
+  }
+
   const service: Service = {
     name: "processors",
     checks: {},
     async start() {
-      const db = await openDb(config);
-      const redis = await openRedis(config, "processors");
-      const admin = await openAdmin(config, "taskstream-processors-admin");
+      db = await openDb(config);
+      redis = await openRedis(config, "processors");
+      defineAppendAndPublish(redis);
+      admin = await openAdmin(config, "taskstream-processors-admin");
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis), kafka: checks.kafka(admin) });
+      const kafka = createKafka(config, "taskstream-processors");
+      producer = createProducer(kafka);
+      await producer.connect();
+      consumer = createConsumer(kafka, config.processorsGroup);
+      await consumer.connect();
+      await consumer.subscribe({ topics: topics.in });
+      await consumer.run({ partitionsConsumedConcurrently: 4, eachBatchAutoResolve: false, eachBatch: handleBatch });
       const server = await healthServer(health, config.host, config.processorsPort);
-      state.close = async () => {
-        server.close();
-        await admin.disconnect();
-        redis.disconnect();
-        await db.end();
-      };
+      closeServer = () => server.close();
     },
     async stop() {
-      await state.close?.();
+      // disconnect() waits for the batches in flight, whose offsets are committed as they finish.
+      await consumer?.disconnect();
+      await producer?.disconnect();
+      await admin?.disconnect();
+      redis?.disconnect();
+      await db?.end();
+      closeServer();
     },
   };
   return service;

@@ -63,7 +63,7 @@ const eventDataSchemas = {
   "task.created": Type.Object({ task: TaskFields }, { additionalProperties: false }),
   "task.updated": Type.Object(
     {
-      changes: Type.Record(UpdatableField, Change),
+      changes: Type.Partial(Type.Record(UpdatableField, Change)),
       /** Set where the event was applied: true when a later write had already won (last write wins). */
       superseded: Type.Optional(Type.Boolean()),
     },
@@ -72,7 +72,11 @@ const eventDataSchemas = {
   "task.completed": Type.Object({ completed_at: Instant }, { additionalProperties: false }),
   "task.uncompleted": Type.Object({}, { additionalProperties: false }),
   "task.deleted": Type.Object({}, { additionalProperties: false }),
-  "recurring.spawned": Type.Object({ task_id: Uuid, occurrence: Instant, task: TaskFields }, { additionalProperties: false }),
+  /** aggregate_id is the new instance; task.parent_task_id the recurring task, whose next_occurrence moves on. */
+  "recurring.spawned": Type.Object(
+    { occurrence: Instant, parent_next_occurrence: Nullable(Instant), late: Type.Boolean(), task: TaskFields },
+    { additionalProperties: false },
+  ),
   "recurring.skipped": Type.Object({ occurrence: Instant, next_occurrence: Nullable(Instant) }, { additionalProperties: false }),
   "reminder.created": Type.Object({ reminder: ReminderSpec }, { additionalProperties: false }),
   "reminder.deleted": Type.Object({ reminder_id: Uuid }, { additionalProperties: false }),
@@ -85,7 +89,7 @@ const eventDataSchemas = {
     { additionalProperties: false },
   ),
   "tag.updated": Type.Object(
-    { changes: Type.Record(Type.Union([Type.Literal("name"), Type.Literal("color")]), Change) },
+    { changes: Type.Partial(Type.Record(Type.Union([Type.Literal("name"), Type.Literal("color")]), Change)) },
     { additionalProperties: false },
   ),
   "tag.deleted": Type.Object({}, { additionalProperties: false }),

@@ -1,3 +1,4 @@
 export * from "./envelope.ts";
 export * from "./events.ts";
 export * from "./topics.ts";
+export * from "./wire.ts";

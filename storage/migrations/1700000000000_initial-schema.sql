@@ -36,7 +36,7 @@ create table tasks (
                     to_tsvector('simple', title || ' ' || coalesce(description, ''))) stored
 );
 create index tasks_user_created  on tasks (user_id, created_at desc, id desc);
-create index tasks_user_due      on tasks (user_id, due_date, id);
+create index tasks_user_due      on tasks (user_id, coalesce(due_date, 'infinity'::timestamptz), id);
 create index tasks_user_priority on tasks (user_id, priority_rank, id);
 create index tasks_user_title    on tasks (user_id, title, id);
 create index tasks_search        on tasks using gin (search);
@@ -90,7 +90,7 @@ create table events (
   applied_at     timestamptz not null default now(),
   unique (user_id, seq)
 );
-create index events_aggregate on events (user_id, aggregate_id, version);
+create index events_aggregate on events (aggregate_id, version);
 
 -- Append-only, enforced by the database: a correction is a new event.
 create function events_are_immutable() returns trigger language plpgsql as $$

@@ -1,0 +1,40 @@
+/**
+ * The errors a client can see, with stable codes, mapped to HTTP status in one place
+ * (CONTRACT.md "Errors"). Anything else is a bug and answers 500 without details.
+ */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+  toJSON() {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+export const errors = {
+  validation: (details: ErrorDetail[]) =>
+    new ApiError(400, "validation_failed", `invalid request: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}`, details),
+  badJson: (message: string) => new ApiError(400, "invalid_json", `request body is not valid JSON: ${message}`),
+  unauthorized: (message: string) => new ApiError(401, "unauthorized", message, [], { "www-authenticate": 'Bearer realm="taskstream"' }),
+  forbidden: () => new ApiError(403, "forbidden", "the path's user_id is not the token's subject"),
+  notFound: (what: string) => new ApiError(404, "not_found", `${what} not found`),
+  conflict: (message: string) => new ApiError(409, "conflict", message),
+  tooLarge: (limit: number) => new ApiError(413, "payload_too_large", `request body exceeds ${limit} bytes`),
+  unsupportedMedia: () => new ApiError(415, "unsupported_media_type", "send the body as application/json"),
+  rateLimited: (retryAfterSeconds: number) =>
+    new ApiError(429, "rate_limited", `too many writes; retry after ${retryAfterSeconds} s`, [], {
+      "retry-after": String(retryAfterSeconds),
+    }),
+  unavailable: (message: string) => new ApiError(503, "unavailable", message, [], { "retry-after": "5" }),
+};

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Applies one k8s/ overlay to the cluster of $KUBECONFIG. Used by terraform/modules/app
+# and by hand:  deploy/k8s-apply.sh <local|linode|civo>
+#
+# Environment:
+#   TASKSTREAM_IMAGE  image with tag or digest (required except for `local`: taskstream:dev)
+#   TASKSTREAM_HOST   Ingress host (optional; empty = any host)
+#   KAFKA_BROKERS     overrides the overlay's broker list (optional)
+#   JWT_SECRET | JWT_JWKS_URL  one is required (local: a dev secret is used)
+#   JWT_ISSUER        optional
+#   DATABASE_URL      optional; default: the uri CloudNativePG generated (taskstream-pg-app)
+#   REDIS_URL         optional; default: the in-cluster Redis of components/redis
+# Needs kubectl >= 1.27 (kustomize built in). Secrets go straight from the environment
+# into the Secret taskstream-secrets; nothing is written to disk or to Terraform state.
+set -euo pipefail
+overlay="${1:?usage: k8s-apply.sh <local|linode|civo>}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+[ -d "$root/k8s/overlays/$overlay" ] || { echo "no overlay k8s/overlays/$overlay" >&2; exit 2; }
+command -v kubectl >/dev/null || { echo "kubectl is required" >&2; exit 2; }
+
+image="${TASKSTREAM_IMAGE:-}"
+if [ -z "$image" ]; then
+  [ "$overlay" = local ] || { echo "TASKSTREAM_IMAGE is required for overlay $overlay" >&2; exit 2; }
+fi
+case "$image" in *:latest) echo "refusing image tag :latest ($image)" >&2; exit 2 ;; esac
+if [ "$overlay" = local ]; then : "${JWT_SECRET:=local-dev-secret-change-me-0123456789}"; fi
+if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_JWKS_URL:-}" ]; then
+  echo "set JWT_SECRET or JWT_JWKS_URL" >&2; exit 2
+fi
+
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+# A throw-away kustomization on top of the overlay: image, host, broker list.
+{
+  echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+  echo "kind: Kustomization"
+  # kustomize refuses absolute paths: point at the overlay relative to the temp dir.
+  echo "resources: [\"$(realpath --relative-to="$work" "$root/k8s/overlays/$overlay")\"]"
+  if [ -n "$image" ]; then
+    name="${image%@*}"; digest=""; [ "$name" != "$image" ] && digest="${image#*@}"
+    tag=""; if [ -z "$digest" ]; then tag="${name##*:}"; name="${name%:*}"; fi
+    echo "images:"
+    echo "  - name: registry.example.com/taskstream/taskstream"
+    echo "    newName: \"$name\""
+    [ -n "$tag" ] && echo "    newTag: \"$tag\""
+    [ -n "$digest" ] && echo "    digest: \"$digest\""
+    echo "  - name: taskstream"
+    echo "    newName: \"$name\""
+    [ -n "$tag" ] && echo "    newTag: \"$tag\""
+    [ -n "$digest" ] && echo "    digest: \"$digest\""
+  fi
+  echo "patches:"
+  if [ -n "${TASKSTREAM_HOST:-}" ]; then
+    echo "  - target: {kind: Ingress, name: taskstream}"
+    echo "    patch: '[{\"op\":\"add\",\"path\":\"/spec/rules/0/host\",\"value\":\"$TASKSTREAM_HOST\"}]'"
+  fi
+  if [ -n "${KAFKA_BROKERS:-}" ]; then
+    echo "  - target: {kind: ConfigMap, name: taskstream-config}"
+    echo "    patch: '[{\"op\":\"replace\",\"path\":\"/data/KAFKA_BROKERS\",\"value\":\"$KAFKA_BROKERS\"}]'"
+  fi
+  if [ -n "${JWT_ISSUER:-}" ]; then
+    echo "  - target: {kind: ConfigMap, name: taskstream-config}"
+    echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/JWT_ISSUER\",\"value\":\"$JWT_ISSUER\"}]'"
+  fi
+} > "$work/kustomization.yaml"
+sed -i '/^patches:$/{$d}' "$work/kustomization.yaml"
+kubectl kustomize "$work" > "$work/all.yaml"
+
+echo "--> namespaces and data services"
+# (`notin` also matches objects without the label: everything but the app workloads.)
+kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml" \
+  -l 'app.kubernetes.io/component notin (migrate,topics,ingest,processors,scheduler,fanout)'
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "--> waiting for the CloudNativePG cluster"
+  kubectl -n taskstream-data wait --for=condition=Ready cluster/taskstream-pg --timeout=15m
+  DATABASE_URL="$(kubectl -n taskstream-data get secret taskstream-pg-app -o jsonpath='{.data.uri}' | base64 -d)"
+fi
+: "${REDIS_URL:=redis://taskstream-redis.taskstream-data.svc.cluster.local:6379}"
+
+echo "--> Secret taskstream-secrets"
+# Through a 0600 file in the temp dir (removed on exit), not argv, so `ps` never shows them.
+(
+  umask 077
+  {
+    printf 'DATABASE_URL=%s\nREDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL"
+    [ -z "${JWT_SECRET:-}" ] || printf 'JWT_SECRET=%s\n' "$JWT_SECRET"
+    [ -z "${JWT_JWKS_URL:-}" ] || printf 'JWT_JWKS_URL=%s\n' "$JWT_JWKS_URL"
+  } > "$work/secrets.env"
+)
+kubectl -n taskstream create secret generic taskstream-secrets --from-env-file="$work/secrets.env" \
+  --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts --field-manager=taskstream -f - >/dev/null
+
+echo "--> migrate and topics Jobs"
+kubectl -n taskstream delete job taskstream-migrate taskstream-topics --ignore-not-found --wait=true
+kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml"
+kubectl -n taskstream wait --for=condition=complete job/taskstream-topics --timeout=10m
+kubectl -n taskstream wait --for=condition=complete job/taskstream-migrate --timeout=10m
+
+echo "--> rollout"
+for d in ingest processors scheduler fanout; do
+  kubectl -n taskstream rollout status "deployment/taskstream-$d" --timeout=10m
+done
+echo "taskstream applied (overlay $overlay)"

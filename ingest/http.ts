@@ -1,0 +1,134 @@
+/**
+ * The HTTP plumbing every route shares: authentication and the path's user check, JSON bodies
+ * (media type, size, syntax, schema), rate limiting, Idempotency-Key, and one error mapping.
+ */
+import { randomUUID } from "node:crypto";
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { Request, Response, Server } from "hyper-express";
+import { ApiError, errors } from "../common/errors.ts";
+import { logger } from "../common/log.ts";
+import { metric } from "../common/metrics.ts";
+import { AuthError, bearer, type VerifyToken } from "./auth.ts";
+import type { Idempotency } from "./idempotency.ts";
+import { registeredRoutes } from "./openapi.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import { validate } from "./schemas.ts";
+
+const log = logger("ingest");
+const requests = metric.counter("http_requests_total", "HTTP requests by route and status", ["route", "status"]);
+const requestSeconds = metric.latency("http_request_seconds", "HTTP request duration", ["route"]);
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export interface Ctx {
+  req: Request;
+  userId: string;
+  correlationId: string;
+  params: Record<string, string>;
+  /** The parsed and validated JSON body. */
+  body<T extends TSchema>(schema: T): Promise<Static<T>>;
+  /** The validated query string (numbers converted). */
+  query<T extends TSchema>(schema: T): Static<T>;
+}
+
+export interface HttpDeps {
+  verify: VerifyToken;
+  rateLimit: RateLimiter;
+  idempotency: Idempotency;
+  bodyLimit: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function sendError(res: Response, err: unknown): number {
+  const apiError =
+    err instanceof ApiError
+      ? err
+      : err instanceof AuthError
+        ? errors.unauthorized(err.message)
+        : new ApiError(500, "internal", "internal error");
+  if (apiError.status === 500) log.error({ err }, "unhandled error");
+  if (!res.completed) {
+    res.status(apiError.status);
+    for (const [k, v] of Object.entries(apiError.headers)) res.header(k, v);
+    res.json(apiError.toJSON());
+  }
+  return apiError.status;
+}
+
+async function readJson(req: Request, limit: number): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) throw errors.unsupportedMedia();
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) throw errors.tooLarge(limit);
+  const text = await req.text();
+  if (Buffer.byteLength(text) > limit) throw errors.tooLarge(limit);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw errors.badJson((err as Error).message);
+  }
+}
+
+/** Query values arrive as strings; convert the ones the schema says are integers. */
+function coerceQuery(schema: TSchema, raw: Record<string, string>): Record<string, unknown> {
+  const props = (schema as { properties?: Record<string, { type?: string }> }).properties ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = props[k]?.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v;
+  return out;
+}
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+
+/**
+ * Registers a route under /api/:user_id. Writes are rate limited per user and honour
+ * Idempotency-Key (a retry returns the first answer and changes nothing twice).
+ */
+export function route(server: Server, deps: HttpDeps, method: Method, path: string, handler: (ctx: Ctx) => Promise<Reply>): void {
+  registeredRoutes.push({ method, path });
+  const isWrite = method !== "get";
+  const routeName = `${method.toUpperCase()} ${path}`;
+  server[method](path, async (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    let status = 500;
+    try {
+      const userId = await deps.verify(bearer(req.headers.authorization));
+      if (req.path_parameters.user_id !== userId) throw errors.forbidden();
+      const header = req.headers["x-correlation-id"];
+      const ctx: Ctx = {
+        req,
+        userId,
+        correlationId: header && UUID.test(header) ? header : randomUUID(),
+        params: req.path_parameters,
+        body: async (schema) => {
+          const result = validate(schema, await readJson(req, deps.bodyLimit));
+          if (!result.ok) throw errors.validation(result.details);
+          return result.value;
+        },
+        query: (schema) => {
+          const result = validate(schema, coerceQuery(schema, req.query_parameters));
+          if (!result.ok) throw errors.validation(result.details);
+          return result.value;
+        },
+      };
+      let reply: Reply;
+      if (isWrite) {
+        const retryAfter = await deps.rateLimit(userId);
+        if (retryAfter > 0) throw errors.rateLimited(retryAfter);
+        reply = await deps.idempotency.run(userId, req.headers["idempotency-key"], `${routeName} ${req.path}`, () => handler(ctx));
+      } else {
+        reply = await handler(ctx);
+      }
+      status = reply.status;
+      res.status(reply.status).json(reply.body);
+    } catch (err) {
+      status = sendError(res, err);
+    } finally {
+      requests.inc({ route: routeName, status: String(status) });
+      requestSeconds.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  });
+}

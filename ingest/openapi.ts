@@ -1,0 +1,115 @@
+/**
+ * /openapi.json, generated from the routes ingest registered and the TypeBox schemas that
+ * validate them (ingest/schemas.ts) and the events they produce (common/contracts).
+ */
+import type { TSchema } from "@sinclair/typebox";
+import { TaskEvent } from "../common/contracts/index.ts";
+import {
+  AttachTag,
+  CreateTag,
+  CreateTask,
+  EventsQuery,
+  ListTasksQuery,
+  PageQuery,
+  ReminderInput,
+  Settings,
+  UpdateTag,
+  UpdateTask,
+} from "./schemas.ts";
+
+export const registeredRoutes: { method: string; path: string }[] = [];
+
+/** Request schemas by route; the test in openapi.test.ts checks every route with a body or query is here. */
+export const routeSchemas: Record<string, { summary: string; body?: TSchema; query?: TSchema }> = {
+  "POST /api/:user_id/tasks": { summary: "Create a task", body: CreateTask },
+  "GET /api/:user_id/tasks": { summary: "List, search, filter and sort tasks", query: ListTasksQuery },
+  "GET /api/:user_id/tasks/:task_id": { summary: "One task with its tags and pending reminders" },
+  "PATCH /api/:user_id/tasks/:task_id": { summary: "Update fields of a task", body: UpdateTask },
+  "PUT /api/:user_id/tasks/:task_id": { summary: "Update fields of a task (same as PATCH)", body: UpdateTask },
+  "DELETE /api/:user_id/tasks/:task_id": { summary: "Delete a task; cancels its reminders and recurrence" },
+  "POST /api/:user_id/tasks/:task_id/complete": { summary: "Mark a task completed" },
+  "POST /api/:user_id/tasks/:task_id/uncomplete": { summary: "Reopen a completed task" },
+  "POST /api/:user_id/tasks/:task_id/skip-occurrence": { summary: "Skip the next occurrence of a recurring task" },
+  "GET /api/:user_id/tasks/:task_id/history": { summary: "Every event of a task, oldest first" },
+  "POST /api/:user_id/tasks/:task_id/reminders": { summary: "Add a reminder", body: ReminderInput },
+  "DELETE /api/:user_id/tasks/:task_id/reminders/:reminder_id": { summary: "Remove a reminder" },
+  "GET /api/:user_id/reminders": { summary: "Pending reminders of all tasks" },
+  "GET /api/:user_id/tags": { summary: "The user's tags" },
+  "POST /api/:user_id/tags": { summary: "Create a tag", body: CreateTag },
+  "PATCH /api/:user_id/tags/:tag_id": { summary: "Rename or recolour a tag", body: UpdateTag },
+  "DELETE /api/:user_id/tags/:tag_id": { summary: "Delete a tag" },
+  "POST /api/:user_id/tasks/:task_id/tags": { summary: "Tag a task (by tag_id or name)", body: AttachTag },
+  "DELETE /api/:user_id/tasks/:task_id/tags/:tag_id": { summary: "Untag a task" },
+  "GET /api/:user_id/settings": { summary: "The user's settings" },
+  "PUT /api/:user_id/settings": { summary: "Change the user's timezone; future recurrences follow it", body: Settings },
+  "GET /api/:user_id/activity-logs": { summary: "Activity feed, newest first", query: PageQuery },
+  "GET /api/:user_id/events": { summary: "Polling fallback: events after `since`, oldest first", query: EventsQuery },
+};
+
+const ErrorBody = {
+  type: "object",
+  properties: {
+    error: {
+      type: "object",
+      properties: {
+        code: { type: "string" },
+        message: { type: "string" },
+        details: { type: "array", items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } } },
+      },
+      required: ["code", "message", "details"],
+    },
+  },
+};
+
+export function openApiDocument(): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const { method, path } of registeredRoutes) {
+    const key = `${method.toUpperCase()} ${path}`;
+    const spec = routeSchemas[key];
+    const oaPath = path.replace(/:(\w+)/g, "{$1}");
+    const params = [...path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const query = spec?.query
+      ? Object.entries((spec.query as unknown as { properties: Record<string, TSchema> }).properties).map(([name, schema]) => ({
+          name,
+          in: "query",
+          required: false,
+          schema,
+        }))
+      : [];
+    const isWrite = method !== "get";
+    const operations = paths[oaPath] ?? {};
+    paths[oaPath] = operations;
+    operations[method] = {
+      summary: spec?.summary ?? key,
+      security: [{ bearer: [] }],
+      parameters: [
+        ...params,
+        ...query,
+        ...(isWrite ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 200 } }] : []),
+      ],
+      ...(spec?.body ? { requestBody: { required: true, content: { "application/json": { schema: spec.body } } } } : {}),
+      responses: {
+        [isWrite ? "202" : "200"]: {
+          description: isWrite ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued" : "OK",
+        },
+        ...Object.fromEntries(
+          ["400", "401", "403", "404", "409", "413", "415", "429", "503"].map((s) => [
+            s,
+            { description: "Error", content: { "application/json": { schema: ErrorBody } } },
+          ]),
+        ),
+      },
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "taskstream",
+      version: "1.0.0",
+      description:
+        "Event-driven real-time task API. Events: see components.schemas.TaskEvent; WebSocket: ws://host:FANOUT_PORT/api/ws/{user_id}.",
+    },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } }, schemas: { TaskEvent } },
+    paths,
+  };
+}

@@ -1,0 +1,95 @@
+/** Tag routes: the user's tags, and tagging a task (a task.updated event on its tag list). */
+import { randomUUID } from "node:crypto";
+import type { Server } from "hyper-express";
+import { newEvent } from "../../common/contracts/index.ts";
+import { errors } from "../../common/errors.ts";
+import { findTagByName, getTag, listTags } from "../../storage/queries/user-data.ts";
+import { type Ctx, route } from "../http.ts";
+import { AttachTag, CreateTag, UpdateTag } from "../schemas.ts";
+import { isUuid } from "../task-state.ts";
+import type { RouteDeps } from "./context.ts";
+
+export function registerTagRoutes(server: Server, d: RouteDeps) {
+  const ctxOf = (ctx: Ctx, aggregateId: string) => ({ user_id: ctx.userId, aggregate_id: aggregateId, correlation_id: ctx.correlationId });
+  const loadTag = async (ctx: Ctx) => {
+    const tag = isUuid(ctx.params.tag_id) ? await getTag(d.db, ctx.userId, ctx.params.tag_id) : null;
+    if (!tag) throw errors.notFound(`tag ${ctx.params.tag_id}`);
+    return tag;
+  };
+
+  route(server, d.http, "get", "/api/:user_id/tags", async (ctx) => ({
+    status: 200,
+    body: { tags: await listTags(d.db, ctx.userId), next_cursor: null },
+  }));
+
+  route(server, d.http, "post", "/api/:user_id/tags", async (ctx) => {
+    const body = await ctx.body(CreateTag);
+    if (await findTagByName(d.db, ctx.userId, body.name)) throw errors.conflict(`a tag named "${body.name}" already exists`);
+    const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name: body.name, color: body.color ?? null });
+    const { queued } = await d.writer.emit(e);
+    return {
+      status: 202,
+      body: {
+        tag: { id: e.aggregate_id, name: body.name, color: body.color ?? null, created_at: e.timestamp },
+        event_id: e.event_id,
+        correlation_id: ctx.correlationId,
+        queued,
+      },
+    };
+  });
+
+  route(server, d.http, "patch", "/api/:user_id/tags/:tag_id", async (ctx) => {
+    const body = await ctx.body(UpdateTag);
+    const tag = await loadTag(ctx);
+    if (body.name && body.name.toLowerCase() !== tag.name.toLowerCase() && (await findTagByName(d.db, ctx.userId, body.name))) {
+      throw errors.conflict(`a tag named "${body.name}" already exists`);
+    }
+    const changes = {
+      ...(body.name !== undefined ? { name: { old: tag.name, new: body.name } } : {}),
+      ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
+    };
+    const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
+    const { queued } = await d.writer.emit(e);
+    return {
+      status: 202,
+      body: {
+        tag: { ...tag, name: body.name ?? tag.name, color: body.color === undefined ? tag.color : body.color },
+        event_id: e.event_id,
+        correlation_id: ctx.correlationId,
+        queued,
+      },
+    };
+  });
+
+  route(server, d.http, "delete", "/api/:user_id/tags/:tag_id", async (ctx) => {
+    const tag = await loadTag(ctx);
+    const e = newEvent("tag.deleted", ctxOf(ctx, tag.id), {});
+    const { queued } = await d.writer.emit(e);
+    return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
+  });
+
+  const retag = async (ctx: Ctx, tags: (current: string[]) => string[]) => {
+    const task = await d.tasks.current(ctx.userId, ctx.params.task_id);
+    if (!task) throw errors.notFound(`task ${ctx.params.task_id}`);
+    const next = [...new Set(tags(task.tags))].sort();
+    if (JSON.stringify(next) === JSON.stringify(task.tags))
+      return { status: 200, body: { task, event_id: null, correlation_id: ctx.correlationId, queued: false } };
+    const e = newEvent("task.updated", ctxOf(ctx, task.id), { changes: { tags: { old: task.tags, new: next } } } as never);
+    const { queued } = await d.writer.emit(e);
+    const after = { ...task, tags: next, version: task.version + 1 };
+    await d.tasks.remember(after);
+    return { status: 202, body: { task: after, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
+  };
+
+  route(server, d.http, "post", "/api/:user_id/tasks/:task_id/tags", async (ctx) => {
+    const body = await ctx.body(AttachTag);
+    const name = body.tag_id ? (await getTag(d.db, ctx.userId, body.tag_id))?.name : body.name;
+    if (!name) throw errors.notFound(`tag ${body.tag_id}`);
+    return retag(ctx, (current) => (current.some((t) => t.toLowerCase() === name.toLowerCase()) ? current : [...current, name]));
+  });
+
+  route(server, d.http, "delete", "/api/:user_id/tasks/:task_id/tags/:tag_id", async (ctx) => {
+    const tag = await loadTag(ctx);
+    return retag(ctx, (current) => current.filter((t) => t.toLowerCase() !== tag.name.toLowerCase()));
+  });
+}

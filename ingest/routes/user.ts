@@ -1,0 +1,50 @@
+/** Per-user routes: settings, activity feed, and the polling fallback of the WebSocket. */
+import type { Server } from "hyper-express";
+import { newEvent } from "../../common/contracts/index.ts";
+import { errors } from "../../common/errors.ts";
+import { isValidTimezone } from "../../common/recurrence.ts";
+import { readSince } from "../../storage/event-log.ts";
+import { listActivity, userTimezone } from "../../storage/queries/user-data.ts";
+import { route } from "../http.ts";
+import { EventsQuery, PageQuery, Settings } from "../schemas.ts";
+import type { RouteDeps } from "./context.ts";
+
+export function registerUserRoutes(server: Server, d: RouteDeps) {
+  route(server, d.http, "get", "/api/:user_id/settings", async (ctx) => ({
+    status: 200,
+    body: { settings: { timezone: await userTimezone(d.db, ctx.userId) } },
+  }));
+
+  route(server, d.http, "put", "/api/:user_id/settings", async (ctx) => {
+    const body = await ctx.body(Settings);
+    if (!isValidTimezone(body.timezone))
+      throw errors.validation([{ path: "timezone", message: `"${body.timezone}" is not an IANA timezone` }]);
+    const old = await userTimezone(d.db, ctx.userId);
+    const e = newEvent(
+      "settings.updated",
+      { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId },
+      { changes: { timezone: { old, new: body.timezone } } },
+    );
+    const { queued } = await d.writer.emit(e);
+    return {
+      status: 202,
+      body: { settings: { timezone: body.timezone }, event_id: e.event_id, correlation_id: ctx.correlationId, queued },
+    };
+  });
+
+  route(server, d.http, "get", "/api/:user_id/activity-logs", async (ctx) => {
+    const q = ctx.query(PageQuery);
+    const limit = q.limit ?? 50;
+    const offset = q.offset ?? 0;
+    const activity = await listActivity(d.db, ctx.userId, limit, offset);
+    return { status: 200, body: { activity, next_offset: activity.length === limit ? offset + limit : null } };
+  });
+
+  route(server, d.http, "get", "/api/:user_id/events", async (ctx) => {
+    const q = ctx.query(EventsQuery);
+    const since = q.since ?? 0;
+    const result = await readSince(d.redis, d.db, d.keys, ctx.userId, since, q.limit ?? 100, d.config.replayMaxEvents);
+    if (result.kind === "resync_required") return { status: 200, body: { type: "resync_required", events: [], seq: result.latest } };
+    return { status: 200, body: { events: result.wire.map((w) => JSON.parse(w)), seq: result.latest } };
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * Request schemas of the HTTP API (TypeBox). They validate requests and generate /openapi.json.
+ * Unknown fields are refused so a typo never silently does nothing.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import "../common/contracts/formats.ts";
+import { Priority } from "../common/contracts/index.ts";
+import type { ErrorDetail } from "../common/errors.ts";
+
+const Instant = Type.String({ format: "date-time", description: "ISO-8601 with a zone, e.g. 2026-11-23T10:00:00Z" });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const TagName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[^,]+$" });
+
+export const ReminderInput = Type.Object(
+  {
+    before: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: "ISO-8601 duration before due_date, e.g. PT1H" })),
+    at: Type.Optional(Instant),
+  },
+  { additionalProperties: false },
+);
+
+const taskFields = {
+  title: Type.String({ minLength: 1, maxLength: 500 }),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 10000 }))),
+  due_date: Type.Optional(Nullable(Instant)),
+  priority: Type.Optional(Priority),
+  tags: Type.Optional(Type.Array(TagName, { maxItems: 50 })),
+  recurrence_rule: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 500 }))),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA zone; defaults to the user's" })),
+};
+
+export const CreateTask = Type.Object(
+  { ...taskFields, reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: 20 })) },
+  { additionalProperties: false },
+);
+export type CreateTask = Static<typeof CreateTask>;
+export const UpdateTask = Type.Object(
+  { ...taskFields, title: Type.Optional(taskFields.title) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateTask = Static<typeof UpdateTask>;
+export const CreateTag = Type.Object(
+  { name: TagName, color: Type.Optional(Nullable(Type.String({ maxLength: 32 }))) },
+  { additionalProperties: false },
+);
+export const UpdateTag = Type.Object(
+  { name: Type.Optional(TagName), color: Type.Optional(Nullable(Type.String({ maxLength: 32 }))) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const AttachTag = Type.Object(
+  { tag_id: Type.Optional(Type.String({ format: "uuid" })), name: Type.Optional(TagName) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const Settings = Type.Object({ timezone: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+export const ListTasksQuery = Type.Object(
+  {
+    search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    status: Type.Optional(Type.Union([Type.Literal("pending"), Type.Literal("completed"), Type.Literal("all")])),
+    priority: Type.Optional(Type.String({ pattern: "^(low|medium|high|urgent)(,(low|medium|high|urgent))*$" })),
+    due_date_start: Type.Optional(Instant),
+    due_date_end: Type.Optional(Instant),
+    tags: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    sort_by: Type.Optional(
+      Type.Union([Type.Literal("created_at"), Type.Literal("due_date"), Type.Literal("priority"), Type.Literal("title")]),
+    ),
+    sort_order: Type.Optional(Type.Union([Type.Literal("asc"), Type.Literal("desc")])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+  },
+  { additionalProperties: false },
+);
+export const EventsQuery = Type.Object(
+  { since: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+
+/** `/reminders/0/before` → `reminders[0].before` */
+export const fieldPath = (pointer: string): string =>
+  pointer
+    .split("/")
+    .filter(Boolean)
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "") || "(body)";
+
+const compiled = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
+/** Checks `value` against `schema`; returns every problem, each naming its field. */
+export function validate<T extends TSchema>(
+  schema: T,
+  value: unknown,
+): { ok: true; value: Static<T> } | { ok: false; details: ErrorDetail[] } {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    compiled.set(schema, check);
+  }
+  if (check.Check(value)) return { ok: true, value: value as Static<T> };
+  const details: ErrorDetail[] = [];
+  const seen = new Set<string>();
+  for (const e of check.Errors(value)) {
+    // additionalProperties errors point at the object; name the unknown field instead.
+    const unknown = e.schema.additionalProperties === false && typeof e.value === "object" && e.value !== null;
+    const extra = unknown
+      ? Object.keys(e.value as object).filter((k) => !(k in ((e.schema as { properties?: object }).properties ?? {})))
+      : [];
+    const entries = extra.length
+      ? extra.map((k) => ({ path: fieldPath(`${e.path}/${k}`), message: "is not a known field" }))
+      : [{ path: fieldPath(e.path), message: e.message }];
+    for (const d of entries) {
+      if (seen.has(d.path)) continue;
+      seen.add(d.path);
+      details.push(d);
+    }
+    if (details.length >= 20) break;
+  }
+  return { ok: false, details };
+}

@@ -1,0 +1,120 @@
+/**
+ * Applies a batch of events to PostgreSQL in one transaction: dedupe by event_id, per-user `seq`
+ * and per-aggregate `version`, the projection (handlers/), the immutable event store and the
+ * activity feed. Returns what to publish: applied events, and earlier-applied duplicates (their
+ * Redis step may not have happened before a crash; it is idempotent).
+ */
+import { sql } from "slonik";
+import type { AppliedEvent, EventType, TaskEvent } from "../common/contracts/index.ts";
+import type { Db } from "../common/postgres.ts";
+import { storedEvents } from "../storage/queries/events.ts";
+import { type ApplyContext, handlers } from "./handlers/index.ts";
+
+export interface Rejection {
+  event: TaskEvent;
+  reason: string;
+}
+
+export interface BatchResult {
+  /** Newly applied, in order, with seq and version. */
+  applied: AppliedEvent[];
+  /** Applied by an earlier delivery; publish again (idempotent) in case that attempt crashed. */
+  duplicates: AppliedEvent[];
+  /** Skipped as no-ops (e.g. a reminder triggered twice). */
+  skipped: number;
+  rejected: Rejection[];
+}
+
+export async function applyBatch(db: Db, events: TaskEvent[]): Promise<BatchResult> {
+  return db.transaction(async (tx) => {
+    const ids = [...new Set(events.map((e) => e.event_id))];
+    const earlier = await storedEvents(tx, ids);
+    const seen = new Set(earlier.map((e) => e.event_id));
+    const result: BatchResult = { applied: [], duplicates: earlier, skipped: 0, rejected: [] };
+
+    // Lock every user of the batch in a fixed order (no deadlock between concurrent partitions).
+    const userIds = [...new Set(events.map((e) => e.user_id))].sort();
+    await tx.query(sql.unsafe`
+      insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(userIds, "text")}) u
+      on conflict (id) do nothing`);
+    const seqs = new Map(
+      (
+        (await tx.any(sql.unsafe`select id, seq from users where id = any(${sql.array(userIds, "text")}) order by id for update`)) as {
+          id: string;
+          seq: number;
+        }[]
+      ).map((u) => [u.id, u.seq]),
+    );
+
+    const versions = new Map<string, number>();
+    const ctx: ApplyContext = {
+      tx,
+      async nextVersion(aggregateId) {
+        let v = versions.get(aggregateId);
+        if (v === undefined) {
+          v = (await tx.oneFirst(sql.unsafe`
+            select coalesce(max(version), 0) from events where aggregate_id = ${aggregateId}`)) as number;
+        }
+        versions.set(aggregateId, v + 1);
+        return v + 1;
+      },
+    };
+
+    const activity: {
+      event_id: string;
+      user_id: string;
+      seq: number;
+      task_id: string | null;
+      action: string;
+      summary: string;
+      created_at: string;
+    }[] = [];
+    for (const event of events) {
+      if (seen.has(event.event_id)) continue;
+      seen.add(event.event_id);
+      const handler = handlers[event.event_type] as (e: TaskEvent, c: ApplyContext) => ReturnType<(typeof handlers)[EventType]>;
+      const outcome = await handler(event, ctx);
+      if (outcome.kind === "skipped") {
+        result.skipped++;
+        continue;
+      }
+      if (outcome.kind === "rejected") {
+        result.rejected.push({ event, reason: outcome.reason });
+        continue;
+      }
+      const seq = (seqs.get(event.user_id) ?? 0) + 1;
+      seqs.set(event.user_id, seq);
+      const version = versions.get(event.aggregate_id) ?? 1;
+      const applied = { ...event, seq, version, ...(outcome.data ? { data: outcome.data } : {}) } as AppliedEvent;
+      result.applied.push(applied);
+      activity.push({
+        event_id: event.event_id,
+        user_id: event.user_id,
+        seq,
+        task_id: outcome.taskId ?? null,
+        action: event.event_type,
+        summary: outcome.summary,
+        created_at: event.timestamp,
+      });
+    }
+
+    if (result.applied.length > 0) {
+      await tx.query(sql.unsafe`
+        insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
+        select x.event_id, x.user_id, x.seq, x.aggregate_id, x.version, x.event_type, x.schema_version, x.timestamp, x.correlation_id, x.data
+        from jsonb_to_recordset(${sql.jsonb(result.applied as never)}) as x(
+          event_id uuid, user_id text, seq bigint, aggregate_id text, version int, event_type text, schema_version text,
+          "timestamp" timestamptz, correlation_id uuid, data jsonb)`);
+      await tx.query(sql.unsafe`
+        insert into activity_logs (event_id, user_id, seq, task_id, action, summary, created_at)
+        select x.event_id, x.user_id, x.seq, x.task_id, x.action, x.summary, x.created_at
+        from jsonb_to_recordset(${sql.jsonb(activity)}) as x(
+          event_id uuid, user_id text, seq bigint, task_id text, action text, summary text, created_at timestamptz)`);
+      const bumped = [...seqs].map(([id, seq]) => ({ id, seq }));
+      await tx.query(sql.unsafe`
+        update users u set seq = x.seq from jsonb_to_recordset(${sql.jsonb(bumped)}) as x(id text, seq bigint)
+        where u.id = x.id and u.seq <> x.seq`);
+    }
+    return result;
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * A user's applied events after a given seq, as wire messages: from the Redis stream while it
+ * still holds them, from PostgreSQL's event store for anything older. Used by the fan-out
+ * (replay on reconnect) and the polling endpoint, so both answer the same.
+ */
+import type { Redis } from "ioredis";
+import { wireMessage } from "../common/contracts/index.ts";
+import type { Db } from "../common/postgres.ts";
+import type { RedisKeys } from "../common/redis.ts";
+import { eventsSince, latestSeq } from "./queries/events.ts";
+
+export type SinceResult =
+  | { kind: "events"; wire: string[]; latest: number }
+  /** The client is further behind than replay allows, or ahead of the history (it was reset). */
+  | { kind: "resync_required"; latest: number };
+
+const seqOf = (id: string): number => Number(id.slice(0, id.indexOf("-")));
+
+export async function readSince(
+  redis: Redis,
+  db: Db,
+  keys: RedisKeys,
+  userId: string,
+  since: number,
+  limit: number,
+  maxBehind: number,
+): Promise<SinceResult> {
+  const stream = keys.userStream(userId);
+  const [first, last] = await Promise.all([redis.xrange(stream, "-", "+", "COUNT", 1), redis.xrevrange(stream, "+", "-", "COUNT", 1)]);
+  const streamFirst = first[0] ? seqOf(first[0][0]) : null;
+  const latest = last[0] ? seqOf(last[0][0]) : await latestSeq(db, userId);
+  if (since > latest || latest - since > maxBehind) return { kind: "resync_required", latest };
+  if (since === latest) return { kind: "events", wire: [], latest };
+
+  const wire: string[] = [];
+  if (streamFirst === null || streamFirst > since + 1) {
+    // Older than the stream keeps: the event store has them, up to where the stream starts.
+    const until = streamFirst === null ? latest : streamFirst - 1;
+    for (const e of await eventsSince(db, userId, since, limit, until)) wire.push(wireMessage(e));
+  }
+  if (wire.length < limit && streamFirst !== null) {
+    const from = Math.max(since + 1, streamFirst);
+    for (const [, fields] of await redis.xrange(stream, `${from}-0`, "+", "COUNT", limit - wire.length)) wire.push(fields[1] as string);
+  }
+  return { kind: "events", wire, latest };
+}
+
+/** The user's latest seq: the stream's top, or the event store's when the stream is empty. */
+export async function latestSeqOf(redis: Redis, db: Db, keys: RedisKeys, userId: string): Promise<number> {
+  const last = await redis.xrevrange(keys.userStream(userId), "+", "-", "COUNT", 1);
+  return last[0] ? seqOf(last[0][0]) : latestSeq(db, userId);
+}

@@ -1,0 +1,133 @@
+/** Task reads for the API: one task, and the searchable, filterable, keyset-paginated list. */
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
+
+export interface ReminderView {
+  id: string;
+  before?: string;
+  at?: string;
+  remind_at: string;
+  notified: boolean;
+}
+
+/** A task as the API returns it (CONTRACT.md "A task"). */
+export interface TaskView {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  status: "pending" | "completed";
+  priority: "low" | "medium" | "high" | "urgent";
+  due_date: string | null;
+  timezone: string;
+  recurrence_rule: string | null;
+  next_occurrence: string | null;
+  parent_task_id: string | null;
+  tags: string[];
+  reminders: ReminderView[];
+  version: number;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+const taskColumns = sql.fragment`
+  t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_date, t.timezone, t.recurrence_rule,
+  t.next_occurrence, t.parent_task_id, t.version, t.created_at, t.updated_at, t.completed_at,
+  coalesce((select array_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id where tt.task_id = t.id), '{}') as tags,
+  coalesce((select json_agg(json_strip_nulls(json_build_object(
+      'id', r.id, 'before', r.before,
+      'at', to_char(r.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'remind_at', to_char(r.remind_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'notified', r.notified)) order by r.remind_at)
+    from reminders r where r.task_id = t.id and not r.notified), '[]') as reminders`;
+
+export async function getTask(db: CommonQueryMethods, userId: string, taskId: string): Promise<TaskView | null> {
+  return (await db.maybeOne(
+    sql.unsafe`select ${taskColumns} from tasks t where t.user_id = ${userId} and t.id = ${taskId}`,
+  )) as TaskView | null;
+}
+
+export type SortBy = "created_at" | "due_date" | "priority" | "title";
+export interface TaskFilter {
+  search?: string;
+  status?: "pending" | "completed" | "all";
+  priority?: string[];
+  dueDateStart?: string;
+  dueDateEnd?: string;
+  /** Tasks carrying any of these tag names (case-insensitive). */
+  tags?: string[];
+  sortBy: SortBy;
+  sortOrder: "asc" | "desc";
+  limit: number;
+  cursor?: Cursor;
+}
+/** Keyset position: the sort value and id of the last row of the previous page. */
+export type Cursor = [string | number | null, string];
+
+// Sort keys never null so keyset comparisons stay simple: tasks without a due date sort last.
+const sortExpr: Record<SortBy, FragmentSqlToken> = {
+  created_at: sql.fragment`t.created_at`,
+  due_date: sql.fragment`coalesce(t.due_date, 'infinity'::timestamptz)`,
+  priority: sql.fragment`t.priority_rank`,
+  title: sql.fragment`t.title`,
+};
+const sortValue: Record<SortBy, (t: TaskView & { priority_rank?: number }) => string | number | null> = {
+  created_at: (t) => t.created_at,
+  due_date: (t) => t.due_date ?? "infinity",
+  priority: (t) => ({ low: 0, medium: 1, high: 2, urgent: 3 })[t.priority],
+  title: (t) => t.title,
+};
+
+export async function listTasks(
+  db: CommonQueryMethods,
+  userId: string,
+  f: TaskFilter,
+): Promise<{ tasks: TaskView[]; next: Cursor | null }> {
+  const where: FragmentSqlToken[] = [sql.fragment`t.user_id = ${userId}`];
+  if (f.status && f.status !== "all") where.push(sql.fragment`t.status = ${f.status}`);
+  if (f.priority?.length) where.push(sql.fragment`t.priority = any(${sql.array(f.priority, "text")})`);
+  if (f.dueDateStart) where.push(sql.fragment`t.due_date >= ${f.dueDateStart}`);
+  if (f.dueDateEnd) where.push(sql.fragment`t.due_date <= ${f.dueDateEnd}`);
+  if (f.search) {
+    // Words through the full-text index, or a substring of the title through the trigram index.
+    where.push(
+      sql.fragment`(t.search @@ websearch_to_tsquery('simple', ${f.search}) or t.title ilike ${`%${f.search.replace(/[\\%_]/g, "\\$&")}%`})`,
+    );
+  }
+  if (f.tags?.length) {
+    where.push(sql.fragment`exists (select 1 from task_tags tt join tags g on g.id = tt.tag_id
+      where tt.task_id = t.id and lower(g.name) = any(${sql.array(
+        f.tags.map((t) => t.toLowerCase()),
+        "text",
+      )}))`);
+  }
+  const key = sortExpr[f.sortBy];
+  const desc = f.sortOrder === "desc";
+  if (f.cursor) {
+    const [value, id] = f.cursor;
+    const typed =
+      f.sortBy === "priority"
+        ? sql.fragment`${Number(value)}::smallint`
+        : f.sortBy === "title"
+          ? sql.fragment`${String(value)}::text`
+          : sql.fragment`${String(value)}::timestamptz`;
+    where.push(desc ? sql.fragment`(${key}, t.id) < (${typed}, ${id}::uuid)` : sql.fragment`(${key}, t.id) > (${typed}, ${id}::uuid)`);
+  }
+  const order = desc ? sql.fragment`${key} desc, t.id desc` : sql.fragment`${key} asc, t.id asc`;
+  const rows = (await db.any(sql.unsafe`
+    select ${taskColumns} from tasks t where ${sql.join(where, sql.fragment` and `)}
+    order by ${order} limit ${f.limit + 1}`)) as TaskView[];
+  const tasks = rows.slice(0, f.limit);
+  const last = tasks[tasks.length - 1];
+  return { tasks, next: rows.length > f.limit && last ? [sortValue[f.sortBy](last), last.id] : null };
+}
+
+export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString("base64url");
+export function decodeCursor(s: string): Cursor | null {
+  try {
+    const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+    return Array.isArray(c) && c.length === 2 && typeof c[1] === "string" && /^[0-9a-f-]{36}$/i.test(c[1]) ? (c as Cursor) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,61 @@
+# taskstream on Civo Kubernetes, in one apply:
+#   export CIVO_TOKEN=...  TF_VAR_jwt_secret=...   (never in a .tfvars file in git)
+#   tofu init && tofu apply -var image=registry.example.com/taskstream:0.1.0 -var 'api_allowed_cidrs=["203.0.113.0/24"]'
+provider "civo" {
+  # Token from the CIVO_TOKEN environment variable.
+  region = var.region
+}
+
+module "cluster" {
+  source             = "../../modules/cluster-civo"
+  name               = var.name
+  region             = var.region
+  kubernetes_version = var.kubernetes_version
+  node_size          = var.node_size
+  node_count         = var.node_count
+  api_allowed_cidrs  = var.api_allowed_cidrs
+}
+
+provider "helm" {
+  kubernetes {
+    host                   = module.cluster.host
+    client_certificate     = module.cluster.client_certificate
+    client_key             = module.cluster.client_key
+    cluster_ca_certificate = module.cluster.cluster_ca_certificate
+  }
+}
+
+provider "kubernetes" {
+  host                   = module.cluster.host
+  client_certificate     = module.cluster.client_certificate
+  client_key             = module.cluster.client_key
+  cluster_ca_certificate = module.cluster.cluster_ca_certificate
+}
+
+module "platform" {
+  source                 = "../../modules/platform"
+  redpanda_values_file   = "${path.module}/../../../redpanda/helm/values.yaml"
+  redpanda_replicas      = var.redpanda_replicas
+  redpanda_storage_size  = var.redpanda_storage_size
+  storage_class          = module.cluster.storage_class
+  install_metrics_server = false # installed by Civo (applications = metrics-server)
+}
+
+module "app" {
+  source            = "../../modules/app"
+  repo_root         = abspath("${path.module}/../../..")
+  overlay           = "civo"
+  image             = var.image
+  host              = var.host
+  tls               = var.tls
+  kubeconfig        = module.cluster.kubeconfig
+  kubeconfig_path   = var.kubeconfig_path != "" ? var.kubeconfig_path : abspath("${path.root}/kubeconfig")
+  kafka_brokers     = module.platform.kafka_brokers
+  ingress_namespace = module.platform.ingress_namespace
+  platform_ready    = module.platform.ready
+  jwt_secret        = var.jwt_secret
+  jwt_jwks_url      = var.jwt_jwks_url
+  jwt_issuer        = var.jwt_issuer
+  database_url      = var.database_url
+  redis_url         = var.redis_url
+}

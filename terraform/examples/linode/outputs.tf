@@ -1,0 +1,19 @@
+output "api_url" {
+  description = "Base URL of the HTTP API (e.g. POST <api_url>/<user_id>/tasks)."
+  value       = module.app.api_url
+}
+
+output "websocket_url" {
+  description = "WebSocket URL template (add ?token=<jwt>)."
+  value       = module.app.websocket_url
+}
+
+output "kubeconfig_path" {
+  description = "Kubeconfig written for kubectl: export KUBECONFIG=<this>."
+  value       = module.app.kubeconfig_path
+}
+
+output "cluster_id" {
+  description = "Id of the Kubernetes cluster at the cloud provider."
+  value       = module.cluster.cluster_id
+}

@@ -1,0 +1,103 @@
+# Variables common to both examples (cloud-specific ones are in cloud-variables.tf).
+
+variable "name" {
+  description = "Name of the cluster and prefix of its resources."
+  type        = string
+  default     = "taskstream"
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 characters of lowercase letters, digits and dashes."
+  }
+}
+
+variable "image" {
+  description = "taskstream container image with an immutable tag or digest, e.g. registry.example.com/taskstream:0.1.0 (built from the repository's Dockerfile)."
+  type        = string
+  validation {
+    condition     = !endswith(var.image, ":latest") && (strcontains(var.image, "@sha256:") || can(regex(":[A-Za-z0-9_.-]+$", var.image)))
+    error_message = "image must carry a tag other than latest, or a digest."
+  }
+}
+
+variable "host" {
+  description = "Public DNS name for the API and WebSocket (point it at the load balancer); empty to use the load balancer's address."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.host == "" || can(regex("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$", var.host))
+    error_message = "host must be a DNS name without scheme or path."
+  }
+}
+
+variable "tls" {
+  description = "Set when TLS terminates in front of the host (URLs in the outputs become https/wss)."
+  type        = bool
+  default     = false
+}
+
+variable "redpanda_replicas" {
+  description = "Number of Redpanda brokers (3 for replication factor 3)."
+  type        = number
+  default     = 3
+  validation {
+    condition     = var.redpanda_replicas >= 3
+    error_message = "Production needs at least 3 brokers (topics use replication factor 3)."
+  }
+}
+
+variable "redpanda_storage_size" {
+  description = "Persistent volume size of each Redpanda broker."
+  type        = string
+  default     = "50Gi"
+  validation {
+    condition     = can(regex("^[0-9]+(Gi|Ti)$", var.redpanda_storage_size))
+    error_message = "redpanda_storage_size must be like 50Gi."
+  }
+}
+
+variable "kubeconfig_path" {
+  description = "Where to write the cluster's kubeconfig (mode 0600); default ./kubeconfig next to this configuration."
+  type        = string
+  default     = ""
+}
+
+variable "jwt_secret" {
+  description = "HS256 signing secret (JWT_SECRET), at least 32 characters. Set with TF_VAR_jwt_secret; it reaches the cluster only, not the Terraform state."
+  type        = string
+  default     = ""
+  sensitive   = true
+  validation {
+    condition     = var.jwt_secret == "" || length(var.jwt_secret) >= 32
+    error_message = "jwt_secret must be at least 32 characters."
+  }
+}
+
+variable "jwt_jwks_url" {
+  description = "JWKS URL of your identity provider (JWT_JWKS_URL); set this or jwt_secret."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.jwt_jwks_url == "" || startswith(var.jwt_jwks_url, "https://")
+    error_message = "jwt_jwks_url must be an https:// URL."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "Expected token issuer (JWT_ISSUER); empty to skip the check."
+  type        = string
+  default     = ""
+}
+
+variable "database_url" {
+  description = "Managed Postgres URL (DATABASE_URL); empty for the in-cluster CloudNativePG database. Set with TF_VAR_database_url."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "redis_url" {
+  description = "Managed Redis URL (REDIS_URL, needs persistence and maxmemory-policy noeviction); empty for the in-cluster Redis."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

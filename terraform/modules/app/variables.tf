@@ -1,0 +1,103 @@
+variable "repo_root" {
+  description = "Path of the taskstream repository checkout (holds k8s/ and deploy/)."
+  type        = string
+}
+
+variable "overlay" {
+  description = "k8s/overlays/<overlay> to apply."
+  type        = string
+  validation {
+    condition     = contains(["local", "linode", "civo"], var.overlay)
+    error_message = "overlay must be one of local, linode, civo."
+  }
+}
+
+variable "image" {
+  description = "Container image of taskstream with an immutable tag or digest (never :latest)."
+  type        = string
+  validation {
+    condition     = !endswith(var.image, ":latest") && (strcontains(var.image, "@sha256:") || can(regex(":[A-Za-z0-9_.-]+$", var.image)))
+    error_message = "image must carry a tag other than latest, or a digest."
+  }
+}
+
+variable "host" {
+  description = "Public DNS name of the API (Ingress host); empty to answer on the load balancer's address."
+  type        = string
+  default     = ""
+}
+
+variable "tls" {
+  description = "Whether the host is served over TLS (terminate at Traefik or in front of it)."
+  type        = bool
+  default     = false
+}
+
+variable "kubeconfig" {
+  description = "Kubeconfig YAML of the cluster (from the cluster module)."
+  type        = string
+  sensitive   = true
+}
+
+variable "kubeconfig_path" {
+  description = "Where to write the kubeconfig (mode 0600) for kubectl and deploy/k8s-apply.sh."
+  type        = string
+}
+
+variable "kafka_brokers" {
+  description = "KAFKA_BROKERS for the processes (from the platform module)."
+  type        = string
+}
+
+variable "ingress_namespace" {
+  description = "Namespace of the ingress controller's Service (from the platform module)."
+  type        = string
+  default     = "ingress"
+}
+
+variable "platform_ready" {
+  description = "Ids of the platform releases, so the app is applied after them."
+  type        = list(string)
+  default     = []
+}
+
+variable "jwt_secret" {
+  description = "HS256 secret for JWT_SECRET (at least 32 characters); leave empty when jwt_jwks_url is set. Given via TF_VAR_jwt_secret; not stored in state."
+  type        = string
+  default     = ""
+  sensitive   = true
+  validation {
+    condition     = var.jwt_secret == "" || length(var.jwt_secret) >= 32
+    error_message = "jwt_secret must be at least 32 characters."
+  }
+}
+
+variable "jwt_jwks_url" {
+  description = "JWKS URL for RS256/ES256/EdDSA tokens (JWT_JWKS_URL); preferred in production."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.jwt_jwks_url == "" || startswith(var.jwt_jwks_url, "https://")
+    error_message = "jwt_jwks_url must be an https:// URL."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "Expected JWT issuer (JWT_ISSUER); empty to skip the check."
+  type        = string
+  default     = ""
+}
+
+variable "database_url" {
+  description = "DATABASE_URL of a managed Postgres; empty to use the in-cluster CloudNativePG database."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "redis_url" {
+  description = "REDIS_URL of a managed Redis (needs AOF/persistence and maxmemory-policy noeviction); empty for the in-cluster Redis."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
