@@ -10,11 +10,14 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROO
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 STACK_DIR="$ROOT/.stack/$PROFILE"
 
+# Ports are <base>9092 (Kafka), <base>5432 (PostgreSQL), <base>6379 (Redis); tests run their
+# services on <base>8080.. . Another profile needs its own STACK_PORT_BASE (a digit 3-5).
 case "$PROFILE" in
-  dev)  KAFKA_PORT=19092; PG_PORT=15432; REDIS_PORT=16379 ;;
-  test) KAFKA_PORT=29092; PG_PORT=25432; REDIS_PORT=26379 ;;
-  *) echo "stack: unknown STACK_PROFILE '$PROFILE' (dev or test)" >&2; exit 2 ;;
+  dev)  PORT_BASE=1 ;;
+  test) PORT_BASE=2 ;;
+  *) PORT_BASE="${STACK_PORT_BASE:?profile '$PROFILE' needs STACK_PORT_BASE (3-5)}" ;;
 esac
+KAFKA_PORT=${PORT_BASE}9092; PG_PORT=${PORT_BASE}5432; REDIS_PORT=${PORT_BASE}6379
 KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"

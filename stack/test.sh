@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts a throwaway Kafka/PostgreSQL/Redis (profile `test`,
 # own ports and data dir), runs lint, typecheck, unit and integration tests, then stops everything.
-# Extra arguments go to vitest (e.g. `stack/test.sh processors/`).
-export STACK_PROFILE=test
+# Extra arguments go to vitest (e.g. `stack/test.sh processors/`). STACK_PROFILE/STACK_PORT_BASE
+# give a second, independent test stack (see stack/lib.sh).
+export STACK_PROFILE="${STACK_PROFILE:-test}"
 source "$(dirname "$0")/lib.sh"
 trap '"$ROOT/stack/down.sh" >/dev/null 2>&1 || true' EXIT INT TERM
 start=$SECONDS
@@ -16,6 +17,6 @@ t=$SECONDS
 eval "$("$ROOT/stack/up.sh")"
 log "stack up in $((SECONDS - t))s"
 # Tests start their own service instances on these ports, away from a running `make dev`.
-export INGEST_PORT=28080 PROCESSORS_PORT=28081 SCHEDULER_PORT=28082 FANOUT_PORT=28090 LOG_LEVEL="${LOG_LEVEL:-warn}"
+export INGEST_PORT=${PORT_BASE}8080 PROCESSORS_PORT=${PORT_BASE}8081 SCHEDULER_PORT=${PORT_BASE}8082 FANOUT_PORT=${PORT_BASE}8090 LOG_LEVEL="${LOG_LEVEL:-warn}"
 npx --no vitest run "$@"
 log "all tests passed in $((SECONDS - start))s"

@@ -3,7 +3,7 @@
 # applies migrations and creates topics. Prints the env to use on stdout (`eval "$(stack/up.sh)"`).
 source "$(dirname "$0")/lib.sh"
 "$ROOT/stack/install.sh"
-if [ "$PROFILE" = test ] && [ "${STACK_KEEP:-0}" != 1 ]; then
+if [ "$PROFILE" != dev ] && [ "${STACK_KEEP:-0}" != 1 ]; then
   "$ROOT/stack/down.sh" >/dev/null 2>&1 || true
   rm -rf "$STACK_DIR"
 fi

@@ -11,7 +11,15 @@ export const uniqueId = (label: string): string => `${label}-${randomUUID().slic
 /** Config for one test file: unique topic and Redis prefixes on the shared test stack. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const run = randomUUID().slice(0, 8);
-  return loadConfig({ ...process.env, TOPIC_PREFIX: `t${run}.`, REDIS_PREFIX: `t${run}`, LOG_LEVEL: "warn", ...overrides });
+  return loadConfig({
+    ...process.env,
+    TOPIC_PREFIX: `t${run}.`,
+    REDIS_PREFIX: `t${run}`,
+    PROCESSORS_GROUP: `t${run}-processors`,
+    SCHEDULER_GROUP: `t${run}-scheduler`,
+    LOG_LEVEL: "warn",
+    ...overrides,
+  });
 }
 
 /** The env a child process needs to run with `config`. */
