@@ -26,5 +26,6 @@ format: ## apply biome's formatting and safe fixes
 	@npx --no biome check --write .
 
 include deploy/deploy.mk
+-include bench/bench.mk
 
 .PHONY: help install dev down test token format
