@@ -4,9 +4,8 @@
  * activity feed. Returns what to publish: applied events, and earlier-applied duplicates (their
  * Redis step may not have happened before a crash; it is idempotent).
  */
-import { sql } from "slonik";
+import { type DatabaseConnection, sql } from "slonik";
 import type { AppliedEvent, EventType, TaskEvent } from "../common/contracts/index.ts";
-import type { Db } from "../common/postgres.ts";
 import { storedEvents } from "../storage/queries/events.ts";
 import { type ApplyContext, handlers } from "./handlers/index.ts";
 
@@ -25,7 +24,8 @@ export interface BatchResult {
   rejected: Rejection[];
 }
 
-export async function applyBatch(db: Db, events: TaskEvent[]): Promise<BatchResult> {
+/** `db` is the pool, or one connection whose search_path points at a replay schema. */
+export async function applyBatch(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
   return db.transaction(async (tx) => {
     const ids = [...new Set(events.map((e) => e.event_id))];
     const earlier = await storedEvents(tx, ids);

@@ -6,6 +6,7 @@ import { logger } from "../common/log.ts";
 
 export const migrationsDir = fileURLToPath(new URL("./migrations", import.meta.url));
 
+/** Applies pending migrations; `schema` migrates a scratch schema (replay), with public kept in the path for extensions. */
 export async function migrate(config: Config, opts: { schema?: string } = {}): Promise<string[]> {
   const log = logger("migrate");
   const applied = await runner({
@@ -13,7 +14,8 @@ export async function migrate(config: Config, opts: { schema?: string } = {}): P
     dir: migrationsDir,
     direction: "up",
     migrationsTable: "pgmigrations",
-    schema: opts.schema ?? "public",
+    schema: opts.schema ? [opts.schema, "public"] : "public",
+    migrationsSchema: opts.schema ?? "public",
     createSchema: true,
     checkOrder: true,
     // One advisory lock so two processes starting together do not race.

@@ -80,3 +80,88 @@ export async function eventually<T>(
   }
   throw new Error(`${what} not reached within ${ms} ms${lastError ? `: ${(lastError as Error).message}` : ""}`);
 }
+
+/** The four services as one real OS process, with topics created for the config's prefix. */
+export async function startSystem(
+  config: Config,
+  extra: Record<string, string> = {},
+): Promise<RunningProcess & { stop: () => Promise<number | null> }> {
+  const { createTopics } = await import("../redpanda/create-topics.ts");
+  await createTopics(config);
+  const proc = startProcess(["all"], envFor(config, { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_SECOND: "100000", ...extra }));
+  await eventually(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`system exited: ${proc.output()}`);
+      const ready = await Promise.all(
+        [config.ingestPort, config.fanoutPort, config.processorsPort].map((p) =>
+          fetch(`http://127.0.0.1:${p}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        ),
+      );
+      return ready.every(Boolean);
+    },
+    60_000,
+    "system ready",
+  );
+  return {
+    ...proc,
+    stop: async () => {
+      proc.child.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}
+
+/** A tiny API client bound to one user and token. */
+export function apiClient(config: Config, userId: string, token: string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`http://127.0.0.1:${config.ingestPort}/api/${userId}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  };
+}
+
+export interface WsClient {
+  messages: any[];
+  /** Resolves with the close code. */
+  closed: Promise<number>;
+  close(): void;
+  /** Waits until `n` messages satisfying `pred` arrived. */
+  waitFor(pred: (m: any) => boolean, n?: number, ms?: number): Promise<any[]>;
+}
+
+/** Opens a WebSocket like a browser would (token in the query); rejects with the HTTP status if refused. */
+export async function wsConnect(config: Config, userId: string, token: string, since?: number): Promise<WsClient> {
+  const { default: WebSocket } = await import("ws");
+  const url = `ws://127.0.0.1:${config.fanoutPort}/api/ws/${userId}?token=${encodeURIComponent(token)}${since !== undefined ? `&since=${since}` : ""}`;
+  const ws = new WebSocket(url);
+  const messages: any[] = [];
+  ws.on("message", (data: Buffer) => messages.push({ ...JSON.parse(data.toString()), _at: Date.now() }));
+  const closed = new Promise<number>((resolve) => ws.on("close", (code: number) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("unexpected-response", (_req: unknown, res: { statusCode: number }) =>
+      reject(Object.assign(new Error(`refused ${res.statusCode}`), { status: res.statusCode })),
+    );
+    ws.once("error", reject);
+  });
+  return {
+    messages,
+    closed,
+    close: () => ws.close(),
+    waitFor: (pred, n = 1, ms = 10_000) =>
+      eventually(() => (messages.filter(pred).length >= n ? messages.filter(pred) : undefined), ms, `${n} WebSocket message(s)`),
+  };
+}
