@@ -39,7 +39,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       await producer.connect();
       const keys = redisKeys(config.redisPrefix);
       // The server's own limit is a backstop above ours, so oversized bodies get our JSON 413.
-      server = new HyperExpress.Server({ max_body_length: config.bodyLimitBytes * 4, fast_abort: true });
+      server = new HyperExpress.Server({ max_body_length: Math.max(config.bodyLimitBytes * 4, 2 * 1024 * 1024) });
       const http = {
         verify: tokenVerifier(config),
         rateLimit: rateLimiter(redis, keys, config.rateLimitPerSecond, config.rateLimitBurst),

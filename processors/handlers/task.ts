@@ -128,7 +128,7 @@ const updated: Handler<"task.updated"> = async (e, ctx) => {
   } else {
     await ctx.tx.query(sql.unsafe`update tasks set version = ${version} where id = ${e.aggregate_id}`);
   }
-  const names = Object.keys(changes).join(", ");
+  const names = Object.keys(changes).sort().join(", ");
   return {
     kind: "applied",
     data: { changes, ...(superseded ? { superseded: true } : {}) },
