@@ -118,7 +118,7 @@ describe("tokens", () => {
   ])("refuses a %s token with 401", async (_name, make) => {
     const res = await call(await make());
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("unauthorized");
+    expect(((await res.json()) as any).error.code).toBe("unauthorized");
   });
 });
 
