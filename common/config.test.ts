@@ -27,3 +27,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ [env]: value })).toThrow(new RegExp(`^${env}=`));
   });
 });
+
+describe("README configuration table", () => {
+  it("lists every setting", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { settings } = await import("./config.ts");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    for (const s of Object.values(settings)) expect(readme, s.env).toMatch(new RegExp(`\\|\\s*\`${s.env}\`\\s*\\|`));
+  });
+});
