@@ -16,7 +16,10 @@ down: ## stop everything `make dev` or `make test` started
 	@STACK_PROFILE=test stack/down.sh
 
 test: ## lint, typecheck, unit and integration tests on a throwaway real stack
-	@stack/test.sh
+	@stack/test.sh --project unit --project integration
+
+test-faults: ## fault tests: broker outage, SIGKILLed services, restarted Redis/PostgreSQL, poison messages (own stack)
+	@STACK_PROFILE=faults STACK_PORT_BASE=6 stack/test.sh --project faults
 
 token: ## print a JWT for the local stack: make token USER=alice
 	@test -n "$(USER)" || { echo "usage: make token USER=<id>" >&2; exit 2; }
@@ -28,4 +31,4 @@ format: ## apply biome's formatting and safe fixes
 include deploy/deploy.mk
 -include bench/bench.mk
 
-.PHONY: help install dev down test token format
+.PHONY: help install dev down test test-faults token format

@@ -114,6 +114,12 @@ export const settings = {
     default: 10000,
     doc: "Most events one reconnect replays; a client further behind gets resync_required.",
   }),
+  produceTimeoutMs: setting({
+    env: "PRODUCE_TIMEOUT_MS",
+    schema: Positive,
+    default: 2000,
+    doc: "How long ingest waits for the broker before putting a write in the PostgreSQL fallback queue.",
+  }),
   rateLimitPerSecond: setting({
     env: "RATE_LIMIT_PER_SECOND",
     schema: Positive,

@@ -55,7 +55,8 @@ export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
 /** Consumer with manual commits: callers commit only after their effects are durable. */
 export function createConsumer(kafka: K.Kafka, groupId: string, maxBatchSize = 500): Consumer {
   return kafka.consumer({
-    kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 30000 },
+    // A 10 s session: a crashed member's partitions move to the survivors (or its restart) quickly.
+    kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 10000, heartbeatInterval: 2000 },
     "fetch.wait.max.ms": 10,
     "js.consumer.max.batch.size": maxBatchSize,
     "enable.partition.eof": false,

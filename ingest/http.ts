@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
+import { BackendTerminatedError, ConnectionError } from "slonik";
 import { ApiError, errors } from "../common/errors.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";

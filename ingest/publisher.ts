@@ -1,32 +1,101 @@
-/** Ingest's write path to the broker: events on the task topic, keyed by user id. */
+/**
+ * Ingest's write path. Events go to the task topic keyed by user id; when the broker cannot take
+ * a write in time (or the circuit breaker is open after repeated failures) the event goes to the
+ * PostgreSQL fallback queue instead and the client still gets 202 with `queued: true`. A user with
+ * queued events queues behind them, so per-user order holds. Only when PostgreSQL fails too is
+ * the write refused (503).
+ */
+import CircuitBreaker from "opossum";
 import type { TaskEvent } from "../common/contracts/index.ts";
 import { serializeEvent } from "../common/contracts/index.ts";
+import { errors } from "../common/errors.ts";
 import type { Producer } from "../common/kafka.ts";
+import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
+import type { Db } from "../common/postgres.ts";
+import { enqueue, hasQueued } from "./outbox.ts";
 
+const log = logger("ingest");
 const produceSeconds = metric.latency("ingest_produce_seconds", "Time for the broker to acknowledge an event (acks=all)");
+const writes = metric.counter("ingest_writes_total", "Accepted writes by path", ["path"]);
 
 export interface EventWriter {
   /** Resolves once the event is durable; `queued` when it waits in the fallback queue. */
   emit(event: TaskEvent): Promise<{ queued: boolean }>;
 }
 
-export function brokerWriter(producer: Producer, topic: string): EventWriter {
+export interface WriterOptions {
+  /** How long a produce may take before the event goes to the fallback queue. */
+  produceTimeoutMs: number;
+  /** How long "is the fallback queue empty" is trusted before asking PostgreSQL again. */
+  queueCheckMs?: number;
+}
+
+export function resilientWriter(producer: Producer, db: Db, topic: string, opts: WriterOptions): EventWriter & { breaker: CircuitBreaker } {
+  const produce = async (event: TaskEvent) => {
+    const end = produceSeconds.startTimer();
+    await producer.send({
+      topic,
+      messages: [
+        {
+          key: event.user_id,
+          value: serializeEvent(event),
+          headers: { event_type: event.event_type, correlation_id: event.correlation_id },
+        },
+      ],
+    });
+    end();
+  };
+  const breaker = new CircuitBreaker(produce, {
+    timeout: opts.produceTimeoutMs,
+    errorThresholdPercentage: 50,
+    volumeThreshold: 5,
+    resetTimeout: 2000,
+  });
+  breaker.on("open", () => log.warn("broker circuit open: writes go to the fallback queue"));
+  breaker.on("close", () => log.info("broker circuit closed: writes go to the broker again"));
+
+  // "Is anything queued at all" is cached briefly: in the normal case no write pays a query for it.
+  let queueKnownEmptyUntil = 0;
+  const mustQueueBehind = async (userId: string): Promise<boolean> => {
+    if (Date.now() < queueKnownEmptyUntil) return false;
+    if (!(await hasQueued(db))) {
+      queueKnownEmptyUntil = Date.now() + (opts.queueCheckMs ?? 250);
+      return false;
+    }
+    return hasQueued(db, userId);
+  };
+
+  const toQueue = async (event: TaskEvent) => {
+    try {
+      await enqueue(db, event);
+      queueKnownEmptyUntil = 0;
+      writes.inc({ path: "queued" });
+      return { queued: true };
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "broker and fallback queue both unavailable");
+      throw errors.unavailable("the event log and its fallback queue are both unavailable; retry later");
+    }
+  };
+
   return {
+    breaker,
     async emit(event) {
-      const end = produceSeconds.startTimer();
-      await producer.send({
-        topic,
-        messages: [
-          {
-            key: event.user_id,
-            value: serializeEvent(event),
-            headers: { event_type: event.event_type, correlation_id: event.correlation_id },
-          },
-        ],
-      });
-      end();
-      return { queued: false };
+      let behind: boolean;
+      try {
+        behind = breaker.opened || (await mustQueueBehind(event.user_id));
+      } catch {
+        behind = false; // PostgreSQL is down: the broker alone decides.
+      }
+      if (behind) return toQueue(event);
+      try {
+        await breaker.fire(event);
+        writes.inc({ path: "broker" });
+        return { queued: false };
+      } catch (err) {
+        log.warn({ err: (err as Error).message, event_id: event.event_id }, "broker write failed; queueing");
+        return toQueue(event);
+      }
     },
   };
 }

@@ -3,9 +3,9 @@ import HyperExpress from "hyper-express";
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
 import { topicName } from "../common/contracts/index.ts";
-import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
+import { checks, openDb, openRedis } from "../common/deps.ts";
 import { errors } from "../common/errors.ts";
-import { type Admin, createKafka, createProducer, type Producer } from "../common/kafka.ts";
+import { createKafka, createProducer, type Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
@@ -14,7 +14,8 @@ import { tokenVerifier } from "./auth.ts";
 import { sendError } from "./http.ts";
 import { idempotency } from "./idempotency.ts";
 import { openApiDocument } from "./openapi.ts";
-import { brokerWriter } from "./publisher.ts";
+import { startRelay } from "./outbox-relay.ts";
+import { resilientWriter } from "./publisher.ts";
 import { rateLimiter } from "./rate-limit.ts";
 import { registerReminderRoutes } from "./routes/reminders.ts";
 import { registerTagRoutes } from "./routes/tags.ts";
@@ -25,7 +26,8 @@ import { taskState } from "./task-state.ts";
 const log = logger("ingest");
 
 export async function ingestService(config: Config, health: Health): Promise<Service> {
-  let db: Db, redis: Redis, admin: Admin, producer: Producer;
+  let db: Db, redis: Redis, producer: Producer;
+  let relay: { stop(): Promise<void> } | undefined;
   let server: HyperExpress.Server | undefined;
   const service: Service = {
     name: "ingest",
@@ -33,10 +35,12 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
     async start() {
       db = await openDb(config);
       redis = await openRedis(config, "ingest");
-      admin = await openAdmin(config, "taskstream-ingest-admin");
-      Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis), kafka: checks.kafka(admin) });
+      // Ready without the broker: while it is down, writes go to the PostgreSQL fallback queue.
+      Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
       producer = createProducer(createKafka(config, "taskstream-ingest"));
       await producer.connect();
+      const topic = topicName(config.topicPrefix, "taskEvents");
+      relay = startRelay(db, producer, topic);
       const keys = redisKeys(config.redisPrefix);
       // The server's own limit is a backstop above ours, so oversized bodies get our JSON 413.
       server = new HyperExpress.Server({ max_body_length: Math.max(config.bodyLimitBytes * 4, 2 * 1024 * 1024) });
@@ -52,7 +56,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         db,
         redis,
         keys,
-        writer: brokerWriter(producer, topicName(config.topicPrefix, "taskEvents")),
+        writer: resilientWriter(producer, db, topic, { produceTimeoutMs: config.produceTimeoutMs }),
         tasks: taskState(db, redis, keys),
       };
       registerTaskRoutes(server, deps);
@@ -81,9 +85,9 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
     async stop() {
       // Stop intake first; requests in flight finish their produce before the producer flushes.
       server?.close();
+      await relay?.stop();
       await producer?.flush({ timeout: config.shutdownTimeoutMs / 2 }).catch(() => {});
       await producer?.disconnect();
-      await admin?.disconnect();
       redis?.disconnect();
       await db?.end();
     },

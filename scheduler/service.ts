@@ -175,6 +175,10 @@ export async function schedulerService(config: Config, health: Health, options: 
         connection: bullConnection(redis),
         prefix: keys.bullPrefix,
         concurrency: opts.concurrency,
+        // Jobs take milliseconds: a job whose worker died (SIGKILL) is taken up again within ~30 s.
+        lockDuration: 15_000,
+        stalledInterval: 15_000,
+        maxStalledCount: 5,
       });
       worker.on("failed", (job, err) =>
         log.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, "scheduler job failed; BullMQ retries it with backoff"),

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prints "<category> <cpu seconds>" (own user+system time of live processes) summed per category,
+# plus the machine's total busy time, so a run's CPU split (services, broker, PostgreSQL, Redis,
+# load generator, everything else on the box) can be diffed. The load generator's CPU is taken
+# from its own exit accounting (loadgen-cpu.txt), since it has exited by the "after" snapshot.
+# usage: bench/cpu-snapshot.sh <stack dir> <pid of ingest> <processors> <scheduler> <fanout>
+stack_dir=$1; shift
+declare -A svc=()
+names=(ingest processors scheduler fanout)
+for i in 0 1 2 3; do [ -n "${1:-}" ] && svc[$1]=${names[$i]}; shift || true; done
+tck=$(getconf CLK_TCK)
+for d in /proc/[0-9]*; do
+  pid=${d#/proc/}
+  stat=$(cat "$d/stat" 2>/dev/null) || continue
+  # fields 14,15 (utime, stime) after the ")" of comm
+  rest=${stat##*) }
+  read -r -a f <<<"$rest"
+  ticks=$((f[11] + f[12]))  # own utime+stime (children are counted where they run)
+  [ "$ticks" -gt 0 ] || continue
+  args=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+  if [ -n "${svc[$pid]:-}" ]; then cat="svc:${svc[$pid]}"
+  elif [[ $args == *"$stack_dir/kafka"* ]]; then cat=kafka
+  elif [[ $args == *"$stack_dir/postgres"* ]] || { [[ $args == postgres:* ]] && [ "$(readlink "$d/cwd" 2>/dev/null)" == "$stack_dir/postgres/data" ]; }; then cat=postgres
+  elif [[ $args == *redis-server*46379* ]]; then cat=redis
+  elif [[ $args == *k6\ run* ]] || [[ $args == *bench/ws-scale.mjs* ]]; then cat=loadgen
+  else cat=other; fi
+  echo "$cat $ticks"
+done | awk -v t="$tck" '{s[$1]+=$2} END {for (k in s) printf "%s %.2f\n", k, s[k]/t}'
+# Busy time of the whole machine (user+nice+system+irq+softirq+steal), to derive what others used.
+awk -v t="$tck" '/^cpu / {printf "machine_busy %.2f\n", ($2+$3+$4+$7+$8+$9)/t}' /proc/stat

@@ -1,0 +1,60 @@
+/**
+ * Drains the fallback queue to the broker, oldest first, as soon as the broker takes writes again.
+ * One relay at a time across all ingest replicas (a PostgreSQL advisory lock), so one user's queued
+ * events are never sent out of order; rows are deleted only after the broker acknowledged them.
+ */
+import { sql } from "slonik";
+import type { Producer } from "../common/kafka.ts";
+import { logger } from "../common/log.ts";
+import { metric } from "../common/metrics.ts";
+import type { Db } from "../common/postgres.ts";
+import { oldest, queuedCount, remove } from "./outbox.ts";
+
+const log = logger("outbox-relay");
+const relayed = metric.counter("outbox_relayed_total", "Events sent from the fallback queue to the broker");
+const depth = metric.gauge("outbox_depth", "Events waiting in the fallback queue");
+const LOCK_KEY = 7_240_311; // any constant shared by every ingest replica
+const BATCH = 500;
+
+export interface Relay {
+  stop(): Promise<void>;
+}
+
+export function startRelay(db: Db, producer: Producer, topic: string, intervalMs = 250): Relay {
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+
+  const drainOnce = async () => {
+    await db.connect(async (c) => {
+      if (!(await c.oneFirst(sql.unsafe`select pg_try_advisory_lock(${LOCK_KEY})`))) return;
+      try {
+        for (;;) {
+          const rows = await oldest(c, BATCH);
+          if (rows.length === 0 || stopped) break;
+          await producer.send({ topic, messages: rows.map((r) => ({ key: r.user_id, value: r.payload })) });
+          await remove(
+            c,
+            rows.map((r) => r.id),
+          );
+          relayed.inc(rows.length);
+          log.info({ sent: rows.length }, "relayed queued events to the broker");
+        }
+        depth.set(await queuedCount(c));
+      } finally {
+        await c.query(sql.unsafe`select pg_advisory_unlock(${LOCK_KEY})`);
+      }
+    });
+  };
+
+  const timer = setInterval(() => {
+    running = running.then(drainOnce).catch((err: Error) => log.debug({ err: err.message }, "relay attempt failed; will retry"));
+  }, intervalMs);
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The scheduler's BullMQ jobs: one discriminated union of payloads, deterministic job ids and
+ * the options every job is added with.
+ *
+ * Job ids carry the instant they fire at, so a redelivered event or a second reconcile adds
+ * nothing (BullMQ ignores an add whose id exists), while a moved reminder or occurrence gets a
+ * new job and the old one is removed as stale.
+ */
+import { createHash } from "node:crypto";
+import type { JobsOptions } from "bullmq";
+
+/** The one queue the scheduler uses; its keys live under redisKeys(prefix).bullPrefix. */
+export const QUEUE_NAME = "scheduler";
+
+export interface ReminderJob {
+  kind: "reminder";
+  user_id: string;
+  task_id: string;
+  reminder_id: string;
+  /** The instant the reminder is due (ISO-8601 UTC). */
+  remind_at: string;
+}
+
+export interface OccurrenceJob {
+  kind: "occurrence";
+  user_id: string;
+  /** The recurring (parent) task. */
+  task_id: string;
+  /** The parent's next_occurrence this job was scheduled for (ISO-8601 UTC). */
+  occurrence: string;
+}
+
+export type SchedulerJob = ReminderJob | OccurrenceJob;
+
+/** A job's result: it produced its event, or the projection said it was no longer wanted. */
+export type Outcome = "fired" | "stale";
+
+/** A job the projection says should exist. */
+export interface PlannedJob {
+  id: string;
+  data: SchedulerJob;
+  /** When it fires, epoch ms. */
+  dueAt: number;
+}
+
+/**
+ * BullMQ refuses custom ids with ':' (legacy repeatable-job format) and integer-looking ids,
+ * hence dots.
+ */
+export const reminderJobId = (reminderId: string, remindAt: number): string => `reminder.${reminderId}.${remindAt}`;
+export const occurrenceJobId = (taskId: string, occurrence: number): string => `occurrence.${taskId}.${occurrence}`;
+
+export function plannedReminder(userId: string, taskId: string, reminderId: string, remindAt: string | Date): PlannedJob {
+  const dueAt = new Date(remindAt).getTime();
+  return {
+    id: reminderJobId(reminderId, dueAt),
+    dueAt,
+    data: { kind: "reminder", user_id: userId, task_id: taskId, reminder_id: reminderId, remind_at: new Date(dueAt).toISOString() },
+  };
+}
+
+export function plannedOccurrence(userId: string, taskId: string, occurrence: string | Date): PlannedJob {
+  const dueAt = new Date(occurrence).getTime();
+  return {
+    id: occurrenceJobId(taskId, dueAt),
+    dueAt,
+    data: { kind: "occurrence", user_id: userId, task_id: taskId, occurrence: new Date(dueAt).toISOString() },
+  };
+}
+
+/**
+ * A name-based (version 5 layout, SHA-1) UUID: the same name always gives the same id, so an
+ * event produced twice by a retried job is deduplicated by the processors on event_id.
+ */
+export function deterministicUuid(name: string): string {
+  const h = createHash("sha1").update(`taskstream-scheduler:${name}`).digest("hex");
+  const variant = ((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Retries use BullMQ's own backoff: 10 attempts, exponential from 500 ms (about 4 minutes in
+ * all), enough to ride out a broker fail-over. A job that still fails stays in the failed set
+ * and is retried by the next reconcile (start-up or periodic); UnrecoverableError is not.
+ * Completed jobs are kept briefly so a reconcile racing the processors does not add them again.
+ */
+export const JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: "exponential", delay: 500 },
+  removeOnComplete: { age: 3600, count: 5000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Prefix of the failure reason of a job that must not be retried (see UnrecoverableError). */
+export const PERMANENT = "permanent:";

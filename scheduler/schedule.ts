@@ -1,0 +1,172 @@
+/**
+ * Keeps BullMQ's delayed jobs in step with the projection. Each task has a Redis set indexing its
+ * job ids, so the jobs of a deleted task, a deleted or moved reminder or a moved occurrence can be
+ * found and removed although PostgreSQL no longer knows them. The index is written before the job
+ * (it may name a job that does not exist, never the reverse); whatever slips through anyway is
+ * caught when the job runs, which re-checks the projection (worker.ts).
+ */
+import { type ConnectionOptions, type Job, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { logger } from "../common/log.ts";
+import { metric } from "../common/metrics.ts";
+import type { Db } from "../common/postgres.ts";
+import {
+  JOB_OPTIONS,
+  type Outcome,
+  PERMANENT,
+  type PlannedJob,
+  plannedOccurrence,
+  plannedReminder,
+  QUEUE_NAME,
+  type SchedulerJob,
+} from "./jobs.ts";
+import { desiredJobs } from "./plan.ts";
+import { loadSchedules, pendingRemindersPage, seriesPage } from "./store.ts";
+
+const log = logger("scheduler");
+const scheduled = metric.counter("scheduler_jobs_scheduled_total", "Delayed jobs added (new job ids only)", ["kind"]);
+const removed = metric.counter("scheduler_jobs_removed_total", "Stale jobs removed (cancelled or moved)", ["kind"]);
+const reconcileSeconds = metric.latency("scheduler_reconcile_seconds", "Time to reconcile the jobs of one batch of tasks", ["scope"]);
+
+/**
+ * BullMQ pins its own ioredis minor version; our client is API-compatible (BullMQ only needs
+ * connect/disconnect/duplicate and maxRetriesPerRequest null), the types are not.
+ */
+export const bullConnection = (redis: Redis): ConnectionOptions => redis as unknown as ConnectionOptions;
+
+const kindOf = (jobId: string): string => jobId.slice(0, jobId.indexOf("."));
+
+export class Schedule {
+  readonly queue: Queue<SchedulerJob, Outcome>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    bullPrefix: string,
+    private readonly indexPrefix: string,
+  ) {
+    this.queue = new Queue<SchedulerJob, Outcome>(QUEUE_NAME, {
+      connection: bullConnection(redis),
+      prefix: bullPrefix,
+      defaultJobOptions: JOB_OPTIONS,
+    });
+  }
+
+  private indexKey(taskId: string): string {
+    return `${this.indexPrefix}:task:{${taskId}}:jobs`;
+  }
+
+  /**
+   * Makes the jobs of these tasks match PostgreSQL: adds what is missing, removes what is stale.
+   * Idempotent: a redelivered event or a second call changes nothing.
+   */
+  async reconcileTasks(taskIds: readonly string[]): Promise<{ added: number; removed: number }> {
+    const ids = [...new Set(taskIds)];
+    if (ids.length === 0) return { added: 0, removed: 0 };
+    const end = reconcileSeconds.startTimer({ scope: "tasks" });
+    const schedules = new Map((await loadSchedules(this.db, ids)).map((s) => [s.id, s]));
+    const read = this.redis.pipeline();
+    for (const id of ids) read.smembers(this.indexKey(id));
+    const indexed = ((await read.exec()) ?? []).map(([err, members]) => {
+      if (err) throw err;
+      return members as string[];
+    });
+    const wanted: PlannedJob[] = [];
+    const stale: { taskId: string; jobId: string }[] = [];
+    ids.forEach((id, i) => {
+      const schedule = schedules.get(id);
+      const desired = schedule ? desiredJobs(schedule) : [];
+      const existing = new Set(indexed[i]);
+      for (const job of desired) if (!existing.has(job.id)) wanted.push(job);
+      const keep = new Set(desired.map((j) => j.id));
+      for (const jobId of existing) if (!keep.has(jobId)) stale.push({ taskId: id, jobId });
+    });
+    await this.add(wanted);
+    await this.remove(stale);
+    end();
+    return { added: wanted.length, removed: stale.length };
+  }
+
+  /** Indexes and adds jobs; ids that already exist in BullMQ (in any state) are left as they are. */
+  async add(jobs: readonly PlannedJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const index = this.redis.pipeline();
+    for (const j of jobs) index.sadd(this.indexKey(j.data.task_id), j.id);
+    await index.exec();
+    const now = Date.now();
+    for (let i = 0; i < jobs.length; i += 1000) {
+      const chunk = jobs.slice(i, i + 1000);
+      await this.queue.addBulk(
+        chunk.map((j) => ({ name: j.data.kind, data: j.data, opts: { ...JOB_OPTIONS, jobId: j.id, delay: Math.max(0, j.dueAt - now) } })),
+      );
+      for (const j of chunk) scheduled.inc({ kind: j.data.kind });
+    }
+  }
+
+  /** Removes jobs and their index entries; a job running right now re-checks the projection itself. */
+  async remove(stale: readonly { taskId: string; jobId: string }[]): Promise<void> {
+    if (stale.length === 0) return;
+    await Promise.all(stale.map((s) => this.queue.remove(s.jobId)));
+    const index = this.redis.pipeline();
+    for (const s of stale) index.srem(this.indexKey(s.taskId), s.jobId);
+    await index.exec();
+    for (const s of stale) removed.inc({ kind: kindOf(s.jobId) });
+  }
+
+  /**
+   * Start-up (and periodic) reconcile: recreates every job PostgreSQL says should exist and Redis
+   * lacks, in pages (one EXISTS pipeline per page, so 100k rows cost 100 round trips when nothing
+   * is missing), and re-queues jobs that exhausted their attempts on a transient failure. Returns
+   * how many jobs were missing. Stale jobs are left to
+   * the events that made them stale and to the check each job makes when it runs.
+   */
+  async reconcileAll(pageSize = 1000): Promise<{ reminders: number; occurrences: number; retried: number }> {
+    const end = reconcileSeconds.startTimer({ scope: "all" });
+    let reminders = 0;
+    let occurrences = 0;
+    for (let after: string | null = null; ; ) {
+      const page = await pendingRemindersPage(this.db, after, pageSize);
+      if (page.length === 0) break;
+      reminders += await this.addMissing(page.map((r) => plannedReminder(r.user_id, r.task_id, r.id, r.remind_at)));
+      after = page[page.length - 1]?.id ?? null;
+    }
+    for (let after: string | null = null; ; ) {
+      const page = await seriesPage(this.db, after, pageSize);
+      if (page.length === 0) break;
+      occurrences += await this.addMissing(page.map((t) => plannedOccurrence(t.user_id, t.id, t.next_occurrence)));
+      after = page[page.length - 1]?.id ?? null;
+    }
+    const retried = await this.retryFailed();
+    end();
+    return { reminders, occurrences, retried };
+  }
+
+  /** Adds the jobs whose id BullMQ does not hold in any state; returns how many that was. */
+  private async addMissing(jobs: readonly PlannedJob[]): Promise<number> {
+    const check = this.redis.pipeline();
+    for (const j of jobs) check.exists(this.queue.toKey(j.id));
+    const exists = ((await check.exec()) ?? []).map(([err, n]) => {
+      if (err) throw err;
+      return n === 1;
+    });
+    const missing = jobs.filter((_, i) => !exists[i]);
+    await this.add(missing);
+    return missing.length;
+  }
+
+  private async retryFailed(): Promise<number> {
+    let retried = 0;
+    const failed: Job<SchedulerJob, Outcome>[] = await this.queue.getFailed(0, 9999);
+    for (const job of failed) {
+      if (job.failedReason?.startsWith(PERMANENT)) continue;
+      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      retried += 1;
+    }
+    if (retried > 0) log.info({ retried }, "re-queued jobs that had exhausted their attempts");
+    return retried;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,97 @@
+/** The scheduler's reads of the projection (it never writes PostgreSQL; events do). */
+import { sql } from "slonik";
+import type { Db } from "../common/postgres.ts";
+import type { TaskSchedule } from "./plan.ts";
+
+const iso = (v: string | Date): string => new Date(v).toISOString();
+
+/** Scheduling state of these tasks; a task missing from the result no longer exists. */
+export async function loadSchedules(db: Db, taskIds: readonly string[]): Promise<TaskSchedule[]> {
+  if (taskIds.length === 0) return [];
+  const rows = (await db.any(sql.unsafe`
+    select t.id, t.user_id, t.status, t.recurrence_rule, t.next_occurrence,
+           coalesce(json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at)) filter (where r.id is not null), '[]') as reminders
+    from tasks t left join reminders r on r.task_id = t.id and not r.notified
+    where t.id = any(${sql.array([...taskIds], "uuid")})
+    group by t.id`)) as (TaskSchedule & { reminders: { id: string; remind_at: string }[] })[];
+  return rows.map((r) => ({ ...r, reminders: r.reminders.map((x) => ({ id: x.id, remind_at: iso(x.remind_at) })) }));
+}
+
+export interface PendingReminder {
+  id: string;
+  task_id: string;
+  user_id: string;
+  remind_at: string;
+}
+
+/** Pending reminders of pending tasks, in pages by id (keyset), for the start-up reconcile. */
+export async function pendingRemindersPage(db: Db, afterId: string | null, limit: number): Promise<PendingReminder[]> {
+  return (await db.any(sql.unsafe`
+    select r.id, r.task_id, t.user_id, r.remind_at
+    from reminders r join tasks t on t.id = r.task_id
+    where not r.notified and t.status = 'pending' and r.id > ${afterId ?? "00000000-0000-0000-0000-000000000000"}
+    order by r.id limit ${limit}`)) as PendingReminder[];
+}
+
+export interface SeriesHead {
+  id: string;
+  user_id: string;
+  next_occurrence: string;
+}
+
+/** Recurring tasks with an upcoming occurrence, in pages by id, for the start-up reconcile. */
+export async function seriesPage(db: Db, afterId: string | null, limit: number): Promise<SeriesHead[]> {
+  return (await db.any(sql.unsafe`
+    select id, user_id, next_occurrence from tasks
+    where next_occurrence is not null and recurrence_rule is not null
+      and id > ${afterId ?? "00000000-0000-0000-0000-000000000000"}
+    order by id limit ${limit}`)) as SeriesHead[];
+}
+
+export interface ReminderAtFire {
+  id: string;
+  remind_at: string;
+  notified: boolean;
+  status: "pending" | "completed";
+  title: string;
+}
+
+/** Reminders as they are when their jobs run; a deleted reminder (or task) is missing. */
+export async function remindersAtFire(db: Db, reminderIds: readonly string[]): Promise<Map<string, ReminderAtFire>> {
+  const rows = (await db.any(sql.unsafe`
+    select r.id, r.remind_at, r.notified, t.status, t.title
+    from reminders r join tasks t on t.id = r.task_id where r.id = any(${sql.array([...reminderIds], "uuid")})`)) as ReminderAtFire[];
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export interface SeriesAtFire {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  priority: "low" | "medium" | "high" | "urgent";
+  due_date: string | null;
+  timezone: string;
+  recurrence_rule: string | null;
+  next_occurrence: string | null;
+  created_at: string;
+  tags: string[];
+}
+
+const seriesColumns = sql.fragment`
+  t.id, t.user_id, t.title, t.description, t.priority, t.due_date, t.timezone, t.recurrence_rule, t.next_occurrence,
+  t.created_at,
+  coalesce((select array_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id
+            where tt.task_id = t.id), '{}') as tags`;
+
+/** A recurring task as it is when its occurrence job runs; null when deleted. */
+export async function seriesAtFire(db: Db, taskId: string): Promise<SeriesAtFire | null> {
+  return (await db.maybeOne(sql.unsafe`select ${seriesColumns} from tasks t where t.id = ${taskId}`)) as SeriesAtFire | null;
+}
+
+/** The user's recurring tasks evaluated in `timezone` (they follow the user's timezone). */
+export async function seriesInTimezone(db: Db, userId: string, timezone: string): Promise<SeriesAtFire[]> {
+  return (await db.any(sql.unsafe`
+    select ${seriesColumns} from tasks t
+    where t.user_id = ${userId} and t.recurrence_rule is not null and t.timezone = ${timezone}`)) as SeriesAtFire[];
+}

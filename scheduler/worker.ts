@@ -1,0 +1,141 @@
+/**
+ * What a due job does. Each job re-reads the projection first, so a job that should have been
+ * removed (task completed or deleted, reminder deleted or moved, occurrence skipped) ends quietly.
+ * Then it produces one event to the reminders topic, keyed by user_id, with an event_id derived
+ * from the job id: a retried job produces the same event, which the processors apply once.
+ */
+import { type Job, UnrecoverableError } from "bullmq";
+import { Histogram } from "prom-client";
+import { newEvent, serializeEvent, type TaskEvent } from "../common/contracts/index.ts";
+import type { Producer } from "../common/kafka.ts";
+import { logger } from "../common/log.ts";
+import { metric, registry } from "../common/metrics.ts";
+import type { Db } from "../common/postgres.ts";
+import { Batcher } from "./batcher.ts";
+import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
+import { isLate, seriesStart, spawnAt } from "./plan.ts";
+import { type ReminderAtFire, remindersAtFire, seriesAtFire } from "./store.ts";
+
+const log = logger("scheduler");
+const fired = metric.counter("scheduler_jobs_fired_total", "Due jobs run, by outcome (fired, or stale and dropped)", ["kind", "outcome"]);
+// Lateness spans milliseconds (normal) to hours (after downtime), beyond metric.latency's buckets.
+const lateness = new Histogram({
+  name: "taskstream_scheduler_firing_lateness_seconds",
+  help: "Fire time minus due time of reminders and occurrences",
+  labelNames: ["kind"],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+  registers: [registry],
+});
+const missedOccurrences = metric.counter(
+  "scheduler_occurrences_missed_total",
+  "Occurrences that fell due during downtime and were not spawned (only the latest one is)",
+);
+
+export interface WorkerDeps {
+  db: Db;
+  producer: Producer;
+  /** The reminders topic (with TOPIC_PREFIX). */
+  topic: string;
+  now?: () => Date;
+}
+
+export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Promise<Outcome> {
+  const now = deps.now ?? (() => new Date());
+  const reminders = new Batcher<string, ReminderAtFire>((ids) => remindersAtFire(deps.db, ids));
+  const send = (event: TaskEvent) =>
+    deps.producer.send({
+      topic: deps.topic,
+      messages: [{ key: event.user_id, value: serializeEvent(event), headers: { event_type: event.event_type } }],
+    });
+
+  async function reminder(job: Job<SchedulerJob>, data: ReminderJob): Promise<Outcome> {
+    const current = await reminders.load(data.reminder_id);
+    if (
+      !current ||
+      current.notified ||
+      current.status !== "pending" ||
+      new Date(current.remind_at).getTime() !== Date.parse(data.remind_at)
+    ) {
+      return "stale";
+    }
+    const firedAt = now();
+    const late = isLate(Date.parse(data.remind_at), firedAt.getTime());
+    await send(
+      newEvent(
+        "reminder.triggered",
+        {
+          user_id: data.user_id,
+          aggregate_id: data.task_id,
+          correlation_id: deterministicUuid(`correlation:${job.id}`),
+          event_id: deterministicUuid(`event:${job.id}`),
+          timestamp: firedAt.toISOString(),
+        },
+        { reminder_id: data.reminder_id, remind_at: data.remind_at, fired_at: firedAt.toISOString(), late, title: current.title },
+      ),
+    );
+    lateness.observe({ kind: "reminder" }, (firedAt.getTime() - Date.parse(data.remind_at)) / 1000);
+    return "fired";
+  }
+
+  async function occurrence(job: Job<SchedulerJob>, data: OccurrenceJob): Promise<Outcome> {
+    const series = await seriesAtFire(deps.db, data.task_id);
+    if (!series?.recurrence_rule || !series.next_occurrence || Date.parse(series.next_occurrence) !== Date.parse(data.occurrence)) {
+      return "stale";
+    }
+    const firedAt = now();
+    let spawn: ReturnType<typeof spawnAt>;
+    try {
+      spawn = spawnAt(series.recurrence_rule, seriesStart(series), series.timezone, new Date(data.occurrence), firedAt);
+    } catch (err) {
+      // A rule or timezone the projection holds but cannot be evaluated: retrying will not help.
+      throw new UnrecoverableError(`${PERMANENT} cannot evaluate the recurrence of task ${series.id}: ${(err as Error).message}`);
+    }
+    const at = spawn.occurrence.getTime();
+    const late = isLate(at, firedAt.getTime());
+    if (spawn.missed > 0) {
+      missedOccurrences.inc(spawn.missed);
+      log.warn(
+        { task: series.id, missed: spawn.missed, spawned: spawn.occurrence.toISOString() },
+        "occurrences fell due while the scheduler was behind; spawning only the latest",
+      );
+    }
+    const name = `${series.id}.${at}`;
+    await send(
+      newEvent(
+        "recurring.spawned",
+        {
+          user_id: series.user_id,
+          aggregate_id: deterministicUuid(`instance:${name}`),
+          correlation_id: deterministicUuid(`correlation:${job.id}`),
+          event_id: deterministicUuid(`event:occurrence:${name}`),
+          timestamp: firedAt.toISOString(),
+        },
+        {
+          occurrence: spawn.occurrence.toISOString(),
+          parent_next_occurrence: spawn.next?.toISOString() ?? null,
+          late,
+          task: {
+            title: series.title,
+            description: series.description,
+            priority: series.priority,
+            due_date: spawn.occurrence.toISOString(),
+            timezone: series.timezone,
+            recurrence_rule: null,
+            next_occurrence: null,
+            parent_task_id: series.id,
+            tags: series.tags,
+            reminders: [],
+          },
+        },
+      ),
+    );
+    lateness.observe({ kind: "occurrence" }, (firedAt.getTime() - at) / 1000);
+    return "fired";
+  }
+
+  return async (job) => {
+    const outcome = job.data.kind === "reminder" ? await reminder(job, job.data) : await occurrence(job, job.data);
+    fired.inc({ kind: job.data.kind, outcome });
+    return outcome;
+  };
+}
