@@ -44,13 +44,21 @@ export interface HttpDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A dependency outage, not a bug: the client may retry. */
+const isUnavailable = (err: unknown) =>
+  err instanceof ConnectionError ||
+  err instanceof BackendTerminatedError ||
+  /ECONNREFUSED|Connection is closed|connect ETIMEDOUT/.test(String((err as Error)?.message));
+
 export function sendError(res: Response, err: unknown): number {
   const apiError =
     err instanceof ApiError
       ? err
       : err instanceof AuthError
         ? errors.unauthorized(err.message)
-        : new ApiError(500, "internal", "internal error");
+        : isUnavailable(err)
+          ? errors.unavailable("a dependency is unavailable; retry later")
+          : new ApiError(500, "internal", "internal error");
   if (apiError.status === 500) log.error({ err }, "unhandled error");
   if (!res.completed) {
     res.status(apiError.status);

@@ -1,0 +1,88 @@
+/** JWT verification against attacks: algorithm confusion, `kid` tricks, foreign and oversized tokens. */
+import { createServer, type Server } from "node:http";
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../common/config.ts";
+import { AuthError, signLocalToken, tokenVerifier } from "./auth.ts";
+
+describe("HS256 (JWT_SECRET)", () => {
+  const config = loadConfig({});
+  const verify = tokenVerifier(config);
+
+  it("accepts a token of the local stack and returns its sub", async () => {
+    expect(await verify(await signLocalToken(config, "alice"))).toBe("alice");
+  });
+
+  it.each([
+    ["no token", undefined],
+    ["an empty string", ""],
+    ["a token over 8 KiB", "a".repeat(9000)],
+  ])("refuses %s", async (_name, token) => {
+    await expect(verify(token)).rejects.toBeInstanceOf(AuthError);
+  });
+});
+
+describe("RS256 from a JWKS (JWT_JWKS_URL)", () => {
+  let server: Server;
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+  let publicPem: string;
+  let verify: ReturnType<typeof tokenVerifier>;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair("RS256", { extractable: true });
+    privateKey = pair.privateKey;
+    publicPem = await exportSPKI(pair.publicKey);
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    verify = tokenVerifier(
+      loadConfig({ JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`, JWT_ISSUER: "https://issuer.example", JWT_AUDIENCE: "taskstream" }),
+    );
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const rs = (header: Record<string, unknown> = {}, claims: { iss?: string; aud?: string } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "k1", ...header })
+      .setSubject("alice")
+      .setIssuer(claims.iss ?? "https://issuer.example")
+      .setAudience(claims.aud ?? "taskstream")
+      .setExpirationTime("5m")
+      .sign(privateKey);
+
+  it("accepts a token signed by the JWKS key", async () => {
+    expect(await verify(await rs())).toBe("alice");
+  });
+
+  it("refuses HS256 signed with the public key (algorithm confusion)", async () => {
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256", kid: "k1" })
+      .setSubject("alice")
+      .setIssuer("https://issuer.example")
+      .setAudience("taskstream")
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode(publicPem));
+    await expect(verify(forged)).rejects.toThrow(AuthError);
+  });
+
+  it.each([
+    ["an unknown kid", { kid: "k2" }],
+    ["a path-traversal kid", { kid: "../../../../etc/passwd" }],
+    ["an injected jku", { jku: "http://evil.example/jwks.json", kid: "evil" }],
+  ])("refuses %s", async (_name, header) => {
+    await expect(verify(await rs(header))).rejects.toThrow(AuthError);
+  });
+
+  it("refuses another issuer or audience", async () => {
+    await expect(verify(await rs({}, { iss: "https://evil.example" }))).rejects.toThrow(AuthError);
+    await expect(verify(await rs({}, { aud: "someone-else" }))).rejects.toThrow(AuthError);
+  });
+
+  it("refuses alg none", async () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    await expect(
+      verify(`${b64({ alg: "none", kid: "k1" })}.${b64({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 60 })}.`),
+    ).rejects.toThrow(AuthError);
+  });
+});
