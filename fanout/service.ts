@@ -19,6 +19,7 @@ import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
 
 const log = logger("fanout");
 const MAX_INBOUND_PER_SECOND = 20;
+const MAX_INBOUND_BYTES = 4096;
 
 function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
   res.cork(() =>
@@ -36,7 +37,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   let listenSocket: uWS.us_listen_socket | false = false;
   let slowTimer: NodeJS.Timeout | undefined;
   const app = uWS.App();
-  const sessions = new Sessions(app, config.wsMaxConnectionsPerUser);
+  const sessions = new Sessions(app, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes / 2);
 
   async function replayAndGoLive(ws: Socket) {
     const data = ws.getUserData();
@@ -58,9 +59,12 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   app.ws<SocketData>("/api/ws/:user_id", {
     idleTimeout: config.wsIdleTimeoutSeconds,
     sendPingsAutomatically: true,
-    maxPayloadLength: 4096,
-    // Hard stop far above the limit that closeSlow enforces with a clear code.
-    maxBackpressure: config.wsMaxBackpressureBytes * 4,
+    // Frames up to 64 KiB reach `message` and are refused there with a clear 1009; larger ones
+    // are cut off by uWS itself.
+    maxPayloadLength: 64 * 1024,
+    // Hard stop far above the limit that closeSlow enforces with a clear code (the close frame
+    // then waits behind the backlog, so the client reads 4008 once it reads again).
+    maxBackpressure: config.wsMaxBackpressureBytes * 16,
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
@@ -92,6 +96,10 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
             userId,
             since: sinceRaw === null ? null : Number(sinceRaw),
             buffer: [],
+            queue: [],
+            next: 0,
+            queuedUpTo: 0,
+            latest: 0,
             closed: false,
             inbound: 0,
             inboundWindow: 0,
@@ -109,7 +117,8 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       sessions.add(ws);
       void replayAndGoLive(ws);
     },
-    message: (ws) => {
+    message: (ws, message) => {
+      if (message.byteLength > MAX_INBOUND_BYTES) return ws.end(CLOSE.tooBig, "message too big");
       // Clients have nothing to send; a flood is closed rather than processed.
       const data = ws.getUserData();
       const second = Math.floor(Date.now() / 1000);
@@ -119,6 +128,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       }
       if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
     },
+    drain: (ws) => sessions.pump(ws),
     close: (ws) => sessions.remove(ws),
   });
 
@@ -164,7 +174,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       });
       await subscriber.subscribe(keys.eventsChannel);
       subscribedOnce = true;
-      slowTimer = setInterval(() => sessions.closeSlow(config.wsMaxBackpressureBytes), 250);
+      slowTimer = setInterval(() => sessions.closeSlow(config.wsMaxBackpressureBytes), 100);
       listenSocket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.fanoutPort, resolve));
       if (!listenSocket) throw new StartupError(`FANOUT_PORT: cannot listen on ${config.host}:${config.fanoutPort}`);
     },

@@ -14,6 +14,11 @@ export interface SocketData {
   since: number | null;
   /** Live frames that arrived during replay; null once live. */
   buffer: PubsubFrame[] | null;
+  /** Replay messages not sent yet (paced by backpressure), the next index, the seq they reach, the latest seq known. */
+  queue: string[];
+  next: number;
+  queuedUpTo: number;
+  latest: number;
   closed: boolean;
   /** Client messages in the current second (flood guard). */
   inbound: number;
@@ -34,6 +39,10 @@ export const CLOSE = {
 const connections = metric.gauge("ws_connections", "Open WebSocket connections");
 const messagesOut = metric.counter("ws_messages_out_total", "Event messages handed to WebSockets (publish counts once per topic)");
 const deliverySeconds = metric.latency("ws_delivery_seconds", "Event timestamp to WebSocket send");
+const slowClosed = metric.counter(
+  "ws_slow_consumer_closed_total",
+  "WebSockets closed because their backlog passed WS_MAX_BACKPRESSURE_BYTES",
+);
 
 export const userTopic = (userId: string) => `u:${userId}`;
 
@@ -44,6 +53,8 @@ export class Sessions {
   constructor(
     private readonly app: TemplatedApp,
     private readonly maxPerUser: number,
+    /** Replay pauses while a socket has more than this buffered. */
+    private readonly highWater: number,
   ) {}
 
   count(userId: string): number {
@@ -87,31 +98,62 @@ export class Sessions {
     deliverySeconds.observe(Math.max(0, Date.now() - frame.timestampMs) / 1000);
   }
 
-  /** Sends the replay, then the buffered live frames past it, then joins the user's topic and says ready. */
+  /**
+   * Starts sending the replay; `pump` continues on every drain. Once the replay and the live
+   * frames buffered meanwhile (those past it) are sent, the socket joins the user's topic and
+   * gets `ready`, in the same synchronous step, so nothing slips between replay and live.
+   */
   goLive(ws: Socket, replay: string[], replayedUpTo: number, latest: number, resync: boolean) {
     const data = ws.getUserData();
     if (data.closed) return;
+    if (resync) ws.send(JSON.stringify({ type: "resync_required", seq: latest }), false);
+    data.queue = replay;
+    data.next = 0;
+    data.queuedUpTo = replayedUpTo;
+    data.latest = latest;
+    this.pump(ws);
+  }
+
+  /** Sends queued replay messages while the socket's backlog stays under the high-water mark. */
+  pump(ws: Socket) {
+    const data = ws.getUserData();
+    if (data.closed || data.buffer === null) return;
     ws.cork(() => {
-      if (resync) ws.send(JSON.stringify({ type: "resync_required", seq: latest }), false);
-      for (const wire of replay) ws.send(wire, false);
-      let last = replayedUpTo;
-      for (const frame of data.buffer ?? []) {
-        if (frame.seq <= last) continue;
-        ws.send(frame.wire, false);
-        last = frame.seq;
+      for (;;) {
+        if (data.next >= data.queue.length) {
+          data.queue = [];
+          data.next = 0;
+          for (const frame of data.buffer ?? []) {
+            if (frame.seq <= data.queuedUpTo) continue;
+            data.queue.push(frame.wire);
+            data.queuedUpTo = frame.seq;
+          }
+          data.buffer = [];
+          if (data.queue.length === 0) {
+            data.buffer = null;
+            ws.subscribe(userTopic(data.userId));
+            ws.send(JSON.stringify({ type: "ready", seq: Math.max(data.latest, data.queuedUpTo) }), false);
+            return;
+          }
+        }
+        if (ws.getBufferedAmount() > this.highWater) return; // the drain handler calls pump again
+        ws.send(data.queue[data.next++]!, false);
       }
-      data.buffer = null;
-      ws.subscribe(userTopic(data.userId));
-      ws.send(JSON.stringify({ type: "ready", seq: Math.max(latest, last) }), false);
     });
   }
 
-  /** Closes sockets whose unsent backlog passed the limit, with a code that says why. */
+  /**
+   * Closes sockets whose unsent backlog passed the limit, with a code that says why. A client that
+   * has stopped reading altogether cannot see that close frame behind its backlog and sees the
+   * connection drop (1006); either way it resumes with `since` and loses nothing.
+   */
   closeSlow(limitBytes: number): number {
     let closed = 0;
     for (const ws of this.all) {
-      if (ws.getBufferedAmount() > limitBytes) {
+      // A replaying socket is paced by pump(), not judged by its backlog.
+      if (ws.getUserData().buffer === null && ws.getBufferedAmount() > limitBytes) {
         ws.end(CLOSE.slowConsumer, "slow consumer: reconnect with since");
+        slowClosed.inc();
         closed++;
       }
     }

@@ -11,12 +11,12 @@ start=$SECONDS
 log "install checked in $((SECONDS - start))s"
 cd "$ROOT"
 log "lint (biome) and typecheck (tsc)"
-npx --no biome ci .
-npx --no tsc --noEmit -p .
+node_modules/.bin/biome ci .
+node_modules/.bin/tsc --noEmit -p .
 t=$SECONDS
 eval "$("$ROOT/stack/up.sh")"
 log "stack up in $((SECONDS - t))s"
 # Tests start their own service instances on these ports, away from a running `make dev`.
 export INGEST_PORT=${PORT_BASE}8080 PROCESSORS_PORT=${PORT_BASE}8081 SCHEDULER_PORT=${PORT_BASE}8082 FANOUT_PORT=${PORT_BASE}8090 LOG_LEVEL="${LOG_LEVEL:-warn}"
-npx --no vitest run "$@"
+node_modules/.bin/vitest run "$@"
 log "all tests passed in $((SECONDS - start))s"

@@ -15,6 +15,12 @@ let system: Awaited<ReturnType<typeof startSystem>>;
 
 beforeAll(async () => {
   system = await startSystem(config, { EVENT_STREAM_MAXLEN: "40", REPLAY_MAX_EVENTS: "150" });
+  // Warm up: the first write after start also waits for the consumer group's first assignment.
+  const w = await user("warmup");
+  const ws = await wsConnect(config, w.id, w.token);
+  await w.api("POST", "/tasks", { title: "warm-up" });
+  await ws.waitFor((m) => m.type === "task.created", 1, 30_000);
+  ws.close();
 });
 afterAll(async () => {
   expect(await system.stop()).toBe(0);
