@@ -68,13 +68,28 @@ export function sendError(res: Response, err: unknown): number {
   return apiError.status;
 }
 
-async function readJson(req: Request, limit: number): Promise<unknown> {
+/** The raw body, read once; over the limit is a 413 before anything is parsed. */
+function bodyReader(req: Request, limit: number): () => Promise<string> {
+  let text: Promise<string> | undefined;
+  return () => {
+    if (!text) {
+      const declared = Number(req.headers["content-length"] ?? 0);
+      text =
+        declared > limit
+          ? Promise.reject(errors.tooLarge(limit))
+          : req.text().then((t) => {
+              if (Buffer.byteLength(t) > limit) throw errors.tooLarge(limit);
+              return t;
+            });
+    }
+    return text;
+  };
+}
+
+async function readJson(req: Request, raw: () => Promise<string>): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) throw errors.unsupportedMedia();
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limit) throw errors.tooLarge(limit);
-  const text = await req.text();
-  if (Buffer.byteLength(text) > limit) throw errors.tooLarge(limit);
+  const text = await raw();
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -106,6 +121,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
     try {
       const userId = await deps.verify(bearer(req.headers.authorization));
       if (req.path_parameters.user_id !== userId) throw errors.forbidden();
+      const raw = bodyReader(req, deps.bodyLimit);
       const header = req.headers["x-correlation-id"];
       const ctx: Ctx = {
         req,
@@ -113,7 +129,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
         correlationId: header && UUID.test(header) ? header : randomUUID(),
         params: req.path_parameters,
         body: async (schema) => {
-          const result = validate(schema, await readJson(req, deps.bodyLimit));
+          const result = validate(schema, await readJson(req, raw));
           if (!result.ok) throw errors.validation(result.details);
           return result.value;
         },
@@ -127,7 +143,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
       if (isWrite) {
         const retryAfter = await deps.rateLimit(userId);
         if (retryAfter > 0) throw errors.rateLimited(retryAfter);
-        reply = await deps.idempotency.run(userId, req.headers["idempotency-key"], `${routeName} ${req.path}`, () => handler(ctx));
+        // The key is bound to this exact request: same route, path and body.
+        const fingerprint = req.headers["idempotency-key"] === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
+        reply = await deps.idempotency.run(userId, req.headers["idempotency-key"], fingerprint, () => handler(ctx));
       } else {
         reply = await handler(ctx);
       }

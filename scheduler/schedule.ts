@@ -34,6 +34,7 @@ const reconcileSeconds = metric.latency("scheduler_reconcile_seconds", "Time to 
  */
 export const bullConnection = (redis: Redis): ConnectionOptions => redis as unknown as ConnectionOptions;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const kindOf = (jobId: string): string => jobId.slice(0, jobId.indexOf("."));
 
 export class Schedule {
@@ -61,7 +62,8 @@ export class Schedule {
    * Idempotent: a redelivered event or a second call changes nothing.
    */
   async reconcileTasks(taskIds: readonly string[]): Promise<{ added: number; removed: number }> {
-    const ids = [...new Set(taskIds)];
+    // Task ids are UUIDs; anything else cannot name a task, and would fail the whole query.
+    const ids = [...new Set(taskIds)].filter((id) => UUID.test(id));
     if (ids.length === 0) return { added: 0, removed: 0 };
     const end = reconcileSeconds.startTimer({ scope: "tasks" });
     const schedules = new Map((await loadSchedules(this.db, ids)).map((s) => [s.id, s]));

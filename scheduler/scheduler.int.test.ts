@@ -121,6 +121,10 @@ describe("reminders", () => {
     const lateness = m._at - Date.parse(at);
     expect(lateness).toBeGreaterThanOrEqual(0);
     expect(lateness).toBeLessThan(1000);
+    const metrics = await (await fetch(`http://127.0.0.1:${config.schedulerPort}/metrics`)).text();
+    expect(metrics).toMatch(/taskstream_scheduler_jobs_fired_total\{kind="reminder",outcome="fired"\} [1-9]/);
+    expect(metrics).toMatch(/taskstream_scheduler_firing_lateness_seconds_count\{kind="reminder"\} [1-9]/);
+    expect(metrics).toMatch(/taskstream_scheduler_jobs\{state="delayed"\}/);
     alice.ws.close();
   });
 
@@ -229,6 +233,25 @@ describe("recurring tasks", () => {
     alice.ws.close();
   });
 
+  it("spawn only the latest of several missed occurrences, late, and move on to the next future one", async () => {
+    const alice = await user("alice");
+    // Anchored five days ago: occurrences fell due 4, 3, 2 and 1 day(s) ago and the next is in 1 h.
+    const due = new Date(Date.now() - 5 * 86_400_000 + 3_600_000).toISOString();
+    const res = await alice.api("POST", "/tasks", { title: "Backlog", due_date: due, recurrence_rule: "FREQ=DAILY" });
+    expect(Date.parse(res.body.task.next_occurrence)).toBeLessThan(Date.now());
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned", 1, 10_000);
+    expect(spawned.data).toMatchObject({
+      occurrence: new Date(Date.parse(due) + 4 * 86_400_000).toISOString(),
+      parent_next_occurrence: new Date(Date.parse(due) + 5 * 86_400_000).toISOString(),
+      late: true,
+    });
+    await sleep(1000);
+    expect(alice.ws.messages.filter((m) => m.type === "recurring.spawned")).toHaveLength(1);
+    const metrics = await (await fetch(`http://127.0.0.1:${config.schedulerPort}/metrics`)).text();
+    expect(metrics).toMatch(/taskstream_scheduler_occurrences_missed_total [3-9]/);
+    alice.ws.close();
+  });
+
   it("skip-occurrence and deletion move or remove the occurrence job", async () => {
     const alice = await user("alice");
     const res = await alice.api("POST", "/tasks", { title: "Weekly", due_date: inMs(3_600_000), recurrence_rule: "FREQ=WEEKLY" });
@@ -318,6 +341,21 @@ describe("restarts", () => {
     await sleep(1500);
     expect(triggers(alice.ws)).toHaveLength(2);
     expect(whileDown.status).toBe(202);
+    alice.ws.close();
+  });
+
+  it("rebuilds lost jobs from PostgreSQL when Redis lost its data while the scheduler was down", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", { title: "survives", reminders: [{ at: inMs(3000) }, { at: inMs(6000) }] });
+    const ids = res.body.task.reminders.map((r: { id: string; remind_at: string }) => reminderJobId(r.id, Date.parse(r.remind_at)));
+    await eventually(async () => (await Promise.all(ids.map((id: string) => queue.getJob(id)))).every(Boolean), 5000, "jobs");
+    await stop(scheduler, "SIGKILL");
+    await queue.obliterate({ force: true });
+    for (const key of await redis.keys(`${config.redisPrefix}:sched:*`)) await redis.del(key);
+    expect(await queue.getJob(ids[0])).toBeUndefined();
+    scheduler = await start("scheduler", config.schedulerPort);
+    const got = await alice.ws.waitFor((m) => m.type === "reminder.triggered", 2, 15_000);
+    expect(got.map((m) => m.data.reminder_id).sort()).toEqual(res.body.task.reminders.map((r: { id: string }) => r.id).sort());
     alice.ws.close();
   });
 });

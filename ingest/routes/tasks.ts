@@ -38,10 +38,18 @@ export function checkSchedule(
 }
 
 /** The first occurrence after the task's start (its due date, else its creation). */
-export function firstOccurrence(rule: string | null, dueDate: string | null, createdAt: string, timezone: string): string | null {
+export function firstOccurrence(
+  rule: string | null,
+  dueDate: string | null,
+  createdAt: string,
+  timezone: string,
+  notBefore?: string,
+): string | null {
   if (!rule) return null;
   const start = new Date(dueDate ?? createdAt);
-  return nextOccurrence(rule, start, timezone, start)?.toISOString() ?? null;
+  // An edit never schedules an occurrence in the past (the scheduler would spawn it at once).
+  const after = notBefore && Date.parse(notBefore) > start.getTime() ? new Date(notBefore) : start;
+  return nextOccurrence(rule, start, timezone, after)?.toISOString() ?? null;
 }
 
 export function viewOf(userId: string, id: string, f: TaskFields, timestamp: string): TaskView {
@@ -139,7 +147,7 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     const after = { ...task, ...next } as TaskView;
     if ("recurrence_rule" in next || "due_date" in next || "timezone" in next) {
       next.next_occurrence = after.recurrence_rule
-        ? firstOccurrence(after.recurrence_rule, after.due_date, new Date().toISOString(), after.timezone)
+        ? firstOccurrence(after.recurrence_rule, after.due_date, after.created_at, after.timezone, new Date().toISOString())
         : null;
       after.next_occurrence = next.next_occurrence as string | null;
     }

@@ -29,7 +29,7 @@ const triggered: Handler<"reminder.triggered"> = async (e, ctx) => {
     update reminders r set notified = true, notified_at = ${e.data.fired_at}
     from tasks t
     where r.id = ${e.data.reminder_id} and r.task_id = ${e.aggregate_id} and t.id = r.task_id and t.user_id = ${e.user_id}
-      and not r.notified and t.status = 'pending'`);
+      and not r.notified and t.status = 'pending' and r.remind_at = ${e.data.remind_at}::timestamptz`);
   if (flipped.rowCount === 0)
     return { kind: "skipped", reason: `reminder ${e.data.reminder_id} already notified, cancelled or its task is done` };
   await ctx.tx.query(sql.unsafe`update tasks set version = ${await ctx.nextVersion(e.aggregate_id)} where id = ${e.aggregate_id}`);

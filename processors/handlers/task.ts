@@ -194,7 +194,10 @@ const spawned: Handler<"recurring.spawned"> = async (e, ctx) => {
   if (!(await insertTask(ctx, e, e.aggregate_id, await ctx.nextVersion(e.aggregate_id), e.data.task))) {
     return { kind: "skipped", reason: `instance ${e.aggregate_id} already spawned` };
   }
-  await ctx.tx.query(sql.unsafe`update tasks set next_occurrence = ${e.data.parent_next_occurrence} where id = ${parentId}`);
+  // Only forward: a late spawn must not undo a skip that already moved the series on.
+  await ctx.tx.query(sql.unsafe`
+    update tasks set next_occurrence = ${e.data.parent_next_occurrence}
+    where id = ${parentId} and next_occurrence is not null and next_occurrence <= ${e.data.occurrence}`);
   return { kind: "applied", summary: `new occurrence of "${e.data.task.title}" at ${e.data.occurrence}`, taskId: e.aggregate_id };
 };
 

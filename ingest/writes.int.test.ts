@@ -1,0 +1,94 @@
+/** Write semantics on the real stack: Idempotency-Key, rate limit, last write wins, OpenAPI. */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
+import { createKafka, createProducer } from "../common/kafka.ts";
+import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../test/harness.ts";
+import { signLocalToken } from "./auth.ts";
+import { routeSchemas } from "./openapi.ts";
+
+const limits = { RATE_LIMIT_BURST: "20", RATE_LIMIT_PER_SECOND: "1" };
+const config = testConfig(limits);
+let system: Awaited<ReturnType<typeof startSystem>>;
+beforeAll(async () => {
+  system = await startSystem(config, limits);
+});
+afterAll(async () => {
+  await system.stop();
+});
+
+const user = async () => {
+  const id = uniqueId("writer");
+  return { id, api: apiClient(config, id, await signLocalToken(config, id)) };
+};
+
+describe("Idempotency-Key", () => {
+  it("returns the first answer to a retry and writes once; refuses the key for another request", async () => {
+    const u = await user();
+    const key = randomUUID();
+    const first = await u.api("POST", "/tasks", { title: "once" }, { "idempotency-key": key });
+    const retry = await u.api("POST", "/tasks", { title: "once" }, { "idempotency-key": key });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    const other = await u.api("POST", "/tasks", { title: "different" }, { "idempotency-key": key });
+    expect(other.status).toBe(409);
+    await eventually(async () => (await u.api("GET", "/tasks")).body.tasks.length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await u.api("GET", "/events?since=0")).body.events).toHaveLength(1);
+  });
+});
+
+describe("rate limit", () => {
+  it("answers 429 with Retry-After past the burst, per user", async () => {
+    const u = await user();
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 25; i++) {
+      const res = await u.api("POST", "/tasks", { title: `t${i}` });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get("retry-after");
+    }
+    expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(20);
+    expect(statuses).toContain(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    const bystander = await user();
+    expect((await bystander.api("POST", "/tasks", { title: "unaffected" })).status).toBe(202);
+  });
+});
+
+describe("concurrent updates", () => {
+  it("last write wins by timestamp; the losing update stays in the history with both values", async () => {
+    const u = await user();
+    const created = await u.api("POST", "/tasks", { title: "original" });
+    const id = created.body.task.id;
+    await eventually(async () => (await u.api("GET", `/tasks/${id}`)).status === 200);
+    const producer = createProducer(createKafka(config, "lww-test"));
+    await producer.connect();
+    const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    const ctx = (timestamp: string) => ({ user_id: u.id, aggregate_id: id, correlation_id: randomUUID(), timestamp });
+    // The later write arrives first; the earlier one, delayed, must not overwrite it.
+    const later = newEvent("task.updated", ctx(at(2000)), { changes: { title: { old: "original", new: "later" } } });
+    const earlier = newEvent("task.updated", ctx(at(1000)), { changes: { title: { old: "original", new: "earlier" } } });
+    const topic = topicName(config.topicPrefix, "taskEvents");
+    await producer.send({ topic, messages: [later, earlier].map((e) => ({ key: u.id, value: serializeEvent(e) })) });
+    await producer.disconnect();
+    const history = await eventually(async () => {
+      const h = await u.api("GET", `/tasks/${id}/history`);
+      return h.body.events?.length === 3 ? h.body.events : undefined;
+    });
+    expect((await u.api("GET", `/tasks/${id}`)).body.task.title).toBe("later");
+    expect(history[2].data).toEqual({ changes: { title: { old: "later", new: "earlier" } }, superseded: true });
+  });
+});
+
+describe("OpenAPI", () => {
+  it("documents every route with the request schemas", async () => {
+    const doc: any = await (await fetch(`http://127.0.0.1:${config.ingestPort}/openapi.json`)).json();
+    expect(doc.openapi).toBe("3.1.0");
+    for (const key of Object.keys(routeSchemas)) {
+      const [method, path] = key.split(" ") as [string, string];
+      expect(doc.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()], key).toBeDefined();
+    }
+    expect(doc.paths["/api/{user_id}/tasks"].post.requestBody.content["application/json"].schema.properties.title.maxLength).toBe(500);
+  });
+});
