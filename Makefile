@@ -19,7 +19,7 @@ test: ## lint, typecheck, unit and integration tests on a throwaway real stack
 	@stack/test.sh --project unit --project integration
 
 test-faults: ## fault tests: broker outage, SIGKILLed services, restarted Redis/PostgreSQL, poison messages (own stack)
-	@STACK_PROFILE=faults STACK_PORT_BASE=6 stack/test.sh --project faults
+	@STACK_PROFILE=faults STACK_PORT_BASE=3 stack/test.sh --project faults
 
 token: ## print a JWT for the local stack: make token USER=alice
 	@test -n "$(USER)" || { echo "usage: make token USER=<id>" >&2; exit 2; }

@@ -70,14 +70,20 @@ for (const s of services) {
   a[s] = read(`metrics-after-${s}.prom`);
 }
 const stages = [
-  ["ingest: HTTP create request (server side)", "ingest", "taskstream_http_request_seconds", (l) => l.includes('route="POST /api/:user_id/tasks"')],
+  [
+    "ingest: HTTP create request (server side)",
+    "ingest",
+    "taskstream_http_request_seconds",
+    (l) => l.includes('route="POST /api/:user_id/tasks"'),
+  ],
   ["ingest: broker ack of the produce (acks=all)", "ingest", "taskstream_ingest_produce_seconds"],
   ["processors: one batch (apply txn + Redis + task-updates produce + commit)", "processors", "taskstream_processor_batch_seconds"],
   ["event timestamp -> processor commit", "processors", "taskstream_processor_event_age_seconds"],
   ["event timestamp -> WebSocket send (fanout)", "fanout", "taskstream_ws_delivery_seconds"],
 ];
 const rows = [];
-for (const [label, svc, name, filter] of stages) rows.push({ stage: label, metric: name, ...(histogram(b[svc], a[svc], name, filter) ?? { count: 0 }) });
+for (const [label, svc, name, filter] of stages)
+  rows.push({ stage: label, metric: name, ...(histogram(b[svc], a[svc], name, filter) ?? { count: 0 }) });
 
 // CPU seconds per part of the box during the run.
 const cpu = (f) =>
@@ -126,7 +132,18 @@ const pipelineMs = cpuRows.filter((r) => pipelineParts.includes(r.part)).reduce(
 const ceiling = pipelineMs > 0 ? Math.round(2000 / pipelineMs) : null;
 writeFileSync(
   join(dir, "breakdown.json"),
-  JSON.stringify({ stages: rows, cpu: cpuRows, wall_s: wall, events, pipeline_cpu_ms_per_event: +pipelineMs.toFixed(3), cpu_ceiling_events_per_s_on_2_cores: ceiling }, null, 1),
+  JSON.stringify(
+    {
+      stages: rows,
+      cpu: cpuRows,
+      wall_s: wall,
+      events,
+      pipeline_cpu_ms_per_event: +pipelineMs.toFixed(3),
+      cpu_ceiling_events_per_s_on_2_cores: ceiling,
+    },
+    null,
+    1,
+  ),
 );
 const md = [
   "| stage | count | mean ms | p50 ms | p95 ms | p99 ms |",

