@@ -62,3 +62,31 @@ export function createConsumer(kafka: K.Kafka, groupId: string, maxBatchSize = 5
     "enable.partition.eof": false,
   });
 }
+
+/**
+ * An eachBatch handler that commits the batch's offsets only after `handle` succeeded (effects
+ * first, offsets last). On failure nothing is committed: it backs off (capped, jittered, per
+ * partition) and rethrows, so the consumer seeks back and redelivers the whole batch.
+ */
+export function committingBatchHandler(consumer: () => Consumer, log: Logger, handle: (batch: EachBatchPayload["batch"]) => Promise<void>) {
+  const failures = new Map<string, number>();
+  return async ({ batch, resolveOffset }: EachBatchPayload): Promise<void> => {
+    const partition = `${batch.topic}/${batch.partition}`;
+    try {
+      await handle(batch);
+      const last = batch.messages[batch.messages.length - 1];
+      if (last) {
+        resolveOffset(last.offset);
+        await consumer().commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) }]);
+      }
+      failures.delete(partition);
+    } catch (err) {
+      const attempt = (failures.get(partition) ?? 0) + 1;
+      failures.set(partition, attempt);
+      const delay = Math.min(100 * 2 ** attempt, 5000) * (0.5 + Math.random() / 2);
+      log.warn({ partition, attempt, retryInMs: Math.round(delay), err: (err as Error).message }, "batch failed; will be redelivered");
+      await new Promise((r) => setTimeout(r, delay));
+      throw err;
+    }
+  };
+}

@@ -11,6 +11,7 @@ import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
 import {
   type Admin,
   type Consumer,
+  committingBatchHandler,
   createConsumer,
   createKafka,
   createProducer,
@@ -40,81 +41,58 @@ export async function processorsService(config: Config, health: Health): Promise
   };
   let db: Db, redis: Redis, admin: Admin, producer: Producer, consumer: Consumer;
   let closeServer = () => {};
-  // Consecutive failures per partition, to back off before the batch is redelivered.
-  const failures = new Map<string, number>();
 
-  async function handleBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
+  async function handleBatch(batch: EachBatchPayload["batch"]): Promise<void> {
     const started = process.hrtime.bigint();
-    const partitionKey = `${batch.topic}/${batch.partition}`;
-    try {
-      const events: TaskEvent[] = [];
-      const byId = new Map<string, (typeof batch.messages)[number]>();
-      const dead: DeadLetter[] = [];
-      for (const m of batch.messages) {
-        try {
-          const event = parseEvent(m.value);
-          events.push(event);
-          byId.set(event.event_id, m);
-        } catch (err) {
-          if (!(err instanceof MalformedEventError)) throw err;
-          dead.push({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ?? null,
-            value: m.value ?? null,
-            reason: err.message,
-          });
-        }
-      }
-      const result = events.length > 0 ? await applyBatch(db, events) : { applied: [], duplicates: [], skipped: 0, rejected: [] };
-      for (const r of result.rejected) {
-        const m = byId.get(r.event.event_id);
+    const events: TaskEvent[] = [];
+    const byId = new Map<string, (typeof batch.messages)[number]>();
+    const dead: DeadLetter[] = [];
+    for (const m of batch.messages) {
+      try {
+        const event = parseEvent(m.value);
+        events.push(event);
+        byId.set(event.event_id, m);
+      } catch (err) {
+        if (!(err instanceof MalformedEventError)) throw err;
         dead.push({
           topic: batch.topic,
           partition: batch.partition,
-          offset: m?.offset ?? "?",
-          key: m?.key ?? null,
-          value: m?.value ?? null,
-          reason: r.reason,
+          offset: m.offset,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          reason: err.message,
         });
       }
-      await sendDeadLetters(producer, topics.dlq, dead);
-      const toPublish = [...result.duplicates, ...result.applied];
-      await publishApplied(redis, keys, toPublish, config.eventStreamMaxLen);
-      if (toPublish.length > 0) {
-        await producer.send({
-          topic: topics.updates,
-          messages: toPublish.map((e) => ({ key: e.user_id, value: JSON.stringify(e), headers: { event_type: e.event_type } })),
-        });
-      }
-      const last = batch.messages[batch.messages.length - 1];
-      if (last) {
-        resolveOffset(last.offset);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) }]);
-      }
-      failures.delete(partitionKey);
-      const now = Date.now();
-      for (const e of result.applied) lagSeconds.observe((now - Date.parse(e.timestamp)) / 1000);
-      applied.inc({ outcome: "applied" }, result.applied.length);
-      applied.inc({ outcome: "duplicate" }, result.duplicates.length);
-      applied.inc({ outcome: "skipped" }, result.skipped);
-      applied.inc({ outcome: "dead_letter" }, dead.length);
-      if (dead.length > 0) log.warn({ count: dead.length, reasons: dead.slice(0, 3).map((d) => d.reason) }, "sent to dead-letter topic");
-      batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    } catch (err) {
-      // PostgreSQL, Redis or the broker is unavailable: nothing was committed; the consumer seeks back
-      // and redelivers this batch. Back off so an outage does not become a hot loop.
-      const n = (failures.get(partitionKey) ?? 0) + 1;
-      failures.set(partitionKey, n);
-      const delay = Math.min(100 * 2 ** n, 5000) * (0.5 + Math.random() / 2);
-      log.warn(
-        { partition: partitionKey, attempt: n, retryInMs: Math.round(delay), err: (err as Error).message },
-        "batch failed; will retry",
-      );
-      await new Promise((r) => setTimeout(r, delay));
-      throw err;
     }
+    const result = events.length > 0 ? await applyBatch(db, events) : { applied: [], duplicates: [], skipped: 0, rejected: [] };
+    for (const r of result.rejected) {
+      const m = byId.get(r.event.event_id);
+      dead.push({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m?.offset ?? "?",
+        key: m?.key ?? null,
+        value: m?.value ?? null,
+        reason: r.reason,
+      });
+    }
+    await sendDeadLetters(producer, topics.dlq, dead);
+    const toPublish = [...result.duplicates, ...result.applied];
+    await publishApplied(redis, keys, toPublish, config.eventStreamMaxLen);
+    if (toPublish.length > 0) {
+      await producer.send({
+        topic: topics.updates,
+        messages: toPublish.map((e) => ({ key: e.user_id, value: JSON.stringify(e), headers: { event_type: e.event_type } })),
+      });
+    }
+    const now = Date.now();
+    for (const e of result.applied) lagSeconds.observe((now - Date.parse(e.timestamp)) / 1000);
+    applied.inc({ outcome: "applied" }, result.applied.length);
+    applied.inc({ outcome: "duplicate" }, result.duplicates.length);
+    applied.inc({ outcome: "skipped" }, result.skipped);
+    applied.inc({ outcome: "dead_letter" }, dead.length);
+    if (dead.length > 0) log.warn({ count: dead.length, reasons: dead.slice(0, 3).map((d) => d.reason) }, "sent to dead-letter topic");
+    batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   const service: Service = {
@@ -132,7 +110,11 @@ export async function processorsService(config: Config, health: Health): Promise
       consumer = createConsumer(kafka, config.processorsGroup);
       await consumer.connect();
       await consumer.subscribe({ topics: topics.in });
-      await consumer.run({ partitionsConsumedConcurrently: 4, eachBatchAutoResolve: false, eachBatch: handleBatch });
+      await consumer.run({
+        partitionsConsumedConcurrently: 4,
+        eachBatchAutoResolve: false,
+        eachBatch: committingBatchHandler(() => consumer, log, handleBatch),
+      });
       const server = await healthServer(health, config.host, config.processorsPort);
       closeServer = () => server.close();
     },

@@ -18,6 +18,7 @@ import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
 import {
   type Admin,
   type Consumer,
+  committingBatchHandler,
   createConsumer,
   createKafka,
   createProducer,
@@ -83,7 +84,6 @@ export async function schedulerService(config: Config, health: Health, options: 
   let closeServer = () => {};
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
-  const failures = new Map<string, number>();
 
   // One full reconcile at a time; a request while one runs schedules exactly one more.
   let reconciling: Promise<void> | undefined;
@@ -110,48 +110,29 @@ export async function schedulerService(config: Config, health: Health, options: 
     return reconciling;
   }
 
-  async function handleBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
+  async function handleBatch(batch: EachBatchPayload["batch"]): Promise<void> {
     const partitionKey = `${batch.topic}/${batch.partition}`;
-    try {
-      const taskIds: string[] = [];
-      for (const m of batch.messages) {
-        let event: ReturnType<typeof parseEvent>;
-        try {
-          event = parseEvent(m.value);
-        } catch (err) {
-          if (!(err instanceof MalformedEventError)) throw err;
-          // The processors validated it before applying; a bad record here is logged, not retried forever.
-          log.warn({ partition: partitionKey, offset: m.offset, err: err.message }, "skipping unreadable task-updates record");
-          consumed.inc({ outcome: "malformed" });
-          continue;
-        }
-        if (event.event_type === "settings.updated") {
-          const moved = await followTimezoneChange(db, producer, topics.out, event as EventOf<"settings.updated">);
-          if (moved > 0) log.info({ user: event.user_id, tasks: moved }, "moving recurring tasks to the new timezone");
-        }
-        const ids = affectedTasks(event);
-        taskIds.push(...ids);
-        consumed.inc({ outcome: ids.length > 0 ? "reconciled" : "ignored" });
+    const taskIds: string[] = [];
+    for (const m of batch.messages) {
+      let event: ReturnType<typeof parseEvent>;
+      try {
+        event = parseEvent(m.value);
+      } catch (err) {
+        if (!(err instanceof MalformedEventError)) throw err;
+        // The processors validated it before applying; a bad record here is logged, not retried forever.
+        log.warn({ partition: partitionKey, offset: m.offset, err: err.message }, "skipping unreadable task-updates record");
+        consumed.inc({ outcome: "malformed" });
+        continue;
       }
-      await schedule.reconcileTasks(taskIds);
-      const last = batch.messages[batch.messages.length - 1];
-      if (last) {
-        resolveOffset(last.offset);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) }]);
+      if (event.event_type === "settings.updated") {
+        const moved = await followTimezoneChange(db, producer, topics.out, event as EventOf<"settings.updated">);
+        if (moved > 0) log.info({ user: event.user_id, tasks: moved }, "moving recurring tasks to the new timezone");
       }
-      failures.delete(partitionKey);
-    } catch (err) {
-      // Nothing committed: the batch is redelivered, and reconciling twice is harmless.
-      const n = (failures.get(partitionKey) ?? 0) + 1;
-      failures.set(partitionKey, n);
-      const delay = Math.min(100 * 2 ** n, 5000) * (0.5 + Math.random() / 2);
-      log.warn(
-        { partition: partitionKey, attempt: n, retryInMs: Math.round(delay), err: (err as Error).message },
-        "batch failed; will retry",
-      );
-      await new Promise((r) => setTimeout(r, delay));
-      throw err;
+      const ids = affectedTasks(event);
+      taskIds.push(...ids);
+      consumed.inc({ outcome: ids.length > 0 ? "reconciled" : "ignored" });
     }
+    await schedule.reconcileTasks(taskIds);
   }
 
   const service: Service = {
@@ -189,7 +170,11 @@ export async function schedulerService(config: Config, health: Health, options: 
       consumer = createConsumer(kafka, config.schedulerGroup);
       await consumer.connect();
       await consumer.subscribe({ topics: [topics.in] });
-      await consumer.run({ partitionsConsumedConcurrently: 2, eachBatchAutoResolve: false, eachBatch: handleBatch });
+      await consumer.run({
+        partitionsConsumedConcurrently: 2,
+        eachBatchAutoResolve: false,
+        eachBatch: committingBatchHandler(() => consumer, log, handleBatch),
+      });
 
       // Connected by now: a later "ready" is a reconnect, after which (Redis may have lost its data)
       // every job is checked again.
