@@ -22,6 +22,7 @@ import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerUserRoutes } from "./routes/user.ts";
 import { taskState } from "./task-state.ts";
+import { timezoneOf } from "./timezones.ts";
 
 const log = logger("ingest");
 
@@ -58,6 +59,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         keys,
         writer: resilientWriter(producer, db, topic, { produceTimeoutMs: config.produceTimeoutMs }),
         tasks: taskState(db, redis, keys),
+        timezoneOf: timezoneOf(db),
       };
       registerTaskRoutes(server, deps);
       registerReminderRoutes(server, deps);

@@ -15,4 +15,6 @@ export interface RouteDeps {
   keys: RedisKeys;
   writer: EventWriter;
   tasks: TaskState;
+  /** The user's default timezone (see timezones.ts). */
+  timezoneOf: (userId: string) => Promise<string>;
 }

@@ -7,7 +7,6 @@ import { isValidTimezone, nextOccurrence, parseRecurrenceRule } from "../../comm
 import { parseReminderSpecs, type ReminderSpec as ReminderInputSpec, reminderFireTime } from "../../common/reminder-time.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
 import { decodeCursor, encodeCursor, getTask, listTasks, type SortBy, type TaskView } from "../../storage/queries/tasks.ts";
-import { userTimezone } from "../../storage/queries/user-data.ts";
 import { type Ctx, type Reply, route } from "../http.ts";
 import { CreateTask, ListTasksQuery, UpdateTask } from "../schemas.ts";
 import { isUuid } from "../task-state.ts";
@@ -98,7 +97,7 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "post", at(""), async (ctx) => {
     const body = await ctx.body(CreateTask);
     const details: ErrorDetail[] = [];
-    const timezone = body.timezone ?? (await userTimezone(d.db, ctx.userId));
+    const timezone = body.timezone ?? (await d.timezoneOf(ctx.userId));
     const { rule, reminders } = checkSchedule({ ...body, timezone }, details);
     if (details.length) throw errors.validation(details);
     const id = randomUUID();
