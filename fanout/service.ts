@@ -37,7 +37,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   let listenSocket: uWS.us_listen_socket | false = false;
   let slowTimer: NodeJS.Timeout | undefined;
   const app = uWS.App();
-  const sessions = new Sessions(app, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes / 2);
+  const sessions = new Sessions(app, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes);
 
   async function replayAndGoLive(ws: Socket) {
     const data = ws.getUserData();
@@ -62,9 +62,9 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     // Frames up to 64 KiB reach `message` and are refused there with a clear 1009; larger ones
     // are cut off by uWS itself.
     maxPayloadLength: 64 * 1024,
-    // Hard stop far above the limit that closeSlow enforces with a clear code (the close frame
-    // then waits behind the backlog, so the client reads 4008 once it reads again).
-    maxBackpressure: config.wsMaxBackpressureBytes * 16,
+    // uWS's own limit only guards memory, far above WS_MAX_BACKPRESSURE_BYTES, which
+    // Sessions.closeSlowConsumers enforces with a clear code before uWS would drop or cut anything.
+    maxBackpressure: Math.max(config.wsMaxBackpressureBytes * 64, 64 * 1024 * 1024),
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
@@ -174,7 +174,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       });
       await subscriber.subscribe(keys.eventsChannel);
       subscribedOnce = true;
-      slowTimer = setInterval(() => sessions.closeSlow(config.wsMaxBackpressureBytes), 100);
+      slowTimer = setInterval(() => sessions.closeSlowConsumers(), 100);
       listenSocket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.fanoutPort, resolve));
       if (!listenSocket) throw new StartupError(`FANOUT_PORT: cannot listen on ${config.host}:${config.fanoutPort}`);
     },

@@ -53,9 +53,14 @@ export class Sessions {
   constructor(
     private readonly app: TemplatedApp,
     private readonly maxPerUser: number,
-    /** Replay pauses while a socket has more than this buffered. */
-    private readonly highWater: number,
+    /** A live socket with more than this unsent is closed as a slow consumer (WS_MAX_BACKPRESSURE_BYTES). */
+    private readonly maxBacklog: number,
   ) {}
+
+  /** Replay pauses while a socket has more than this buffered. */
+  private get highWater() {
+    return this.maxBacklog / 2;
+  }
 
   count(userId: string): number {
     return this.perUser.get(userId)?.size ?? 0;
@@ -88,7 +93,9 @@ export class Sessions {
     return this.count(userId) >= this.maxPerUser;
   }
 
-  /** A live event from Redis: serialised once for every subscribed socket of the user. */
+  /**
+   * A live event from Redis: serialised once for every subscribed socket of the user.
+   */
   deliver(frame: PubsubFrame) {
     const sockets = this.perUser.get(frame.userId);
     if (!sockets) return;
@@ -96,6 +103,7 @@ export class Sessions {
     this.app.publish(userTopic(frame.userId), frame.wire, false);
     messagesOut.inc();
     deliverySeconds.observe(Math.max(0, Date.now() - frame.timestampMs) / 1000);
+    this.closeSlowConsumers(sockets);
   }
 
   /**
@@ -143,21 +151,18 @@ export class Sessions {
   }
 
   /**
-   * Closes sockets whose unsent backlog passed the limit, with a code that says why. A client that
-   * has stopped reading altogether cannot see that close frame behind its backlog and sees the
-   * connection drop (1006); either way it resumes with `since` and loses nothing.
+   * Closes live sockets whose unsent backlog passed the limit, with a code that says why (called on
+   * delivery and on a short timer, since uWS writes published messages at the end of the loop
+   * iteration). A client that has stopped reading altogether cannot see that close frame behind
+   * its backlog and sees the connection drop (1006); either way it resumes with `since` and loses
+   * nothing.
    */
-  closeSlow(limitBytes: number): number {
-    let closed = 0;
-    for (const ws of this.all) {
-      // A replaying socket is paced by pump(), not judged by its backlog.
-      if (ws.getUserData().buffer === null && ws.getBufferedAmount() > limitBytes) {
-        ws.end(CLOSE.slowConsumer, "slow consumer: reconnect with since");
-        slowClosed.inc();
-        closed++;
-      }
+  closeSlowConsumers(sockets: Iterable<Socket> = this.all) {
+    for (const ws of [...sockets]) {
+      if (ws.getUserData().buffer !== null || ws.getBufferedAmount() <= this.maxBacklog) continue;
+      ws.end(CLOSE.slowConsumer, "slow consumer: reconnect with since");
+      slowClosed.inc();
     }
-    return closed;
   }
 
   closeAll(code: number, reason: string) {
