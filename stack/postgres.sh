@@ -3,16 +3,26 @@
 # because the server refuses to run as root.
 # usage: stack/postgres.sh start|stop
 source "$(dirname "$0")/lib.sh"
-dir="$STACK_DIR/postgres"
 bin="$(pg_bin)"
 [ -n "$bin" ] || die "PostgreSQL is not installed (run stack/install.sh)"
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+
+dir="$STACK_DIR/postgres"
+# As root the server runs as `postgres`, which must reach the data dir; a clone under a private
+# home (e.g. /root) is out of its reach, so the data then lives under /var/tmp, keyed by the clone.
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$STACK_DIR"
+  if ! runuser -u postgres -- test -x "$STACK_DIR"; then
+    dir="/var/tmp/taskstream-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE/postgres"
+  fi
+fi
 
 start() {
   if as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then log "postgres already running"; return; fi
   mkdir -p "$dir"
   [ "$(id -u)" != 0 ] || chown postgres:postgres "$dir"
+  [ "$dir" = "$STACK_DIR/postgres" ] || log "postgres data in $dir (the clone is not readable by the postgres user)"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     echo taskstream > "$dir/.pw"; [ "$(id -u)" != 0 ] || chown postgres "$dir/.pw"
     as_pg "$bin/initdb" -D "$dir/data" -U taskstream --pwfile="$dir/.pw" -A scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 "$ROOT/stack/install.sh"
 if [ "$PROFILE" != dev ] && [ "${STACK_KEEP:-0}" != 1 ]; then
   "$ROOT/stack/down.sh" >/dev/null 2>&1 || true
-  rm -rf "$STACK_DIR"
+  rm -rf "$STACK_DIR" "/var/tmp/taskstream-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE"
 fi
 "$ROOT/stack/postgres.sh" start &
 "$ROOT/stack/redis.sh" start &
