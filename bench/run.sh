@@ -47,6 +47,9 @@ K6="$("$ROOT/bench/install-k6.sh")"
 # 20,000+ sockets need file descriptors on both ends (root may raise the hard limit).
 ulimit -Hn 200000 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((${CONNECTIONS:-20000} + 200)) ]; then
+  log "note: open files limited to $(ulimit -n) per process (hard limit): one fan-out process cannot hold more sockets than that"
+fi
 
 declare -A PIDS=()
 stack_up=0
@@ -146,7 +149,7 @@ run_suite() { # <suite>
       MODE=latency run_k6 "$dir" bench/e2e.js || rc=$?
       ;;
     ramp)
-      if [ "$MODE" = short ]; then export STEPS="${STEPS:-500,1000,2000,4000}" STEP_SECONDS="${STEP_SECONDS:-15}"; fi
+      if [ "$MODE" = short ]; then export STEPS="${STEPS:-100,200,400,800}" STEP_SECONDS="${STEP_SECONDS:-15}"; fi
       MODE=ramp run_k6 "$dir" bench/e2e.js || rc=$?
       ;;
     ws-scale)

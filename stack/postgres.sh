@@ -13,7 +13,7 @@ dir="$STACK_DIR/postgres"
 # home (e.g. /root) is out of its reach, so the data then lives under /var/tmp, keyed by the clone.
 if [ "$(id -u)" = 0 ]; then
   mkdir -p "$STACK_DIR"
-  if ! runuser -u postgres -- test -x "$STACK_DIR"; then
+  if ! (cd / && runuser -u postgres -- test -x "$STACK_DIR"); then
     dir="/var/tmp/taskstream-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE/postgres"
   fi
 fi
