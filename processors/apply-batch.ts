@@ -73,7 +73,13 @@ export async function applyBatch(db: DatabaseConnection, events: TaskEvent[]): P
       if (seen.has(event.event_id)) continue;
       seen.add(event.event_id);
       const handler = handlers[event.event_type] as (e: TaskEvent, c: ApplyContext) => ReturnType<(typeof handlers)[EventType]>;
+      const versionBefore = versions.get(event.aggregate_id);
       const outcome = await handler(event, ctx);
+      if (outcome.kind !== "applied") {
+        // Not stored, so it must not use up a version of its aggregate.
+        if (versionBefore === undefined) versions.delete(event.aggregate_id);
+        else versions.set(event.aggregate_id, versionBefore);
+      }
       if (outcome.kind === "skipped") {
         result.skipped++;
         continue;
