@@ -46,7 +46,15 @@ export async function applyBatch(db: DatabaseConnection, events: TaskEvent[]): P
       ).map((u) => [u.id, u.seq]),
     );
 
-    const versions = new Map<string, number>();
+    // Every aggregate's current version in one round trip (not one query per event).
+    const aggregateIds = [...new Set(events.map((e) => e.aggregate_id))];
+    const versions = new Map<string, number>(
+      (
+        (await tx.any(sql.unsafe`
+          select a as aggregate_id, coalesce((select max(version) from events where aggregate_id = a), 0) as version
+          from unnest(${sql.array(aggregateIds, "text")}) a`)) as { aggregate_id: string; version: number }[]
+      ).map((r) => [r.aggregate_id, Number(r.version)]),
+    );
     const ctx: ApplyContext = {
       tx,
       async nextVersion(aggregateId) {

@@ -2,14 +2,15 @@
 # Installs what is missing, starts Kafka, PostgreSQL and Redis for STACK_PROFILE (dev|test),
 # applies migrations and creates topics. Prints the env to use on stdout (`eval "$(stack/up.sh)"`).
 source "$(dirname "$0")/lib.sh"
-"$ROOT/stack/install.sh"
+# Everything but the final env goes to stderr, so `eval "$(stack/up.sh)"` stays clean.
+"$ROOT/stack/install.sh" >&2
 if [ "$PROFILE" != dev ] && [ "${STACK_KEEP:-0}" != 1 ]; then
   "$ROOT/stack/down.sh" >/dev/null 2>&1 || true
   rm -rf "$STACK_DIR" "/var/tmp/taskstream-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE"
 fi
-"$ROOT/stack/postgres.sh" start &
-"$ROOT/stack/redis.sh" start &
-"$ROOT/stack/kafka.sh" start &
+"$ROOT/stack/postgres.sh" start >&2 &
+"$ROOT/stack/redis.sh" start >&2 &
+"$ROOT/stack/kafka.sh" start >&2 &
 for job in $(jobs -p); do wait "$job" || die "a dependency failed to start"; done
 (cd "$ROOT" && node --import tsx bin/taskstream.ts migrate && node --import tsx bin/taskstream.ts topics) >&2
 cat <<ENV

@@ -40,8 +40,16 @@ function derivedTagId(eventId: string, name: string): string {
 }
 
 /** Points the task at exactly these tag names, creating missing tags for the user. */
-async function setTaskTags(ctx: ApplyContext, userId: string, taskId: string, names: string[], eventId: string, at: string) {
-  await ctx.tx.query(sql.unsafe`delete from task_tags where task_id = ${taskId}`);
+async function setTaskTags(
+  ctx: ApplyContext,
+  userId: string,
+  taskId: string,
+  names: string[],
+  eventId: string,
+  at: string,
+  isNewTask = false,
+) {
+  if (!isNewTask) await ctx.tx.query(sql.unsafe`delete from task_tags where task_id = ${taskId}`);
   if (names.length === 0) return;
   const rows = names.map((name) => ({ id: derivedTagId(eventId, name), name }));
   await ctx.tx.query(sql.unsafe`
@@ -81,7 +89,7 @@ export async function insertTask(
             ${f.next_occurrence}, ${f.parent_task_id}, ${version}, ${e.timestamp}, ${e.timestamp})
     on conflict (id) do nothing`);
   if (inserted.rowCount === 0) return false;
-  await setTaskTags(ctx, e.user_id, id, f.tags, e.event_id, e.timestamp);
+  await setTaskTags(ctx, e.user_id, id, f.tags, e.event_id, e.timestamp, true);
   await insertReminders(ctx, e.user_id, id, f.reminders, e.timestamp);
   return true;
 }

@@ -86,8 +86,10 @@ export async function listTasks(
   const where: FragmentSqlToken[] = [sql.fragment`t.user_id = ${userId}`];
   if (f.status && f.status !== "all") where.push(sql.fragment`t.status = ${f.status}`);
   if (f.priority?.length) where.push(sql.fragment`t.priority = any(${sql.array(f.priority, "text")})`);
-  if (f.dueDateStart) where.push(sql.fragment`t.due_date >= ${f.dueDateStart}`);
-  if (f.dueDateEnd) where.push(sql.fragment`t.due_date <= ${f.dueDateEnd}`);
+  // Bounds on the indexed expression (tasks_user_due), so a range is an index range, not a filter.
+  if (f.dueDateStart || f.dueDateEnd) where.push(sql.fragment`t.due_date is not null`);
+  if (f.dueDateStart) where.push(sql.fragment`coalesce(t.due_date, 'infinity'::timestamptz) >= ${f.dueDateStart}::timestamptz`);
+  if (f.dueDateEnd) where.push(sql.fragment`coalesce(t.due_date, 'infinity'::timestamptz) <= ${f.dueDateEnd}::timestamptz`);
   if (f.search) {
     // Words through the full-text index, or a substring of the title through the trigram index.
     where.push(
@@ -95,11 +97,12 @@ export async function listTasks(
     );
   }
   if (f.tags?.length) {
-    where.push(sql.fragment`exists (select 1 from task_tags tt join tags g on g.id = tt.tag_id
-      where tt.task_id = t.id and lower(g.name) = any(${sql.array(
+    // Resolve the user's tag ids first, then let task_tags(tag_id) drive.
+    where.push(sql.fragment`t.id in (select tt.task_id from task_tags tt where tt.tag_id = any(array(
+      select g.id from tags g where g.user_id = ${userId} and lower(g.name) = any(${sql.array(
         f.tags.map((t) => t.toLowerCase()),
         "text",
-      )}))`);
+      )}))))`);
   }
   const key = sortExpr[f.sortBy];
   const desc = f.sortOrder === "desc";

@@ -134,6 +134,13 @@ describe("task list", () => {
         .map((s) => s.id)
         .sort(),
     );
+    const from = await all(`due_date_start=${end}`);
+    expect(from.map((t) => t.id).sort()).toEqual(
+      seeds
+        .filter((s) => s.due && s.due >= end)
+        .map((s) => s.id)
+        .sort(),
+    );
   });
 
   it("sorts by due date (undated last), priority and title", async () => {
