@@ -11,7 +11,8 @@ cleanup() {
   "$ROOT/stack/down.sh"
 }
 trap cleanup EXIT INT TERM
-eval "$("$ROOT/stack/up.sh")"
+stack_env="$("$ROOT/stack/up.sh")" || die "the local stack did not start (see the messages above)"
+eval "$stack_env"
 cd "$ROOT"
 log "starting ingest :${INGEST_PORT:-8080}, fanout :${FANOUT_PORT:-8090}, processors :${PROCESSORS_PORT:-8081}, scheduler :${SCHEDULER_PORT:-8082}"
 log "token for user 'alice': make token USER=alice"

@@ -3,6 +3,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# runuser and friends live in sbin, which a minimal PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 PROFILE="${STACK_PROFILE:-dev}"
 # Downloads shared by every clone on this machine (Kafka jars); data lives in the clone.
 CACHE_DIR="${TASKSTREAM_CACHE:-$HOME/.cache/taskstream}"

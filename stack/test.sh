@@ -14,7 +14,8 @@ log "lint (biome) and typecheck (tsc)"
 node_modules/.bin/biome ci .
 node_modules/.bin/tsc --noEmit -p .
 t=$SECONDS
-eval "$("$ROOT/stack/up.sh")"
+stack_env="$("$ROOT/stack/up.sh")" || die "the local stack did not start (see the messages above)"
+eval "$stack_env"
 log "stack up in $((SECONDS - t))s"
 # Tests start their own service instances on these ports, away from a running `make dev`.
 export INGEST_PORT=${PORT_BASE}8080 PROCESSORS_PORT=${PORT_BASE}8081 SCHEDULER_PORT=${PORT_BASE}8082 FANOUT_PORT=${PORT_BASE}8090 LOG_LEVEL="${LOG_LEVEL:-warn}"
