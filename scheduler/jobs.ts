@@ -6,8 +6,8 @@
  * nothing (BullMQ ignores an add whose id exists), while a moved reminder or occurrence gets a
  * new job and the old one is removed as stale.
  */
-import { createHash } from "node:crypto";
 import type { JobsOptions } from "bullmq";
+import { nameBasedUuid } from "../common/ids.ts";
 
 /** The one queue the scheduler uses; its keys live under redisKeys(prefix).bullPrefix. */
 export const QUEUE_NAME = "scheduler";
@@ -72,11 +72,7 @@ export function plannedOccurrence(userId: string, taskId: string, occurrence: st
  * A name-based (version 5 layout, SHA-1) UUID: the same name always gives the same id, so an
  * event produced twice by a retried job is deduplicated by the processors on event_id.
  */
-export function deterministicUuid(name: string): string {
-  const h = createHash("sha1").update(`taskstream-scheduler:${name}`).digest("hex");
-  const variant = ((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
-}
+export const deterministicUuid = (name: string): string => nameBasedUuid("taskstream-scheduler", name);
 
 /**
  * Retries use BullMQ's own backoff: 10 attempts, exponential from 500 ms (about 4 minutes in

@@ -1,7 +1,7 @@
 /** Task lifecycle events applied to the projection (tasks, task_tags, reminders). */
-import { createHash } from "node:crypto";
 import { sql } from "slonik";
 import type { EventOf, ReminderSpec, TaskFields, UpdatableField } from "../../common/contracts/index.ts";
+import { nameBasedUuid } from "../../common/ids.ts";
 import { reminderFireTime } from "../../common/reminder-time.ts";
 import type { ApplyContext, Handler, Outcome } from "./types.ts";
 
@@ -34,10 +34,7 @@ const missing = (id: string): Outcome => ({ kind: "rejected", reason: `task ${id
  * Tag ids created implicitly by a task's tag names derive from the event, so replaying the log
  * rebuilds the same ids.
  */
-function derivedTagId(eventId: string, name: string): string {
-  const h = createHash("sha1").update(`${eventId}:${name.toLowerCase()}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
-}
+const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, name.toLowerCase());
 
 /** Points the task at exactly these tag names, creating missing tags for the user. */
 async function setTaskTags(
