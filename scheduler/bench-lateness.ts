@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
 import { createConsumer, createKafka, createProducer } from "../common/kafka.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
-import { envFor, eventually, type RunningProcess, startProcess, testConfig } from "../test/harness.ts";
+import { envFor, eventually, type RunningProcess, startProcess, taskFields, testConfig } from "../test/harness.ts";
 
 const { values } = parseArgs({
   options: {
@@ -92,18 +92,7 @@ async function main() {
       "task.created",
       { user_id: user, aggregate_id: randomUUID(), correlation_id: randomUUID() },
       {
-        task: {
-          title: `bench ${i}`,
-          description: null,
-          priority: "medium",
-          due_date: null,
-          timezone: "UTC",
-          recurrence_rule: null,
-          next_occurrence: null,
-          parent_task_id: null,
-          tags: [],
-          reminders: [{ id: randomUUID(), at: remindAt, remind_at: remindAt }],
-        },
+        task: taskFields({ title: `bench ${i}`, reminders: [{ id: randomUUID(), at: remindAt, remind_at: remindAt }] }),
       },
     );
     return { key: user, value: serializeEvent(e) };

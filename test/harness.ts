@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { type Config, loadConfig } from "../common/config.ts";
+import type { TaskFields } from "../common/contracts/index.ts";
 
 export const uniqueId = (label: string): string => `${label}-${randomUUID().slice(0, 8)}`;
 
@@ -163,5 +164,22 @@ export async function wsConnect(config: Config, userId: string, token: string, s
     close: () => ws.close(),
     waitFor: (pred, n = 1, ms = 10_000) =>
       eventually(() => (messages.filter(pred).length >= n ? messages.filter(pred) : undefined), ms, `${n} WebSocket message(s)`),
+  };
+}
+
+/** The fields of a plain task (no due date, tags, reminders or recurrence), with overrides. */
+export function taskFields(overrides: Partial<TaskFields> = {}): TaskFields {
+  return {
+    title: "task",
+    description: null,
+    priority: "medium",
+    due_date: null,
+    timezone: "UTC",
+    recurrence_rule: null,
+    next_occurrence: null,
+    parent_task_id: null,
+    tags: [],
+    reminders: [],
+    ...overrides,
   };
 }

@@ -11,7 +11,7 @@ import { createKafka, createProducer } from "../../common/kafka.ts";
 import type { Db } from "../../common/postgres.ts";
 import { signLocalToken } from "../../ingest/auth.ts";
 import { replayIntoSchema } from "../../processors/replay.ts";
-import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../harness.ts";
+import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId } from "../harness.ts";
 
 const config = testConfig();
 let system: Awaited<ReturnType<typeof startSystem>>;
@@ -48,18 +48,7 @@ function created(userId: string, s: Seed, at: number): TaskEvent {
       timestamp: new Date(Date.UTC(2026, 10, 1) + at * 1000).toISOString(),
     },
     {
-      task: {
-        title: s.title,
-        description: null,
-        priority: s.priority,
-        due_date: s.due,
-        timezone: "UTC",
-        recurrence_rule: null,
-        next_occurrence: null,
-        parent_task_id: null,
-        tags: s.tags,
-        reminders: [],
-      },
+      task: taskFields({ title: s.title, priority: s.priority, due_date: s.due, tags: s.tags }),
     },
   );
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newEvent, serializeEvent, topicName } from "../../common/contracts/index.ts";
 import { createKafka, createProducer } from "../../common/kafka.ts";
 import { signLocalToken } from "../../ingest/auth.ts";
-import { apiClient, eventually, startSystem, testConfig, uniqueId, wsConnect } from "../harness.ts";
+import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId, wsConnect } from "../harness.ts";
 
 // A short Redis stream and replay window, so replays cross from PostgreSQL to Redis and past retention.
 const config = testConfig({ EVENT_STREAM_MAXLEN: "40", REPLAY_MAX_EVENTS: "150" });
@@ -164,18 +164,7 @@ describe("redelivery", () => {
       "task.created",
       { user_id: u.id, aggregate_id: randomUUID(), correlation_id: randomUUID() },
       {
-        task: {
-          title: "twice",
-          description: null,
-          priority: "low",
-          due_date: null,
-          timezone: "UTC",
-          recurrence_rule: null,
-          next_occurrence: null,
-          parent_task_id: null,
-          tags: [],
-          reminders: [],
-        },
+        task: taskFields({ title: "twice", priority: "low" }),
       },
     );
     const topic = topicName(config.topicPrefix, "taskEvents");
