@@ -9,7 +9,6 @@ const { Kafka, logLevel } = kafkaPkg.KafkaJS;
 export type Producer = K.Producer;
 export type Consumer = K.Consumer;
 export type Admin = K.Admin;
-export type KafkaMessage = K.KafkaMessage;
 export type EachBatchPayload = K.EachBatchPayload;
 
 /** Routes the client's own logs into our structured logger. */

@@ -13,7 +13,6 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const Priority = Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high"), Type.Literal("urgent")]);
 export type Priority = Static<typeof Priority>;
-export const TaskStatus = Type.Union([Type.Literal("pending"), Type.Literal("completed")]);
 
 /** A reminder as events carry it: `before` (ISO-8601 duration before due_date) or `at`, plus the resolved instant. */
 export const ReminderSpec = Type.Object(

@@ -15,7 +15,7 @@ import type { RouteDeps } from "./context.ts";
 const iso = (s: string | null | undefined): string | null => (s ? new Date(s).toISOString() : null);
 
 /** Timezone, RRULE and reminder checks the schema cannot express; every problem is reported. */
-export function checkSchedule(
+function checkSchedule(
   input: { timezone?: string; recurrence_rule?: string | null; due_date?: string | null; reminders?: unknown[] },
   details: ErrorDetail[],
 ) {
@@ -37,7 +37,7 @@ export function checkSchedule(
 }
 
 /** The first occurrence after the task's start (its due date, else its creation). */
-export function firstOccurrence(
+function firstOccurrence(
   rule: string | null,
   dueDate: string | null,
   createdAt: string,
@@ -51,7 +51,7 @@ export function firstOccurrence(
   return nextOccurrence(rule, start, timezone, after)?.toISOString() ?? null;
 }
 
-export function viewOf(userId: string, id: string, f: TaskFields, timestamp: string): TaskView {
+function viewOf(userId: string, id: string, f: TaskFields, timestamp: string): TaskView {
   return {
     id,
     user_id: userId,
