@@ -13,7 +13,7 @@ import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
-import { AuthError, bearer, tokenVerifier } from "../ingest/auth.ts";
+import { AuthError, bearer, TokenTooLargeError, tokenVerifier } from "../ingest/auth.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
 
@@ -108,6 +108,8 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
         },
         (err) => {
           if (aborted) return;
+          if (err instanceof TokenTooLargeError)
+            return refuse(res, "431 Request Header Fields Too Large", "headers_too_large", err.message);
           const message = err instanceof AuthError ? err.message : "authentication failed";
           refuse(res, "401 Unauthorized", "unauthorized", message);
         },

@@ -49,6 +49,8 @@ export const userTopic = (userId: string) => `u:${userId}`;
 export class Sessions {
   private readonly all = new Set<Socket>();
   private readonly perUser = new Map<string, Set<Socket>>();
+  /** Per user with sockets here: the highest seq published to the user's topic. */
+  private readonly lastSeq = new Map<string, number>();
 
   constructor(
     private readonly app: TemplatedApp,
@@ -85,7 +87,10 @@ export class Sessions {
     this.all.delete(ws);
     const set = this.perUser.get(data.userId);
     set?.delete(ws);
-    if (set?.size === 0) this.perUser.delete(data.userId);
+    if (set?.size === 0) {
+      this.perUser.delete(data.userId);
+      this.lastSeq.delete(data.userId);
+    }
     connections.dec();
   }
 
@@ -94,12 +99,16 @@ export class Sessions {
   }
 
   /**
-   * A live event from Redis: serialised once for every subscribed socket of the user.
+   * A live event from Redis: serialised once for every subscribed socket of the user. The
+   * processors publish each user's events strictly in seq order, each once (processors/publish.ts);
+   * a frame at or below what the user's topic already carried is never sent twice all the same.
    */
   deliver(frame: PubsubFrame) {
     const sockets = this.perUser.get(frame.userId);
     if (!sockets) return;
     for (const ws of sockets) ws.getUserData().buffer?.push(frame);
+    if (frame.seq <= (this.lastSeq.get(frame.userId) ?? 0)) return;
+    this.lastSeq.set(frame.userId, frame.seq);
     this.app.publish(userTopic(frame.userId), frame.wire, false);
     messagesOut.inc();
     deliverySeconds.observe(Math.max(0, Date.now() - frame.timestampMs) / 1000);

@@ -12,6 +12,12 @@ export class AuthError extends Error {
   override name = "AuthError";
 }
 
+/** A token longer than any real one: 431, not 401 (CONTRACT.md). */
+export class TokenTooLargeError extends AuthError {
+  override name = "TokenTooLargeError";
+  readonly limit = MAX_TOKEN_LENGTH;
+}
+
 export type VerifyToken = (token: string | undefined) => Promise<string>;
 
 /** Returns a verifier that resolves to the user id (`sub`) or rejects with AuthError. */
@@ -34,7 +40,7 @@ export function tokenVerifier(config: Config): VerifyToken {
 
   return async (token) => {
     if (!token) throw new AuthError("missing bearer token");
-    if (token.length > MAX_TOKEN_LENGTH) throw new AuthError("token too large");
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenTooLargeError(`token exceeds ${MAX_TOKEN_LENGTH} characters`);
     try {
       const { payload } = await verify(token);
       if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128)

@@ -43,8 +43,9 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       const topic = topicName(config.topicPrefix, "taskEvents");
       relay = startRelay(db, producer, topic);
       const keys = redisKeys(config.redisPrefix);
-      // The server's own limit is a backstop above ours, so oversized bodies get our JSON 413.
-      server = new HyperExpress.Server({ max_body_length: Math.max(config.bodyLimitBytes * 4, 2 * 1024 * 1024) });
+      // Our routes enforce BODY_LIMIT_BYTES themselves, as the body streams (http.ts), with a prompt
+      // JSON 413; hyper-express's own limit would wait for a whole oversized body and answer an empty 413.
+      server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
       const http = {
         verify: tokenVerifier(config),
         rateLimit: rateLimiter(redis, keys, config.rateLimitPerSecond, config.rateLimitBurst),
@@ -73,10 +74,10 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           if (r) res.status(r.status).header("content-type", r.contentType).send(r.body);
         });
       }
-      server.set_not_found_handler((_req, res) => void sendError(res, errors.notFound("route")));
-      server.set_error_handler((_req, res, err) => {
+      server.set_not_found_handler((req, res) => void sendError(req, res, errors.notFound("route")));
+      server.set_error_handler((req, res, err) => {
         log.error({ err }, "request failed");
-        sendError(res, err);
+        sendError(req, res, err);
       });
       try {
         await server.listen(config.ingestPort, config.host);
