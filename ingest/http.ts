@@ -10,6 +10,7 @@ import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
+import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
 import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "./auth.ts";
 import type { Idempotency } from "./idempotency.ts";
 import { registeredRoutes } from "./openapi.ts";
@@ -45,20 +46,20 @@ export interface HttpDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What the client is told about `err`: its own mistakes are 4xx, outages 503, anything else 500. */
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof TokenTooLargeError) return errors.headersTooLarge(err.limit);
+  if (err instanceof AuthError) return errors.unauthorized(err.message);
+  if (err instanceof RecurrenceTooCostlyError) return errors.validation([{ path: "recurrence_rule", message: err.message }]);
+  // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
+  if (isDataError(err)) return errors.validation([{ path: "(request)", message: "contains a value the database cannot use" }]);
+  if (isInfrastructureError(err)) return errors.unavailable("a dependency is unavailable; retry later");
+  return new ApiError(500, "internal", "internal error");
+}
+
 export function sendError(req: Request, res: Response, err: unknown): number {
-  const apiError =
-    err instanceof ApiError
-      ? err
-      : err instanceof TokenTooLargeError
-        ? errors.headersTooLarge(err.limit)
-        : err instanceof AuthError
-          ? errors.unauthorized(err.message)
-          : isDataError(err)
-            ? // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
-              errors.validation([{ path: "(request)", message: "contains a value the database cannot use" }])
-            : isInfrastructureError(err)
-              ? errors.unavailable("a dependency is unavailable; retry later")
-              : new ApiError(500, "internal", "internal error");
+  const apiError = toApiError(err);
   if (apiError.status === 500) log.error({ err }, "unhandled error");
   if (res.completed) return apiError.status;
   if (apiError.status === 413) {
