@@ -34,7 +34,7 @@ export const errors = {
   headersTooLarge: (limit: number) => new ApiError(431, "headers_too_large", `request headers (or the token) exceed ${limit} bytes`),
   unsupportedMedia: () => new ApiError(415, "unsupported_media_type", "send the body as application/json"),
   rateLimited: (retryAfterSeconds: number) =>
-    new ApiError(429, "rate_limited", `too many writes; retry after ${retryAfterSeconds} s`, [], {
+    new ApiError(429, "rate_limited", `too many requests; retry after ${retryAfterSeconds} s`, [], {
       "retry-after": String(retryAfterSeconds),
     }),
   unavailable: (message: string) => new ApiError(503, "unavailable", message, [], { "retry-after": "5" }),

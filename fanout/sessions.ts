@@ -12,6 +12,8 @@ export interface SocketData {
   userId: string;
   /** Replay from here; null means "from now". */
   since: number | null;
+  /** When the token the socket was opened with expires (ms); the socket is closed with 4001 then. */
+  expiresAt: number;
   /** Live frames that arrived during replay; null once live. */
   buffer: PubsubFrame[] | null;
   /** Replay messages not sent yet (paced by backpressure), the next index, the seq they reach, the latest seq known. */
@@ -32,6 +34,8 @@ export const CLOSE = {
   tooBig: 1009,
   internal: 1011,
   restart: 1012,
+  /** Application code: the token expired; reconnect with a fresh token and `since`. */
+  tokenExpired: 4001,
   /** Application code: the client is too slow to keep up; reconnect with `since`. */
   slowConsumer: 4008,
 } as const;
@@ -171,6 +175,13 @@ export class Sessions {
       if (ws.getUserData().buffer !== null || ws.getBufferedAmount() <= this.maxBacklog) continue;
       ws.end(CLOSE.slowConsumer, "slow consumer: reconnect with since");
       slowClosed.inc();
+    }
+  }
+
+  /** Sockets whose token has expired are closed with 4001 (CONTRACT.md): the client reconnects with a fresh one. */
+  closeExpired(now: number) {
+    for (const ws of [...this.all]) {
+      if (ws.getUserData().expiresAt <= now) ws.end(CLOSE.tokenExpired, "token expired: reconnect with a fresh token and since");
     }
   }
 

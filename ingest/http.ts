@@ -40,6 +40,7 @@ export interface Ctx {
 export interface HttpDeps {
   verify: VerifyToken;
   rateLimit: RateLimiter;
+  readRateLimit: RateLimiter;
   idempotency: Idempotency;
   bodyLimit: number;
 }
@@ -195,9 +196,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
         },
       };
       let reply: Reply;
+      const retryAfter = await (isWrite ? deps.rateLimit : deps.readRateLimit)(userId);
+      if (retryAfter > 0) throw errors.rateLimited(retryAfter);
       if (isWrite) {
-        const retryAfter = await deps.rateLimit(userId);
-        if (retryAfter > 0) throw errors.rateLimited(retryAfter);
         // The key is bound to this exact request: same route, path and body.
         const fingerprint = req.headers["idempotency-key"] === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
         reply = await deps.idempotency.run(userId, req.headers["idempotency-key"], fingerprint, () => handler(ctx));

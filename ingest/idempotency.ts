@@ -31,15 +31,18 @@ export function idempotency(redis: Redis, keys: RedisKeys): Idempotency {
         if (stored.state !== "done" || !stored.reply) throw errors.conflict("a request with this Idempotency-Key is still in progress");
         return stored.reply;
       }
+      let reply: Reply;
       try {
-        const reply = await write();
-        await redis.set(slot, JSON.stringify({ print, state: "done", reply }), "EX", KEEP_SECONDS);
-        return reply;
+        reply = await write();
       } catch (err) {
         // Nothing was written; let the client retry the same key after fixing the request.
-        await redis.del(slot);
+        await redis.del(slot).catch(() => {});
         throw err;
       }
+      // The write happened: its answer stands even if Redis cannot keep it now (a retry then
+      // finds the claim and gets 409 until it expires, never a second write meanwhile).
+      await redis.set(slot, JSON.stringify({ print, state: "done", reply }), "EX", KEEP_SECONDS).catch(() => {});
+      return reply;
     },
   };
 }

@@ -25,6 +25,7 @@ import { taskState } from "./task-state.ts";
 import { timezoneOf } from "./timezones.ts";
 
 const log = logger("ingest");
+const READ_RATE_FACTOR = 4;
 
 export async function ingestService(config: Config, health: Health): Promise<Service> {
   let db: Db, redis: Redis, producer: Producer;
@@ -35,7 +36,8 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
     checks: {},
     async start() {
       db = await openDb(config);
-      redis = await openRedis(config, "ingest");
+      // Fail fast: with Redis down a write still answers within a bounded time (rate limit open, 503 for idempotent writes).
+      redis = await openRedis(config, "ingest", { failFast: true });
       // Ready without the broker: while it is down, writes go to the PostgreSQL fallback queue.
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
       producer = createProducer(createKafka(config, "taskstream-ingest"));
@@ -48,7 +50,14 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
       const http = {
         verify: tokenVerifier(config),
-        rateLimit: rateLimiter(redis, keys, config.rateLimitPerSecond, config.rateLimitBurst),
+        rateLimit: rateLimiter(redis, keys.rateLimit, config.rateLimitPerSecond, config.rateLimitBurst),
+        // Reads are limited too (each costs a query), in their own bucket, READ_RATE_FACTOR times as large.
+        readRateLimit: rateLimiter(
+          redis,
+          keys.readRateLimit,
+          config.rateLimitPerSecond * READ_RATE_FACTOR,
+          config.rateLimitBurst * READ_RATE_FACTOR,
+        ),
         idempotency: idempotency(redis, keys),
         bodyLimit: config.bodyLimitBytes,
       };
