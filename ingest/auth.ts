@@ -8,6 +8,8 @@ import type { Config } from "../common/config.ts";
 import { isStorableText } from "../common/contracts/index.ts";
 
 const MAX_TOKEN_LENGTH = 8192;
+/** Clock skew allowed on `exp`/`nbf`; a token is accepted until exp plus this. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
 
 export class AuthError extends Error {
   override name = "AuthError";
@@ -20,7 +22,7 @@ export class TokenTooLargeError extends AuthError {
 }
 
 export type VerifyToken = (token: string | undefined) => Promise<string>;
-/** The user id and when the token stops being valid (ms since the epoch). */
+/** The user id and when the token stops being accepted (ms since the epoch, clock tolerance included). */
 export type VerifyTokenClaims = (token: string | undefined) => Promise<{ sub: string; expiresAt: number }>;
 
 /** Returns a verifier that resolves to the user id (`sub`) or rejects with AuthError. */
@@ -35,7 +37,7 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
     requiredClaims: ["exp", "sub"],
     ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
     ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
-    clockTolerance: 5,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
   const verify = config.jwtJwksUrl
     ? (
@@ -54,7 +56,7 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
       const { payload } = await verify(token);
       if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128 || !isStorableText(payload.sub))
         throw new AuthError("token has no usable sub");
-      return { sub: payload.sub, expiresAt: (payload.exp as number) * 1000 };
+      return { sub: payload.sub, expiresAt: ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(`invalid token: ${(err as { code?: string }).code ?? (err as Error).message}`);
