@@ -33,6 +33,8 @@ export const redisKeys = (prefix: string) => ({
   /** Single pub/sub channel every fan-out process subscribes to; messages carry user_id. */
   eventsChannel: `${prefix}:events`,
   idempotency: (userId: string, key: string) => `${prefix}:u:{${userId}}:idem:${key}`,
+  /** The user's kept Idempotency-Key answers, by time (bounds their number). */
+  idempotencyIndex: (userId: string) => `${prefix}:u:{${userId}}:idem-index`,
   rateLimit: (userId: string) => `${prefix}:u:{${userId}}:rl`,
   readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
   bullPrefix: `${prefix}:bull`,
