@@ -353,7 +353,9 @@ describe("gapless per-user delivery", () => {
   it("replays a long history in pages, every seq once and in order, then goes live", async () => {
     const u = await user("long-history");
     for (let i = 0; i < 3; i++) {
-      const batch = Array.from({ length: 500 }, (_, j) => newEvent("task.created", ctxFor(u.id), { task: taskFields({ title: `h${i}.${j}` }) }));
+      const batch = Array.from({ length: 500 }, (_, j) =>
+        newEvent("task.created", ctxFor(u.id), { task: taskFields({ title: `h${i}.${j}` }) }),
+      );
       await publishApplied(redis, db, keys, (await applyBatch(db, batch)).applied, 1000);
     }
     const ws = await wsConnect(config, u.id, u.token, 0);
