@@ -142,9 +142,10 @@ function checkUrlText(req: Request): void {
   for (const [k, v] of Object.entries(req.path_parameters)) {
     if (!isStorableText(v)) details.push({ path: k, message: UNSTORABLE_TEXT_MESSAGE });
   }
-  for (const [k, v] of Object.entries(req.query_parameters)) {
-    if (!isStorableText(k) || !isStorableText(v))
-      details.push({ path: `query.${k.replace(/[^\x20-\x7e]/g, "?")}`, message: UNSTORABLE_TEXT_MESSAGE });
+  for (const [k, v] of Object.entries(req.query_parameters as Record<string, unknown>)) {
+    const path = `query.${k.replace(/[^\x20-\x7e]/g, "?")}`;
+    if (typeof v !== "string") details.push({ path, message: "is given more than once" });
+    else if (!isStorableText(k) || !isStorableText(v)) details.push({ path, message: UNSTORABLE_TEXT_MESSAGE });
   }
   if (details.length) throw errors.validation(details);
 }
@@ -175,9 +176,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
       // Refused before authentication, so nobody makes us wait for a body we will not read.
       if (declaredLength(req) > deps.bodyLimit) throw errors.tooLarge(deps.bodyLimit);
       checkUrlText(req);
+      const raw = bodyReader(req, deps.bodyLimit);
       const userId = await deps.verify(bearer(req.headers.authorization));
       if (req.path_parameters.user_id !== userId) throw errors.forbidden();
-      const raw = bodyReader(req, deps.bodyLimit);
       const header = req.headers["x-correlation-id"];
       const ctx: Ctx = {
         req,

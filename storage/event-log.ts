@@ -40,7 +40,15 @@ export async function readSince(
   }
   if (wire.length < limit && streamFirst !== null) {
     const from = Math.max(since + 1, streamFirst);
-    for (const [, fields] of await redis.xrange(stream, `${from}-0`, "+", "COUNT", limit - wire.length)) wire.push(fields[1] as string);
+    const entries = await redis.xrange(stream, `${from}-0`, "+", "COUNT", limit - wire.length);
+    // New events may have trimmed the stream since its start was read: what it dropped
+    // meanwhile comes from the event store, so the result stays contiguous from `since`.
+    const first = entries[0] ? seqOf(entries[0][0]) : latest + 1;
+    if (first > from) {
+      for (const e of await eventsSince(db, userId, from - 1, Math.min(first - from, limit - wire.length), first - 1))
+        wire.push(wireMessage(e));
+    }
+    for (const [, fields] of entries.slice(0, limit - wire.length)) wire.push(fields[1] as string);
   }
   return { kind: "events", wire, latest };
 }

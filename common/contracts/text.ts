@@ -9,22 +9,24 @@ export const isStorableText = (s: string): boolean => !s.includes("\u0000") && s
 
 /**
  * The JSON-pointer-like path (`/reminders/0/before`) of the first string (or object key) in
- * `value` that is not storable text, or null when every one is. Walks arrays and plain objects.
+ * `value` that is not storable text, or null when every one is. Walks arrays and plain objects
+ * with an explicit stack, so a deeply nested body cannot overflow the call stack.
  */
-export function unstorableTextPath(value: unknown, path = ""): string | null {
-  if (typeof value === "string") return isStorableText(value) ? null : path || "/";
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = unstorableTextPath(value[i], `${path}/${i}`);
-      if (found !== null) return found;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (!isStorableText(k)) return `${path}/${k.replace(/[^\x20-\x7e]/g, "?")}`;
-      const found = unstorableTextPath(v, `${path}/${k}`);
-      if (found !== null) return found;
+export function unstorableTextPath(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string];
+    if (typeof v === "string") {
+      if (!isStorableText(v)) return path || "/";
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
+    } else if (v !== null && typeof v === "object") {
+      const entries = Object.entries(v);
+      for (const [k] of entries) if (!isStorableText(k)) return `${path}/${k.replace(/[^\x20-\x7e]/g, "?")}`;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, child] = entries[i] as [string, unknown];
+        stack.push([child, `${path}/${k}`]);
+      }
     }
   }
   return null;
