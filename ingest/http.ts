@@ -139,6 +139,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
           return result.value;
         },
       };
+      res.header("x-correlation-id", ctx.correlationId);
       let reply: Reply;
       if (isWrite) {
         const retryAfter = await deps.rateLimit(userId);

@@ -11,6 +11,7 @@ import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
 import { tokenVerifier } from "./auth.ts";
+import { corsMiddleware } from "./cors.ts";
 import { sendError } from "./http.ts";
 import { idempotency } from "./idempotency.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -45,6 +46,8 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       const keys = redisKeys(config.redisPrefix);
       // The server's own limit is a backstop above ours, so oversized bodies get our JSON 413.
       server = new HyperExpress.Server({ max_body_length: Math.max(config.bodyLimitBytes * 4, 2 * 1024 * 1024) });
+      // CORS, preflight and browser-safety headers on every response, 404s and errors included.
+      server.use(corsMiddleware(config.corsOrigins));
       const http = {
         verify: tokenVerifier(config),
         rateLimit: rateLimiter(redis, keys, config.rateLimitPerSecond, config.rateLimitBurst),
