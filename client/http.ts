@@ -1,7 +1,7 @@
 /**
  * The HTTP transport: bearer token from `getToken` (refreshed once on a 401), JSON in and out,
  * the API's error body as an ApiRequestError, and retries of writes that cannot duplicate: every
- * write carries an Idempotency-Key, and a retry (network error, 429 with Retry-After, 502-504)
+ * write carries an Idempotency-Key, and a retry (network error, 429 with Retry-After, 502-504, 409 key in progress)
  * resends the same key and the very same body bytes, so the server answers the first result.
  */
 
@@ -135,7 +135,10 @@ export class Transport {
         continue;
       }
       const retryAfter = Number(res.headers.get("retry-after") ?? Number.NaN);
-      const retriable = res.status === 429 || res.status === 502 || res.status === 503 || res.status === 504;
+      const e = (json as { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } })?.error;
+      // 409 "still in progress": the first request with this key has not answered yet; its answer will.
+      const inProgress = res.status === 409 && key !== undefined && /in progress/i.test(e?.message ?? "");
+      const retriable = inProgress || res.status === 429 || res.status === 502 || res.status === 503 || res.status === 504;
       if (retriable && attempt + 1 < this.retry.attempts) {
         const wait = Number.isFinite(retryAfter)
           ? retryAfter * 1000
@@ -143,7 +146,6 @@ export class Transport {
         await sleep(Math.min(wait, 30_000));
         continue;
       }
-      const e = (json as { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } })?.error;
       throw new ApiRequestError(
         res.status,
         e?.code ?? "http_error",
