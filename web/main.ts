@@ -73,7 +73,7 @@ async function signIn(token: string) {
   $("app-view").hidden = false;
   $("signout").hidden = false;
   c.view.on("change", scheduleRender);
-  c.view.on("reminder", ({ task, event }) => note(`⏰ ${event.data.title}${event.data.late ? " (late)" : ""}`, task?.id));
+  c.view.on("reminder", ({ task, event }) => note(`Reminder: ${event.data.title}${event.data.late ? " (late)" : ""}`, task?.id));
   c.view.on("rejected", (r) => toast(`Not saved (${r.reason}): ${r.message}`));
   c.view.on("activity", (e) => activity(e));
   const feed = await c.start();
@@ -264,9 +264,9 @@ function render() {
     span(t.priority, `badge p-${t.priority}`);
     if (t.due_date) span(`due ${fmt(t.due_date)}`);
     if (t.recurrence_rule)
-      span(`↻ ${t.recurrence_rule.replace("FREQ=", "").toLowerCase()}${t.next_occurrence ? `, next ${fmt(t.next_occurrence)}` : ""}`);
+      span(`repeats ${t.recurrence_rule.replace("FREQ=", "").toLowerCase()}${t.next_occurrence ? `, next ${fmt(t.next_occurrence)}` : ""}`);
     if (t.parent_task_id) span("occurrence");
-    for (const r of t.reminders) span(`⏰ ${fmt(r.remind_at)}`);
+    for (const r of t.reminders) span(`reminder ${fmt(r.remind_at)}`);
     for (const tag of t.tags) span(`#${tag}`, "tag");
     if (li.dataset.pending === "true") span("saving…");
     body.append(label, meta);
