@@ -5,15 +5,16 @@
 import { randomUUID } from "node:crypto";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
-import { BackendTerminatedError, ConnectionError } from "slonik";
-import { ApiError, errors } from "../common/errors.ts";
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
+import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
+import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { AuthError, bearer, type VerifyToken } from "./auth.ts";
 import type { Idempotency } from "./idempotency.ts";
 import { registeredRoutes } from "./openapi.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import { validate } from "./schemas.ts";
+import { fieldPath, validate } from "./schemas.ts";
 
 const log = logger("ingest");
 const requests = metric.counter("http_requests_total", "HTTP requests by route and status", ["route", "status"]);
@@ -44,21 +45,18 @@ export interface HttpDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A dependency outage, not a bug: the client may retry. */
-const isUnavailable = (err: unknown) =>
-  err instanceof ConnectionError ||
-  err instanceof BackendTerminatedError ||
-  /ECONNREFUSED|Connection is closed|connect ETIMEDOUT/.test(String((err as Error)?.message));
-
 export function sendError(res: Response, err: unknown): number {
   const apiError =
     err instanceof ApiError
       ? err
       : err instanceof AuthError
         ? errors.unauthorized(err.message)
-        : isUnavailable(err)
-          ? errors.unavailable("a dependency is unavailable; retry later")
-          : new ApiError(500, "internal", "internal error");
+        : isDataError(err)
+          ? // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
+            errors.validation([{ path: "(request)", message: "contains a value the database cannot use" }])
+          : isInfrastructureError(err)
+            ? errors.unavailable("a dependency is unavailable; retry later")
+            : new ApiError(500, "internal", "internal error");
   if (apiError.status === 500) log.error({ err }, "unhandled error");
   if (!res.completed) {
     res.status(apiError.status);
@@ -90,11 +88,28 @@ async function readJson(req: Request, raw: () => Promise<string>): Promise<unkno
   const type = req.headers["content-type"] ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) throw errors.unsupportedMedia();
   const text = await raw();
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw errors.badJson((err as Error).message);
   }
+  const bad = unstorableTextPath(value);
+  if (bad !== null) throw errors.validation([{ path: fieldPath(bad), message: UNSTORABLE_TEXT_MESSAGE }]);
+  return value;
+}
+
+/** Path and query values PostgreSQL could not hold are refused before anything reads them. */
+function checkUrlText(req: Request): void {
+  const details: ErrorDetail[] = [];
+  for (const [k, v] of Object.entries(req.path_parameters)) {
+    if (!isStorableText(v)) details.push({ path: k, message: UNSTORABLE_TEXT_MESSAGE });
+  }
+  for (const [k, v] of Object.entries(req.query_parameters)) {
+    if (!isStorableText(k) || !isStorableText(v))
+      details.push({ path: `query.${k.replace(/[^\x20-\x7e]/g, "?")}`, message: UNSTORABLE_TEXT_MESSAGE });
+  }
+  if (details.length) throw errors.validation(details);
 }
 
 /** Query values arrive as strings; convert the ones the schema says are integers. */
@@ -119,6 +134,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
     const started = process.hrtime.bigint();
     let status = 500;
     try {
+      checkUrlText(req);
       const userId = await deps.verify(bearer(req.headers.authorization));
       if (req.path_parameters.user_id !== userId) throw errors.forbidden();
       const raw = bodyReader(req, deps.bodyLimit);

@@ -7,13 +7,14 @@
  */
 import CircuitBreaker from "opossum";
 import type { TaskEvent } from "../common/contracts/index.ts";
-import { serializeEvent } from "../common/contracts/index.ts";
+import { eventProblems, serializeEvent } from "../common/contracts/index.ts";
 import { errors } from "../common/errors.ts";
 import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { enqueue, hasQueued } from "./outbox.ts";
+import { fieldPath } from "./schemas.ts";
 
 const log = logger("ingest");
 const produceSeconds = metric.latency("ingest_produce_seconds", "Time for the broker to acknowledge an event (acks=all)");
@@ -29,6 +30,24 @@ export interface WriterOptions {
   produceTimeoutMs: number;
   /** How long "is the fallback queue empty" is trusted before asking PostgreSQL again. */
   queueCheckMs?: number;
+}
+
+/**
+ * A write the processors could not apply is refused now (400), not accepted and dead-lettered
+ * later: the event ingest built from the request is checked against the same contract the
+ * processors parse with (e.g. a next occurrence or reminder time that lands outside the
+ * supported range).
+ */
+function refuseUnappliable(event: TaskEvent): void {
+  const problems = eventProblems(event);
+  if (problems.length === 0) return;
+  throw errors.validation(
+    problems.map((p) => {
+      const [pointer = "", ...message] = p.split(": ");
+      const field = pointer.replace(/^\/data\/(task\/|changes\/|reminder\/)?/, "").replace(/\/new$/, "");
+      return { path: fieldPath(`/${field}`), message: message.join(": ") };
+    }),
+  );
 }
 
 export function resilientWriter(producer: Producer, db: Db, topic: string, opts: WriterOptions): EventWriter & { breaker: CircuitBreaker } {
@@ -81,6 +100,7 @@ export function resilientWriter(producer: Producer, db: Db, topic: string, opts:
   return {
     breaker,
     async emit(event) {
+      refuseUnappliable(event);
       let behind: boolean;
       try {
         behind = breaker.opened || (await mustQueueBehind(event.user_id));

@@ -57,7 +57,7 @@ describe("rate limit", () => {
 });
 
 describe("concurrent updates", () => {
-  it("last write wins by timestamp; the losing update stays in the history with both values", async () => {
+  it("last write wins by timestamp; the losing writer is told with write.rejected (superseded), in the history", async () => {
     const u = await user();
     const created = await u.api("POST", "/tasks", { title: "original" });
     const id = created.body.task.id;
@@ -77,7 +77,13 @@ describe("concurrent updates", () => {
       return h.body.events?.length === 3 ? h.body.events : undefined;
     });
     expect((await u.api("GET", `/tasks/${id}`)).body.task.title).toBe("later");
-    expect(history[2].data).toEqual({ changes: { title: { old: "later", new: "earlier" } }, superseded: true });
+    expect(history[2]).toMatchObject({
+      event_type: "write.rejected",
+      aggregate_id: id,
+      version: 3,
+      correlation_id: earlier.correlation_id,
+      data: { event_id: earlier.event_id, event_type: "task.updated", correlation_id: earlier.correlation_id, reason: "superseded" },
+    });
   });
 });
 

@@ -66,6 +66,7 @@ export async function processorsService(config: Config, health: Health): Promise
     }
     const result = events.length > 0 ? await applyBatch(db, events) : { applied: [], duplicates: [], skipped: 0, rejected: [] };
     for (const r of result.rejected) {
+      if (r.code === "superseded") continue; // a normal outcome of last write wins, not a failure
       const m = byId.get(r.event.event_id);
       dead.push({
         topic: batch.topic,
@@ -73,12 +74,12 @@ export async function processorsService(config: Config, health: Health): Promise
         offset: m?.offset ?? "?",
         key: m?.key ?? null,
         value: m?.value ?? null,
-        reason: r.reason,
+        reason: `${r.code}: ${r.reason}`,
       });
     }
     await sendDeadLetters(producer, topics.dlq, dead);
     const toPublish = [...result.duplicates, ...result.applied];
-    await publishApplied(redis, keys, toPublish, config.eventStreamMaxLen);
+    await publishApplied(redis, db, keys, toPublish, config.eventStreamMaxLen);
     if (toPublish.length > 0) {
       await producer.send({
         topic: topics.updates,

@@ -1,4 +1,8 @@
-/** Creates every topic of topics.json that is missing; existing topics are left as they are. */
+/**
+ * Creates every topic of topics.json that is missing; existing topics are left as they are.
+ * "Created" is the broker's own answer to each create (already-exists = present), never a
+ * comparison with a topic listing, whose metadata can lag a create that just happened.
+ */
 import type { Config } from "../common/config.ts";
 import { type TopicKey, topicName, topicSpecs } from "../common/contracts/topics.ts";
 import { createKafka } from "../common/kafka.ts";
@@ -12,17 +16,22 @@ export async function createTopics(config: Config): Promise<string[]> {
   try {
     const existing = new Set(await admin.listTopics());
     const missing = (Object.keys(topicSpecs) as TopicKey[]).filter((k) => !existing.has(topicName(config.topicPrefix, k)));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        topics: missing.map((k) => ({
-          topic: topicName(config.topicPrefix, k),
-          numPartitions: topicSpecs[k].partitions,
-          replicationFactor: config.topicReplicationFactor,
-          configEntries: [{ name: "retention.ms", value: String(topicSpecs[k].retention_ms) }],
-        })),
+    const created: string[] = [];
+    // One create per topic: the client reports "already exists" only for a whole call.
+    for (const k of missing) {
+      const topic = topicName(config.topicPrefix, k);
+      const isNew = await admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: topicSpecs[k].partitions,
+            replicationFactor: config.topicReplicationFactor,
+            configEntries: [{ name: "retention.ms", value: String(topicSpecs[k].retention_ms) }],
+          },
+        ],
       });
+      if (isNew) created.push(topic);
     }
-    const created = missing.map((k) => topicName(config.topicPrefix, k));
     log.info({ created, prefix: config.topicPrefix }, created.length ? "topics created" : "topics present");
     return created;
   } finally {

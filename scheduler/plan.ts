@@ -2,7 +2,9 @@
  * The scheduler's decisions as pure functions (no I/O): which jobs a task needs, which
  * occurrence a firing job spawns after downtime, and how a timezone change moves a series.
  */
+
 import { DateTime } from "luxon";
+import type { TaskChanges } from "../common/contracts/index.ts";
 import { nextOccurrence, occurrencesAfter } from "../common/recurrence.ts";
 import { type PlannedJob, plannedOccurrence, plannedReminder } from "./jobs.ts";
 
@@ -87,7 +89,7 @@ export interface SeriesTask {
   next_occurrence: string | null;
 }
 
-export type SeriesChanges = Partial<Record<"timezone" | "due_date" | "next_occurrence", { old: string | null; new: string | null }>>;
+export type SeriesChanges = Pick<TaskChanges, "timezone" | "due_date" | "next_occurrence">;
 
 /**
  * A recurring task that followed the user's timezone moves with it, keeping its wall-clock time:

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import "./formats.ts";
 import { EVENT_TYPES, type EventOf, type EventType, eventSchemas, SCHEMA_VERSION, type TaskEvent } from "./events.ts";
+import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "./text.ts";
 
 // One compiled checker per event type: errors then name the field, not "expected union".
 const checkers = new Map(EVENT_TYPES.map((t) => [t as string, TypeCompiler.Compile(eventSchemas[t])]));
@@ -45,9 +46,23 @@ export function parseEvent(raw: Buffer | string | null | undefined): TaskEvent {
   const type = (value as { event_type?: unknown } | null)?.event_type;
   const check = typeof type === "string" ? checkers.get(type) : undefined;
   if (!check) throw new MalformedEventError(`unknown event_type ${JSON.stringify(type)}`);
-  if (check.Check(value)) return value as unknown as TaskEvent;
-  const errors = [...check.Errors(value)].slice(0, 3).map((e) => `${e.path || "/"}: ${e.message}`);
-  throw new MalformedEventError(`not a valid event: ${errors.join("; ")}`);
+  const problems = eventProblems(value);
+  if (problems.length === 0) return value as TaskEvent;
+  throw new MalformedEventError(`not a valid event: ${problems.join("; ")}`);
+}
+
+/**
+ * Why `value` is not an event the processors can apply (empty when it is one): the schema of its
+ * event_type, and text PostgreSQL cannot store. Ingest checks what it is about to produce with
+ * this too, so a write it accepts is one the processors can apply.
+ */
+export function eventProblems(value: unknown): string[] {
+  const type = (value as { event_type?: unknown } | null)?.event_type;
+  const check = typeof type === "string" ? checkers.get(type) : undefined;
+  if (!check) return [`/event_type: unknown event_type ${JSON.stringify(type)}`];
+  if (!check.Check(value)) return [...check.Errors(value)].slice(0, 3).map((e) => `${e.path || "/"}: ${e.message}`);
+  const bad = unstorableTextPath(value);
+  return bad === null ? [] : [`${bad}: ${UNSTORABLE_TEXT_MESSAGE}`];
 }
 
 export const serializeEvent = (event: TaskEvent): Buffer => Buffer.from(JSON.stringify(event));

@@ -44,6 +44,15 @@ export const TaskFields = Type.Object(
 );
 export type TaskFields = Static<typeof TaskFields>;
 
+/** Why a write accepted with 202 was not applied (CONTRACT.md, write.rejected). */
+export const RejectReason = Type.Union([
+  Type.Literal("not_found"),
+  Type.Literal("conflict"),
+  Type.Literal("superseded"),
+  Type.Literal("invalid"),
+]);
+export type RejectReason = Static<typeof RejectReason>;
+
 /** Fields an update may change; each carries its old and new value. */
 export const UpdatableField = Type.Union([
   Type.Literal("title"),
@@ -56,13 +65,30 @@ export const UpdatableField = Type.Union([
   Type.Literal("tags"),
 ]);
 export type UpdatableField = Static<typeof UpdatableField>;
-export const Change = Type.Object({ old: Type.Unknown(), new: Type.Unknown() }, { additionalProperties: false });
+const changeOf = <T extends TSchema>(t: T) => Type.Object({ old: t, new: t }, { additionalProperties: false });
+/** Each field's old and new value, typed as the field itself, so a value the projection cannot hold never parses. */
+export const TaskChanges = Type.Object(
+  {
+    title: Type.Optional(changeOf(TaskFields.properties.title)),
+    description: Type.Optional(changeOf(TaskFields.properties.description)),
+    priority: Type.Optional(changeOf(Priority)),
+    due_date: Type.Optional(changeOf(TaskFields.properties.due_date)),
+    timezone: Type.Optional(changeOf(TaskFields.properties.timezone)),
+    recurrence_rule: Type.Optional(changeOf(TaskFields.properties.recurrence_rule)),
+    next_occurrence: Type.Optional(changeOf(TaskFields.properties.next_occurrence)),
+    tags: Type.Optional(changeOf(TaskFields.properties.tags)),
+  },
+  { additionalProperties: false },
+);
+export type TaskChanges = Static<typeof TaskChanges>;
+const TagName = Type.String({ minLength: 1, maxLength: 64 });
+const TagColor = Nullable(Type.String({ maxLength: 32 }));
 
 const eventDataSchemas = {
   "task.created": Type.Object({ task: TaskFields }, { additionalProperties: false }),
   "task.updated": Type.Object(
     {
-      changes: Type.Partial(Type.Record(UpdatableField, Change)),
+      changes: TaskChanges,
       /** Set where the event was applied: true when a later write had already won (last write wins). */
       superseded: Type.Optional(Type.Boolean()),
     },
@@ -83,16 +109,35 @@ const eventDataSchemas = {
     { reminder_id: Uuid, remind_at: Instant, fired_at: Instant, late: Type.Boolean(), title: Type.String() },
     { additionalProperties: false },
   ),
-  "tag.created": Type.Object(
-    { name: Type.String({ minLength: 1, maxLength: 64 }), color: Nullable(Type.String({ maxLength: 32 })) },
-    { additionalProperties: false },
-  ),
+  "tag.created": Type.Object({ name: TagName, color: TagColor }, { additionalProperties: false }),
   "tag.updated": Type.Object(
-    { changes: Type.Partial(Type.Record(Type.Union([Type.Literal("name"), Type.Literal("color")]), Change)) },
+    {
+      changes: Type.Object(
+        { name: Type.Optional(changeOf(TagName)), color: Type.Optional(changeOf(TagColor)) },
+        { additionalProperties: false },
+      ),
+    },
     { additionalProperties: false },
   ),
   "tag.deleted": Type.Object({}, { additionalProperties: false }),
-  "settings.updated": Type.Object({ changes: Type.Record(Type.Literal("timezone"), Change) }, { additionalProperties: false }),
+  "settings.updated": Type.Object(
+    { changes: Type.Object({ timezone: changeOf(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }) },
+    { additionalProperties: false },
+  ),
+  /**
+   * A write accepted with 202 that could not be applied, or lost last-write-wins: the user learns
+   * of it like of any event. aggregate_id is the aggregate the write targeted.
+   */
+  "write.rejected": Type.Object(
+    {
+      event_id: Uuid,
+      event_type: Type.String({ minLength: 1, maxLength: 64 }),
+      correlation_id: Uuid,
+      reason: RejectReason,
+      message: Type.String({ maxLength: 1000 }),
+    },
+    { additionalProperties: false },
+  ),
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;

@@ -6,7 +6,8 @@ import { type ErrorDetail, errors } from "../../common/errors.ts";
 import { isValidTimezone, nextOccurrence, parseRecurrenceRule } from "../../common/recurrence.ts";
 import { parseReminderSpecs, type ReminderSpec as ReminderInputSpec, reminderFireTime } from "../../common/reminder-time.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
-import { decodeCursor, encodeCursor, getTask, listTasks, type SortBy, type TaskView } from "../../storage/queries/tasks.ts";
+import { getTask, listTasks, type SortBy, type TaskView } from "../../storage/queries/tasks.ts";
+import { cursorCodec } from "../cursor.ts";
 import { type Ctx, type Reply, route } from "../http.ts";
 import { CreateTask, ListTasksQuery, UpdateTask } from "../schemas.ts";
 import { isUuid } from "../task-state.ts";
@@ -76,6 +77,7 @@ function viewOf(userId: string, id: string, f: TaskFields, timestamp: string): T
 const dedupeTags = (tags: string[] = []) => [...new Map(tags.map((t) => [t.trim().toLowerCase(), t.trim()])).values()].filter(Boolean);
 
 export function registerTaskRoutes(server: Server, d: RouteDeps) {
+  const cursors = cursorCodec(d.config.jwtSecret ?? d.config.jwtJwksUrl ?? "");
   const at = (path: string) => `/api/:user_id/tasks${path}`;
   const emit = async (ctx: Ctx, event: TaskEvent, task: TaskView, status = 202): Promise<Reply> => {
     const { queued } = await d.writer.emit(event);
@@ -197,9 +199,11 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "get", at(""), async (ctx) => {
     const q = ctx.query(ListTasksQuery);
-    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-    if (cursor === null) throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned" }]);
     const sortBy: SortBy = q.sort_by ?? "created_at";
+    const sortOrder = q.sort_order ?? (sortBy === "created_at" ? "desc" : "asc");
+    const cursor = q.cursor ? cursors.decode(q.cursor, sortBy, sortOrder) : undefined;
+    if (cursor === null)
+      throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this sort_by and sort_order" }]);
     const { tasks, next } = await listTasks(d.db, ctx.userId, {
       ...(q.search ? { search: q.search } : {}),
       status: q.status ?? "all",
@@ -215,11 +219,11 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
           }
         : {}),
       sortBy,
-      sortOrder: q.sort_order ?? (sortBy === "created_at" ? "desc" : "asc"),
+      sortOrder,
       limit: q.limit ?? 50,
       ...(cursor ? { cursor } : {}),
     });
-    return { status: 200, body: { tasks, next_cursor: next ? encodeCursor(next) : null } };
+    return { status: 200, body: { tasks, next_cursor: next ? cursors.encode(sortBy, sortOrder, next) : null } };
   });
 
   route(server, d.http, "get", at("/:task_id"), async (ctx) => {

@@ -1,3 +1,4 @@
+import { rejectedHandlers } from "./rejected.ts";
 import { reminderHandlers } from "./reminder.ts";
 import { settingsHandlers } from "./settings.ts";
 import { tagHandlers } from "./tag.ts";
@@ -5,5 +6,5 @@ import { taskHandlers } from "./task.ts";
 import type { HandlerMap } from "./types.ts";
 
 /** One handler per event type; a type without one fails to compile. */
-export const handlers: HandlerMap = { ...taskHandlers, ...reminderHandlers, ...tagHandlers, ...settingsHandlers };
+export const handlers: HandlerMap = { ...taskHandlers, ...reminderHandlers, ...tagHandlers, ...settingsHandlers, ...rejectedHandlers };
 export type { ApplyContext, Outcome } from "./types.ts";

@@ -1,11 +1,11 @@
 /** Reminder events: created, deleted, and triggered (the `notified` flag makes a trigger count once). */
 import { sql } from "slonik";
-import { insertReminders, lockTask } from "./task.ts";
+import { insertReminders, lockTask, missing } from "./task.ts";
 import type { Handler } from "./types.ts";
 
 const created: Handler<"reminder.created"> = async (e, ctx) => {
   const task = await lockTask(ctx, e.user_id, e.aggregate_id);
-  if (!task) return { kind: "rejected", reason: `task ${e.aggregate_id} does not exist` };
+  if (!task) return missing(e.aggregate_id);
   await insertReminders(ctx, e.user_id, e.aggregate_id, [e.data.reminder], e.timestamp);
   await ctx.tx.query(sql.unsafe`update tasks set version = ${await ctx.nextVersion(e.aggregate_id)} where id = ${e.aggregate_id}`);
   return { kind: "applied", summary: `reminder at ${e.data.reminder.remind_at} on "${task.title}"`, taskId: e.aggregate_id };
@@ -13,7 +13,7 @@ const created: Handler<"reminder.created"> = async (e, ctx) => {
 
 const deleted: Handler<"reminder.deleted"> = async (e, ctx) => {
   const task = await lockTask(ctx, e.user_id, e.aggregate_id);
-  if (!task) return { kind: "rejected", reason: `task ${e.aggregate_id} does not exist` };
+  if (!task) return missing(e.aggregate_id);
   const gone = await ctx.tx.query(sql.unsafe`delete from reminders where id = ${e.data.reminder_id} and task_id = ${e.aggregate_id}`);
   if (gone.rowCount === 0) return { kind: "skipped", reason: `reminder ${e.data.reminder_id} is already gone` };
   await ctx.tx.query(sql.unsafe`update tasks set version = ${await ctx.nextVersion(e.aggregate_id)} where id = ${e.aggregate_id}`);

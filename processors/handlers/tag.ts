@@ -7,7 +7,8 @@ const created: Handler<"tag.created"> = async (e, ctx) => {
     insert into tags (id, user_id, name, color, created_at, updated_at)
     values (${e.aggregate_id}, ${e.user_id}, ${e.data.name}, ${e.data.color}, ${e.timestamp}, ${e.timestamp})
     on conflict do nothing`);
-  if (inserted.rowCount === 0) return { kind: "rejected", reason: `tag "${e.data.name}" or id ${e.aggregate_id} already exists` };
+  if (inserted.rowCount === 0)
+    return { kind: "rejected", code: "conflict", reason: `tag "${e.data.name}" or id ${e.aggregate_id} already exists` };
   await ctx.nextVersion(e.aggregate_id);
   return { kind: "applied", summary: `created tag "${e.data.name}"` };
 };
@@ -19,7 +20,7 @@ const updated: Handler<"tag.updated"> = async (e, ctx) => {
     name: string;
     color: string | null;
   } | null;
-  if (!tag) return { kind: "rejected", reason: `tag ${e.aggregate_id} does not exist` };
+  if (!tag) return { kind: "rejected", code: "not_found", reason: `tag ${e.aggregate_id} does not exist` };
   const name = e.data.changes.name?.new as string | undefined;
   const color = e.data.changes.color ? (e.data.changes.color.new as string | null) : tag.color;
   const clash = name
@@ -27,7 +28,7 @@ const updated: Handler<"tag.updated"> = async (e, ctx) => {
         sql.unsafe`select 1 from tags where user_id = ${e.user_id} and lower(name) = lower(${name}) and id <> ${e.aggregate_id}`,
       )
     : false;
-  if (clash) return { kind: "rejected", reason: `another tag is already named "${name}"` };
+  if (clash) return { kind: "rejected", code: "conflict", reason: `another tag is already named "${name}"` };
   await ctx.tx.query(
     sql.unsafe`update tags set name = ${name ?? tag.name}, color = ${color}, updated_at = ${e.timestamp} where id = ${e.aggregate_id}`,
   );

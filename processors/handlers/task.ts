@@ -28,7 +28,11 @@ export async function lockTask(ctx: ApplyContext, userId: string, taskId: string
     from tasks t where t.id = ${taskId} and t.user_id = ${userId} for update of t`)) as TaskRow | null;
 }
 
-const missing = (id: string): Outcome => ({ kind: "rejected", reason: `task ${id} does not exist (deleted or never created)` });
+export const missing = (id: string): Outcome => ({
+  kind: "rejected",
+  code: "not_found",
+  reason: `task ${id} does not exist (deleted or never created)`,
+});
 
 /**
  * Tag ids created implicitly by a task's tag names derive from the event, so replaying the log
@@ -93,7 +97,7 @@ export async function insertTask(
 
 const created: Handler<"task.created"> = async (e, ctx) => {
   if (!(await insertTask(ctx, e, e.aggregate_id, await ctx.nextVersion(e.aggregate_id), e.data.task))) {
-    return { kind: "rejected", reason: `task ${e.aggregate_id} already exists` };
+    return { kind: "rejected", code: "conflict", reason: `task ${e.aggregate_id} already exists` };
   }
   return { kind: "applied", summary: `created "${e.data.task.title}"`, taskId: e.aggregate_id };
 };
@@ -109,35 +113,31 @@ const columns: Record<Exclude<UpdatableField, "tags">, string> = {
 };
 
 /**
- * Last write wins by event timestamp: an update older than the task's last change is kept in the
- * history (with old and new values, `superseded: true`) but does not change the task.
+ * Last write wins by event timestamp: an update older than the task's last change does not
+ * change the task; its writer gets write.rejected (`superseded`) instead.
  */
 const updated: Handler<"task.updated"> = async (e, ctx) => {
   const task = await lockTask(ctx, e.user_id, e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
+  if (Date.parse(e.timestamp) < Date.parse(task.updated_at))
+    return { kind: "rejected", code: "superseded", reason: `a later change of task ${e.aggregate_id} won (last write wins)` };
   const version = await ctx.nextVersion(e.aggregate_id);
-  const superseded = Date.parse(e.timestamp) < Date.parse(task.updated_at);
   const changes: Record<string, { old: unknown; new: unknown }> = {};
   for (const [field, change] of Object.entries(e.data.changes) as [UpdatableField, { new: unknown }][]) {
     changes[field] = { old: task[field], new: change.new };
   }
-  if (!superseded) {
-    const sets = Object.keys(changes)
-      .filter((f): f is Exclude<UpdatableField, "tags"> => f !== "tags")
-      .map((f) => sql.fragment`${sql.identifier([columns[f]])} = ${changes[f]?.new as string | null}`);
-    await ctx.tx.query(sql.unsafe`
-      update tasks set ${sql.join([...sets, sql.fragment`version = ${version}`, sql.fragment`updated_at = ${e.timestamp}`], sql.fragment`, `)}
-      where id = ${e.aggregate_id}`);
-    if (changes.tags) await setTaskTags(ctx, e.user_id, e.aggregate_id, changes.tags.new as string[], e.event_id, e.timestamp);
-    if (changes.due_date) await rescheduleRelativeReminders(ctx, e.aggregate_id);
-  } else {
-    await ctx.tx.query(sql.unsafe`update tasks set version = ${version} where id = ${e.aggregate_id}`);
-  }
-  const names = Object.keys(changes).sort().join(", ");
+  const sets = Object.keys(changes)
+    .filter((f): f is Exclude<UpdatableField, "tags"> => f !== "tags")
+    .map((f) => sql.fragment`${sql.identifier([columns[f]])} = ${changes[f]?.new as string | null}`);
+  await ctx.tx.query(sql.unsafe`
+    update tasks set ${sql.join([...sets, sql.fragment`version = ${version}`, sql.fragment`updated_at = ${e.timestamp}`], sql.fragment`, `)}
+    where id = ${e.aggregate_id}`);
+  if (changes.tags) await setTaskTags(ctx, e.user_id, e.aggregate_id, changes.tags.new as string[], e.event_id, e.timestamp);
+  if (changes.due_date) await rescheduleRelativeReminders(ctx, e.aggregate_id);
   return {
     kind: "applied",
-    data: { changes, ...(superseded ? { superseded: true } : {}) },
-    summary: superseded ? `update of ${names} superseded by a later change` : `updated ${names}`,
+    data: { changes },
+    summary: `updated ${Object.keys(changes).sort().join(", ")}`,
     taskId: e.aggregate_id,
   };
 };

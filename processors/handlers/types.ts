@@ -1,5 +1,5 @@
 import type { DatabaseTransactionConnection } from "slonik";
-import type { EventOf, EventType } from "../../common/contracts/index.ts";
+import type { EventOf, EventType, RejectReason } from "../../common/contracts/index.ts";
 
 /** What a handler did with one event. Only `applied` events get a seq and reach clients. */
 export type Outcome =
@@ -14,8 +14,11 @@ export type Outcome =
     }
   /** Already done (a duplicate trigger): nothing stored, nobody notified. */
   | { kind: "skipped"; reason: string }
-  /** Cannot apply (e.g. the task no longer exists): goes to the dead-letter topic with the reason. */
-  | { kind: "rejected"; reason: string };
+  /**
+   * Not applied (the task no longer exists, a name is taken, a later write won): the user gets a
+   * write.rejected event with `code`; a failure goes to the dead-letter topic with the reason too.
+   */
+  | { kind: "rejected"; code: RejectReason; reason: string };
 
 export interface ApplyContext {
   tx: DatabaseTransactionConnection;

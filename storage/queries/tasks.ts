@@ -62,7 +62,7 @@ export interface TaskFilter {
   cursor?: Cursor;
 }
 /** Keyset position: the sort value and id of the last row of the previous page. */
-export type Cursor = [string | number | null, string];
+export type Cursor = [string | number, string];
 
 // Sort keys never null so keyset comparisons stay simple: tasks without a due date sort last.
 const sortExpr: Record<SortBy, FragmentSqlToken> = {
@@ -71,7 +71,7 @@ const sortExpr: Record<SortBy, FragmentSqlToken> = {
   priority: sql.fragment`t.priority_rank`,
   title: sql.fragment`t.title`,
 };
-const sortValue: Record<SortBy, (t: TaskView & { priority_rank?: number }) => string | number | null> = {
+const sortValue: Record<SortBy, (t: TaskView & { priority_rank?: number }) => string | number> = {
   created_at: (t) => t.created_at,
   due_date: (t) => t.due_date ?? "infinity",
   priority: (t) => ({ low: 0, medium: 1, high: 2, urgent: 3 })[t.priority],
@@ -123,14 +123,4 @@ export async function listTasks(
   const tasks = rows.slice(0, f.limit);
   const last = tasks[tasks.length - 1];
   return { tasks, next: rows.length > f.limit && last ? [sortValue[f.sortBy](last), last.id] : null };
-}
-
-export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString("base64url");
-export function decodeCursor(s: string): Cursor | null {
-  try {
-    const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
-    return Array.isArray(c) && c.length === 2 && typeof c[1] === "string" && /^[0-9a-f-]{36}$/i.test(c[1]) ? (c as Cursor) : null;
-  } catch {
-    return null;
-  }
 }

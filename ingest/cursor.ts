@@ -1,0 +1,51 @@
+/**
+ * Keyset cursors of the task list, opaque to clients: the sort key, order, last sort value and id,
+ * signed (HMAC-SHA256) so a forged or altered cursor is refused, and checked for type on the way
+ * back in, so even a correctly signed one can never reach PostgreSQL as a value of the wrong type.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { isDateTime, isStorableText } from "../common/contracts/index.ts";
+import type { Cursor, SortBy } from "../storage/queries/tasks.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const validValue: Record<SortBy, (v: unknown) => boolean> = {
+  created_at: (v) => typeof v === "string" && isDateTime(v),
+  due_date: (v) => typeof v === "string" && (v === "infinity" || isDateTime(v)),
+  priority: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 3,
+  title: (v) => typeof v === "string" && v.length <= 500 && isStorableText(v),
+};
+
+export interface CursorCodec {
+  encode(sortBy: SortBy, order: "asc" | "desc", c: Cursor): string;
+  /** The position, or null when the cursor was not issued by us for this sort. */
+  decode(s: string, sortBy: SortBy, order: "asc" | "desc"): Cursor | null;
+}
+
+export function cursorCodec(secret: string): CursorCodec {
+  const key = createHmac("sha256", "taskstream-cursor").update(secret).digest();
+  const sign = (body: string) => createHmac("sha256", key).update(body).digest().subarray(0, 16);
+  return {
+    encode(sortBy, order, [value, id]) {
+      const body = Buffer.from(JSON.stringify([sortBy, order, value, id])).toString("base64url");
+      return `${body}.${sign(body).toString("base64url")}`;
+    },
+    decode(s, sortBy, order) {
+      const [body, mac, extra] = s.split(".");
+      if (!body || !mac || extra !== undefined) return null;
+      const given = Buffer.from(mac, "base64url");
+      const expected = sign(body);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
+      } catch {
+        return null;
+      }
+      if (!Array.isArray(parsed) || parsed.length !== 4) return null;
+      const [by, ord, value, id] = parsed as unknown[];
+      if (by !== sortBy || ord !== order || typeof id !== "string" || !UUID.test(id) || !validValue[sortBy](value)) return null;
+      return [value as string | number, id];
+    },
+  };
+}
