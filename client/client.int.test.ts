@@ -97,6 +97,29 @@ describe("client on the real stack", () => {
     reader.client.stop();
   });
 
+  it("rolls back a write the server rejects after its 202 (write.rejected) and says why", async () => {
+    const { client, feed } = await newClient(uniqueId("reject"));
+    await vi.waitFor(() => expect(feed.state.state).toBe("live"), { timeout: 30_000 });
+    const rejections: { reason: string; eventType: string; kind?: string }[] = [];
+    client.view.on("rejected", (r) => rejections.push({ reason: r.reason, eventType: r.eventType, kind: r.pending?.kind }));
+    // Create, delete and edit in quick succession: ingest accepts the edit (the deletion is not
+    // applied yet), the processors cannot apply it to a deleted task.
+    let update: Awaited<ReturnType<typeof client.tasks.update>> | undefined;
+    for (let i = 0; i < 5 && !update; i++) {
+      const t = await client.tasks.create({ title: `doomed ${i}` });
+      await client.tasks.delete(t.value.id);
+      update = await client.tasks.update(t.value.id, { title: "too late" }).catch(() => undefined);
+    }
+    expect(update?.status).toBe(202);
+    expect(client.view.get(update!.value.id)).toBeUndefined(); // the pending delete wins locally too
+    await vi.waitFor(() => expect(rejections).toMatchObject([{ reason: "not_found", eventType: "task.updated" }]), { timeout: 30_000 });
+    // `kind` is known unless the rejection reached the client before the 202 did.
+    expect(["update", undefined]).toContain(rejections[0]!.kind);
+    expect(client.view.pending.size).toBe(0);
+    expect(client.view.tasks.filter((t) => t.title === "too late")).toEqual([]);
+    client.stop();
+  });
+
   it("a write retried with the same Idempotency-Key creates one task", async () => {
     const { client } = await newClient(uniqueId("idem"));
     const key = uniqueId("key");

@@ -408,6 +408,26 @@ describe("local view", () => {
     expect(v.get("t1")!.title).toBe("Pay rent");
   });
 
+  it("an event that beats its own 202 is not overlaid afterwards", () => {
+    const v = new TaskView();
+    v.apply(created(1, "t1", "from the event", "e1"));
+    v.optimistic({ eventId: "e1", correlationId: "c", kind: "create", taskId: "t1", task: task({ title: "from the 202" }) });
+    expect(v.isPending("t1")).toBe(false);
+    expect(v.get("t1")!.title).toBe("from the event");
+    v.apply(rejected(2, "e9"));
+    v.optimistic({ eventId: "e9", correlationId: "c", kind: "update", taskId: "t1", task: task({ title: "rejected" }) });
+    expect(v.get("t1")!.title).toBe("from the event");
+  });
+
+  it("a pending delete hides the task even under later pending writes", () => {
+    const v = new TaskView();
+    v.apply(created(1, "t1", "a"));
+    v.optimistic({ eventId: "d", correlationId: "c", kind: "delete", taskId: "t1", task: null });
+    v.optimistic({ eventId: "u", correlationId: "c", kind: "update", taskId: "t1", task: task({ title: "b" }) });
+    expect(v.get("t1")).toBeUndefined();
+    expect(v.tasks).toEqual([]);
+  });
+
   it("a rejected create disappears", () => {
     const v = new TaskView();
     v.optimistic({ eventId: "e1", correlationId: "c", kind: "create", taskId: "t9", task: task({ id: "t9" }) });

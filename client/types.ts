@@ -3,34 +3,22 @@
  * server is bundled). Requests: ingest/schemas.ts; events: common/contracts; responses: the
  * storage views the API serialises.
  */
-import type { AppliedEvent, EventType, Priority, TaskEvent } from "../common/contracts/events.ts";
+import type { AppliedEvent, EventType, Priority, RejectReason, TaskEvent } from "../common/contracts/events.ts";
 import type { CreateTask, UpdateTask } from "../ingest/schemas.ts";
 import type { ReminderView, TaskView } from "../storage/queries/tasks.ts";
 import type { ActivityView, TagView } from "../storage/queries/user-data.ts";
 
-export type { AppliedEvent, CreateTask, EventType, Priority, TaskEvent, UpdateTask };
+export type { AppliedEvent, CreateTask, EventType, Priority, RejectReason, TaskEvent, UpdateTask };
 export type Task = TaskView;
 export type Reminder = ReminderView;
 export type Tag = TagView;
 export type Activity = ActivityView;
 
-export type RejectReason = "not_found" | "conflict" | "superseded" | "invalid";
 /** `write.rejected` (CONTRACT.md "Events"): a write accepted with 202 that could not be applied. */
-export interface WriteRejected {
-  event_id: string;
-  event_type: "write.rejected";
-  schema_version: string;
-  user_id: string;
-  aggregate_id: string;
-  version?: number;
-  seq: number;
-  timestamp: string;
-  correlation_id: string;
-  data: { event_id: string; event_type: string; correlation_id: string; reason: RejectReason; message: string };
-}
+export type WriteRejected = Extract<AppliedEvent, { event_type: "write.rejected" }>;
 
 /** What the WebSocket and the polling endpoint carry: the envelope plus `type`. */
-export type ServerEvent = (AppliedEvent | WriteRejected) & { type: string };
+export type ServerEvent = AppliedEvent & { type: string };
 
 /** The answer to every accepted write. */
 export interface WriteResult<K extends string, T> {

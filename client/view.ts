@@ -24,7 +24,10 @@ export interface PendingWrite {
 export interface ViewEvents extends Record<string, unknown> {
   /** Something visible changed. */
   change: { taskIds: string[] };
-  /** The server refused a write this client saw accepted. */
+  /**
+   * The server refused a write accepted with 202: this client's (then `pending` says which) or
+   * another device's of the same user, or this client's when the rejection beat its 202.
+   */
   rejected: {
     reason: RejectReason;
     message: string;
@@ -83,9 +86,15 @@ export class TaskView extends Emitter<ViewEvents> {
   }
 
   get(id: string): Task | undefined {
-    let t: Task | undefined | null = this.confirmed.get(id);
-    for (const p of this.pending.values()) if (p.taskId === id) t = p.task;
-    return t ?? undefined;
+    // A deletion, confirmed or pending, wins over any write after it (the server rejects those).
+    if (this.deleted.has(id)) return undefined;
+    let t: Task | undefined = this.confirmed.get(id);
+    for (const p of this.pending.values()) {
+      if (p.taskId !== id) continue;
+      if (p.task === null) return undefined;
+      t = p.task;
+    }
+    return t;
   }
 
   isPending(id: string): boolean {
@@ -93,8 +102,19 @@ export class TaskView extends Emitter<ViewEvents> {
     return false;
   }
 
+  /**
+   * Event ids already applied or rejected (bounded): an event can beat its own 202 to the client,
+   * and its write must then not be laid over the state it already brought.
+   */
+  private readonly settled = new Map<string, "applied" | "rejected">();
+  private settle(eventId: string, how: "applied" | "rejected") {
+    this.settled.set(eventId, how);
+    if (this.settled.size > 5000) this.settled.delete(this.settled.keys().next().value!);
+  }
+
   /** Lays an accepted write over the confirmed state until its event (or its rejection) arrives. */
   optimistic(write: Omit<PendingWrite, "at">): void {
+    if (this.settled.has(write.eventId)) return;
     if (this.deleted.has(write.taskId) && write.task !== null) return;
     this.pending.set(write.eventId, { ...write, at: Date.now() });
     this.emit("change", { taskIds: [write.taskId] });
@@ -107,6 +127,7 @@ export class TaskView extends Emitter<ViewEvents> {
       const r = e as WriteRejected;
       const pending = this.pending.get(r.data.event_id);
       this.pending.delete(r.data.event_id);
+      this.settle(r.data.event_id, "rejected");
       this.emit("rejected", {
         reason: r.data.reason,
         message: r.data.message,
@@ -120,6 +141,7 @@ export class TaskView extends Emitter<ViewEvents> {
     }
     const ev = e as AppliedEvent & { type: string };
     const hadPending = this.pending.delete(ev.event_id);
+    this.settle(ev.event_id, "applied");
     const changed = this.applyConfirmed(ev);
     this.touched?.add(ev.aggregate_id);
     if (changed || hadPending) this.emit("change", { taskIds: changed && changed !== true ? changed : [ev.aggregate_id] });
