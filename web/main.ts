@@ -55,7 +55,21 @@ async function signIn(token: string) {
   }
   const api = $<HTMLInputElement>("api-url").value.trim() || defaults.api;
   const ws = $<HTMLInputElement>("ws-url").value.trim() || defaults.ws;
-  const c = createClient({ baseUrl: api, wsUrl: ws, getToken: () => token });
+  // After a 401 or a 4001 close the client asks for a fresh token: the dev server can mint one
+  // for the same user; anywhere else the user signs in again.
+  let current = token;
+  const getToken = async ({ refresh }: { refresh: boolean }) => {
+    if (!refresh || !expired(current)) return current;
+    const res = await fetch(`/dev-token?user=${encodeURIComponent(user)}`).catch(() => null);
+    if (res?.ok) {
+      current = (await res.json()).token as string;
+      store.setItem("taskstream.token", current);
+      return current;
+    }
+    sessionExpired();
+    throw new Error("session expired: sign in again");
+  };
+  const c = createClient({ baseUrl: api, wsUrl: ws, getToken });
   try {
     await c.settings.get();
   } catch (err) {
@@ -89,6 +103,24 @@ async function signIn(token: string) {
   const past = await c.activity({ limit: 30 }).catch(() => ({ activity: [] }));
   for (const a of past.activity.reverse()) addActivity(a.summary || a.action, a.created_at);
   $<HTMLInputElement>("new-title").focus();
+}
+
+function expired(token: string): boolean {
+  try {
+    const exp = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).exp as number;
+    return exp * 1000 <= Date.now() + 5000;
+  } catch {
+    return true;
+  }
+}
+
+function sessionExpired() {
+  client?.stop();
+  client = undefined;
+  store.removeItem("taskstream.token");
+  $("app-view").hidden = true;
+  $("signin-view").hidden = false;
+  $("signin-error").textContent = "Your session expired: sign in again.";
 }
 
 // ---------- writes ----------
