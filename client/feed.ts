@@ -108,8 +108,11 @@ export class Feed extends Emitter<FeedEvents> {
   private readonly initialMs: number;
   private readonly maxMs: number;
 
-  constructor(private readonly o: FeedOptions) {
+  private readonly o: FeedOptions;
+
+  constructor(o: FeedOptions) {
     super();
+    this.o = o;
     this.storage = o.storage === undefined ? defaultStorage() : o.storage;
     this.storageKey = `taskstream.seq.${o.userId}`;
     this.WS = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;

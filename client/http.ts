@@ -18,14 +18,23 @@ export type GetToken = (options: { refresh: boolean }) => string | Promise<strin
 
 export class ApiRequestError extends Error {
   override name = "ApiRequestError";
+  readonly status: number;
+  readonly code: string;
+  readonly details: { path: string; message: string }[];
+  readonly retryAfterSeconds: number | undefined;
+  // No parameter properties anywhere in client/: Node 22's type stripping runs it as is.
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: number,
+    code: string,
     message: string,
-    readonly details: { path: string; message: string }[] = [],
-    readonly retryAfterSeconds?: number,
+    details: { path: string; message: string }[] = [],
+    retryAfterSeconds?: number,
   ) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -76,7 +85,10 @@ export class Transport {
   private readonly retry: RetryPolicy;
   private readonly baseUrl: string;
 
-  constructor(private readonly options: TransportOptions) {
+  private readonly options: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.options = options;
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     const f = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
     if (!f) throw new Error("no fetch available: pass options.fetch");
