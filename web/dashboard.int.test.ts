@@ -75,15 +75,15 @@ afterAll(async () => {
   await cluster.stopAll();
 });
 
-async function signedIn(userId: string): Promise<Page> {
+async function signedIn(userId: string, url = pageUrl, state = "live"): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`[${userId}] page error: ${err.message}`));
-  await page.goto(pageUrl);
+  await page.goto(url);
   await page.getByLabel("Token").fill(await signLocalToken(config, userId));
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("#conn[data-state=live]").waitFor({ timeout: 30_000 });
+  await page.locator(`#conn[data-state=${state}]`).waitFor({ timeout: 30_000 });
   return page;
 }
 
@@ -158,6 +158,34 @@ describe("dashboard in Chromium", () => {
     expect(report.p95_ms).toBeLessThan(500);
     await a.screenshot({ path: join(OUT, "2-task-list.png") });
   }, 120_000);
+
+  it("searches, filters and sorts the list", async () => {
+    await a.getByLabel("Search").fill("latency 4");
+    await a.waitForFunction(() => document.querySelectorAll("#list .title").length === 11);
+    await a.getByLabel("Sort").selectOption("title:asc");
+    await a.waitForFunction(() => document.querySelector("#list .title")?.textContent === "latency 4");
+    await a.screenshot({ path: join(OUT, "2b-search-sort.png") });
+    await a.getByLabel("Search").fill("");
+    await a.getByLabel("Sort").selectOption("created_at:desc");
+    await a.getByLabel("Status").selectOption("completed");
+    await a.waitForFunction(() => document.querySelectorAll("#list .title").length === 0);
+    await a.getByLabel("Status").selectOption("pending");
+    await a.waitForFunction(() => document.querySelectorAll("#list .title").length === 50);
+  });
+
+  it("a browser whose WebSockets are blocked polls and still follows", async () => {
+    const blocked = await signedIn(alice, pageUrl.replace(encodeURIComponent(ws), encodeURIComponent("ws://127.0.0.1:9")), "polling");
+    await watchTitles(blocked);
+    await blocked.waitForFunction(() => document.querySelectorAll("#list .title").length === 50);
+    await createInUi(a, "seen by polling");
+    await waitForTitle(blocked, "seen by polling");
+    expect(await blocked.locator("#conn").textContent()).toContain("polling");
+    await blocked.screenshot({ path: join(OUT, "2c-polling.png") });
+    await blocked.context().close();
+    await a.getByRole("button", { name: "Delete “seen by polling”" }).click();
+    await waitForTitle(b, "seen by polling");
+    await b.waitForFunction(() => ![...document.querySelectorAll("#list .title")].some((e) => e.textContent === "seen by polling"));
+  });
 
   it("edit, complete and delete in one context show in the other", async () => {
     await createInUi(a, "edit me");
