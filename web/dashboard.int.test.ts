@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { loadavg } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,9 +153,13 @@ describe("dashboard in Chromium", () => {
       p95_ms: percentile(latencies, 95),
       max_ms: Math.max(...latencies),
       latencies_ms: latencies,
+      // Everything (stack, services, two browsers, other people's work) shares the machine's cores.
+      load_average_1m: Number(loadavg()[0]!.toFixed(2)),
     };
     writeFileSync(join(OUT, "latency.json"), JSON.stringify(report, null, 2));
-    console.log(`two-context latency over 50 creates: p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, max ${report.max_ms} ms`);
+    console.log(
+      `two-context latency over 50 creates: p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, max ${report.max_ms} ms (load average ${report.load_average_1m})`,
+    );
     expect(report.p95_ms).toBeLessThan(500);
     await a.screenshot({ path: join(OUT, "2-task-list.png") });
   }, 120_000);
@@ -208,6 +213,36 @@ describe("dashboard in Chromium", () => {
     await b.getByLabel("Status").selectOption("pending");
     await a.getByLabel("Status").selectOption("pending");
   }, 60_000);
+
+  it("a recurring task shows its next occurrence, and skipping it shows in the other context", async () => {
+    await a.evaluate(() => {
+      const d = new Date(Date.now() + 2 * 86_400_000);
+      const p = (n: number) => String(n).padStart(2, "0");
+      (document.getElementById("new-due") as HTMLInputElement).value =
+        `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T09:00:00`;
+    });
+    await a.getByLabel("Repeats").first().selectOption("FREQ=DAILY");
+    await a.getByLabel("Title", { exact: true }).first().fill("water the plants");
+    await a.getByRole("button", { name: "Add" }).click();
+    await waitForTitle(b, "water the plants");
+    const meta = () => b.locator("li.task", { hasText: "water the plants" }).locator(".meta").textContent();
+    await b
+      .locator("li.task", { hasText: "water the plants" })
+      .getByText(/repeats daily, next/)
+      .waitFor();
+    const before = await meta();
+    await b.getByRole("button", { name: "Skip next “water the plants”" }).click();
+    await a.waitForFunction((old) => {
+      const li = [...document.querySelectorAll("li.task")].find((e) => e.querySelector(".title")?.textContent === "water the plants");
+      return li && li.getAttribute("data-pending") === "false" && li.querySelector(".meta")?.textContent !== old;
+    }, before);
+    await a.getByLabel("Repeats").first().selectOption("");
+    await a.evaluate(() => {
+      (document.getElementById("new-due") as HTMLInputElement).value = "";
+    });
+    await a.getByRole("button", { name: "Delete “water the plants”" }).click();
+    await b.waitForFunction(() => ![...document.querySelectorAll("#list .title")].some((e) => e.textContent === "water the plants"));
+  });
 
   it("a reminder fires in both contexts", async () => {
     // Through the form: "at a time…" four seconds from now, in the browser's own timezone.
