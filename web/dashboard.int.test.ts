@@ -289,6 +289,19 @@ describe("dashboard in Chromium", () => {
     }
   }, 120_000);
 
+  it("a reloaded page resumes from the seq it kept in localStorage", async () => {
+    const kept = Number(await b.evaluate(() => Object.entries(localStorage).find(([k]) => k.startsWith("taskstream.seq."))?.[1]));
+    expect(kept).toBeGreaterThan(50);
+    const reloading = b.reload();
+    await createInUi(a, "written during the reload");
+    await reloading;
+    await b.locator("#conn[data-state=live]").waitFor({ timeout: 30_000 });
+    await watchTitles(b);
+    await waitForTitle(b, "written during the reload");
+    // The activity panel got the replayed event live, from the kept seq (not just the reloaded list).
+    await b.locator("#activity li", { hasText: "created “written during the reload”" }).first().waitFor();
+  });
+
   it("another user's browser sees none of it", async () => {
     // A marker of bob's own proves his page is live and rendering; only then is "nothing else" meaningful.
     await createInUi(other, "bob's marker");
