@@ -21,8 +21,8 @@ export async function openDb(config: Config, poolSize?: number): Promise<Db> {
   });
 }
 
-export async function openRedis(config: Config, name: string): Promise<Redis> {
-  const redis = createRedis(config, name, { lazy: true });
+export async function openRedis(config: Config, name: string, opts: { failFast?: boolean } = {}): Promise<Redis> {
+  const redis = createRedis(config, name, { lazy: true, ...opts });
   let lastError: Error | undefined;
   const remember = (err: Error) => {
     lastError = err;

@@ -31,9 +31,10 @@ export const errors = {
   notFound: (what: string) => new ApiError(404, "not_found", `${what} not found`),
   conflict: (message: string) => new ApiError(409, "conflict", message),
   tooLarge: (limit: number) => new ApiError(413, "payload_too_large", `request body exceeds ${limit} bytes`),
+  headersTooLarge: (limit: number) => new ApiError(431, "headers_too_large", `request headers (or the token) exceed ${limit} bytes`),
   unsupportedMedia: () => new ApiError(415, "unsupported_media_type", "send the body as application/json"),
   rateLimited: (retryAfterSeconds: number) =>
-    new ApiError(429, "rate_limited", `too many writes; retry after ${retryAfterSeconds} s`, [], {
+    new ApiError(429, "rate_limited", `too many requests; retry after ${retryAfterSeconds} s`, [], {
       "retry-after": String(retryAfterSeconds),
     }),
   unavailable: (message: string) => new ApiError(503, "unavailable", message, [], { "retry-after": "5" }),

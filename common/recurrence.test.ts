@@ -1,6 +1,14 @@
+import fc from "fast-check";
 import { DateTime, Settings } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
-import { isValidTimezone, nextOccurrence, occurrencesAfter, parseRecurrenceRule, type RecurrenceRule } from "./recurrence.ts";
+import {
+  isValidTimezone,
+  nextOccurrence,
+  occurrencesAfter,
+  parseRecurrenceRule,
+  type RecurrenceRule,
+  RecurrenceTooCostlyError,
+} from "./recurrence.ts";
 
 const EPOCH = new Date(0);
 const iso = (dates: readonly Date[]): string[] => dates.map((d) => d.toISOString());
@@ -634,5 +642,66 @@ describe("isValidTimezone", () => {
     ["+05:30", false],
   ])("%j -> %s", (zone, valid) => {
     expect(isValidTimezone(zone)).toBe(valid);
+  });
+});
+
+describe("fast-forward (bounded evaluation)", () => {
+  const rules = fc.record({
+    freq: fc.constantFrom("DAILY", "WEEKLY", "MONTHLY"),
+    interval: fc.integer({ min: 1, max: 4 }),
+    count: fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined }),
+    days: fc.subarray(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]),
+    monthDays: fc.subarray([1, 2, 15, 28, 29, 30, 31, -1, -2]),
+  });
+  const toRule = (r: { freq: string; interval: number; count?: number; days: string[]; monthDays: number[] }) =>
+    [
+      `FREQ=${r.freq}`,
+      `INTERVAL=${r.interval}`,
+      r.freq === "WEEKLY" && r.days.length ? `BYDAY=${r.days.join(",")}` : "",
+      r.freq === "MONTHLY" && r.monthDays.length ? `BYMONTHDAY=${r.monthDays.join(",")}` : "",
+      r.count ? `COUNT=${r.count}` : "",
+    ]
+      .filter(Boolean)
+      .join(";");
+
+  it("gives the same occurrences after any instant as stepping from the start", () => {
+    fc.assert(
+      fc.property(
+        rules,
+        fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2030-01-01T00:00:00Z"), noInvalidDate: true }),
+        fc.integer({ min: 0, max: 400 * 86_400_000 }),
+        fc.constantFrom("UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe"),
+        (r, start, offsetMs, tz) => {
+          const rule = toRule(r);
+          const after = new Date(start.getTime() + offsetMs);
+          const stepped = occurrencesAfter(rule, start, tz, new Date(start.getTime() - 1), 1000).filter((d) => d > after);
+          expect(occurrencesAfter(rule, start, tz, after, 3)).toEqual(stepped.slice(0, 3));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("answers quickly for a start decades back, and refuses what would need too many steps", () => {
+    const everyDay = Array.from({ length: 31 }, (_, i) => i + 1).join(",");
+    const t = performance.now();
+    expect(
+      nextOccurrence("FREQ=DAILY;COUNT=100000", new Date("1970-01-01T09:00:00Z"), "Europe/Paris", new Date("2026-12-01T00:00:00Z")),
+    ).not.toBeNull();
+    expect(
+      nextOccurrence("FREQ=WEEKLY;BYDAY=MO,FR;COUNT=5000", new Date("1970-01-05T09:00:00Z"), "UTC", new Date("2026-12-01T00:00:00Z")),
+    ).toBeNull();
+    expect(
+      nextOccurrence(
+        `FREQ=MONTHLY;BYMONTHDAY=${everyDay};COUNT=100000`,
+        new Date("1970-01-01T09:00:00Z"),
+        "UTC",
+        new Date("2026-12-01T00:00:00Z"),
+      ),
+    ).not.toBeNull();
+    expect(performance.now() - t).toBeLessThan(2000); // generous: the point is no quadratic blow-up
+    expect(() =>
+      occurrencesAfter("FREQ=DAILY", new Date("2026-01-01T00:00:00Z"), "UTC", new Date("2026-01-01T00:00:00Z"), 100_000),
+    ).toThrow(RecurrenceTooCostlyError);
   });
 });

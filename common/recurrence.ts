@@ -113,14 +113,32 @@ export function occurrencesAfter(rule: RecurrenceRule | string, dtstart: Date, t
   // is an earlier instant for sure, and resolving its offset can be skipped.
   const skipBefore = after.getTime() - MAX_NEGATIVE_OFFSET_MS;
 
-  toRRule(parsed, new Date(fastForward(parsed, floatingStart, skipBefore))).all((floating) => {
+  const ahead = fastForward(parsed, floatingStart, skipBefore);
+  if (ahead.rule.count !== null && ahead.rule.count <= 0) return [];
+  let steps = 0;
+  toRRule(ahead.rule, new Date(ahead.start)).all((floating) => {
+    if (++steps > MAX_STEPS) return false;
     if (floating.getTime() < skipBefore) return true;
     const instant = floatingToInstant(floating.getTime(), zone);
     if (isPastUntil(parsed.until, floating.getTime(), instant)) return false;
     if (instant > after.getTime()) found.push(new Date(instant));
     return found.length < limit;
   });
+  if (steps > MAX_STEPS) throw new RecurrenceTooCostlyError();
   return found;
+}
+
+/**
+ * Occurrences one evaluation may step through after fast-forwarding; a rule and start that need
+ * more (e.g. a monthly rule with many days, counted from decades ago) are refused rather than
+ * allowed to block an event loop (about 10 ms of CPU at this bound).
+ */
+export const MAX_STEPS = 5000;
+
+export class RecurrenceTooCostlyError extends RangeError {
+  constructor() {
+    super(`reaching the next occurrence takes more than ${MAX_STEPS} steps from this start; use a later due date or a simpler rule`);
+  }
 }
 
 /** The first occurrence strictly after `after`, or null when the rule has ended. */
@@ -290,14 +308,44 @@ function toRRule(rule: RecurrenceRule, floatingStart: Date): InstanceType<typeof
 }
 
 /**
- * rrule always iterates from dtstart. Without COUNT, a DAILY or WEEKLY series
- * restarted a whole number of periods later has the same occurrences from
- * there on, so jump to the last period start before `target`.
+ * rrule always iterates from dtstart. A series restarted a whole number of periods later has the
+ * same occurrences from there on, so jump to the last period start before `target`; with COUNT,
+ * what the skipped periods held comes off the count. Every skipped DAILY/WEEKLY period holds the
+ * same number of occurrences (a window of INTERVAL weeks from dtstart covers each weekday of the
+ * active week once); MONTHLY periods are counted month by month (day 31 is not in every month).
  */
-function fastForward(rule: RecurrenceRule, floatingStart: number, target: number): number {
-  if (rule.count !== null || rule.freq === "MONTHLY") return floatingStart;
-  const period = rule.interval * (rule.freq === "DAILY" ? 1 : 7) * DAY_MS;
-  return floatingStart + Math.max(0, Math.floor((target - floatingStart) / period)) * period;
+function fastForward(rule: RecurrenceRule, floatingStart: number, target: number): { rule: RecurrenceRule; start: number } {
+  if (target <= floatingStart) return { rule, start: floatingStart };
+  if (rule.freq !== "MONTHLY") {
+    const period = rule.interval * (rule.freq === "DAILY" ? 1 : 7) * DAY_MS;
+    const periods = Math.floor((target - floatingStart) / period);
+    const perPeriod = rule.freq === "DAILY" ? 1 : Math.max(1, rule.byDay.length);
+    const count = rule.count === null ? null : rule.count - periods * perPeriod;
+    return { rule: { ...rule, count }, start: floatingStart + periods * period };
+  }
+  const start = new Date(floatingStart);
+  const startMonth = start.getUTCFullYear() * 12 + start.getUTCMonth();
+  const dayOfMonth = start.getUTCDate();
+  const timeOfDay = floatingStart - Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), dayOfMonth);
+  const at = (month: number) => Date.UTC(Math.floor(month / 12), month % 12, 1) + timeOfDay;
+  const t = new Date(target);
+  let periods = Math.floor((t.getUTCFullYear() * 12 + t.getUTCMonth() - startMonth) / rule.interval);
+  while (periods > 0 && at(startMonth + periods * rule.interval) > target) periods--;
+  if (periods <= 0) return { rule, start: floatingStart };
+  // The new dtstart is the 1st of an active month, so the day of month must be explicit.
+  const byMonthDay = rule.byMonthDay.length > 0 ? rule.byMonthDay : [dayOfMonth];
+  let count = rule.count;
+  if (count !== null) {
+    for (let p = 0; p < periods && count > 0; p++) {
+      const month = startMonth + p * rule.interval;
+      const days = new Date(Date.UTC(Math.floor(month / 12), (month % 12) + 1, 0)).getUTCDate();
+      const held = new Set(
+        byMonthDay.map((d) => (d > 0 ? d : days + d + 1)).filter((d) => d >= 1 && d <= days && (p > 0 || d >= dayOfMonth)),
+      );
+      count -= held.size;
+    }
+  }
+  return { rule: { ...rule, byMonthDay, count }, start: at(startMonth + periods * rule.interval) };
 }
 
 /**
@@ -310,6 +358,7 @@ function fastForward(rule: RecurrenceRule, floatingStart: number, target: number
 function floatingToInstant(floating: number, zone: IANAZone): number {
   const before = zone.offset(floating - DAY_MS);
   const after = zone.offset(floating + DAY_MS);
+  if (before === after) return floating - before * 60_000; // no transition nearby: the common case
   const fits = [before, after]
     .map((offset) => floating - offset * 60_000)
     .filter((instant) => floating - zone.offset(instant) * 60_000 === instant);

@@ -3,18 +3,24 @@ import { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 
+/** A request path's commands fail after this long (or at once while disconnected) instead of waiting for Redis. */
+export const FAIL_FAST_COMMAND_TIMEOUT_MS = 1000;
+
 /**
- * `maxRetriesPerRequest: null` is what BullMQ requires and what we want elsewhere too: commands
- * wait for a reconnect instead of failing after a few tries.
+ * `maxRetriesPerRequest: null` is what BullMQ requires and what the consumers want: commands
+ * wait for a reconnect instead of failing after a few tries. `failFast` is for request paths
+ * (ingest), which must answer within a bounded time while Redis is down.
  */
-export function createRedis(config: Config, name: string, opts: { lazy?: boolean } = {}): Redis {
+export function createRedis(config: Config, name: string, opts: { lazy?: boolean; failFast?: boolean } = {}): Redis {
   const log = logger(`redis:${name}`);
   const redis = new Redis(config.redisUrl, {
     connectionName: `taskstream:${name}`,
-    maxRetriesPerRequest: null,
     enableReadyCheck: true,
     lazyConnect: opts.lazy ?? false,
     connectTimeout: config.dependencyTimeoutMs,
+    ...(opts.failFast
+      ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: FAIL_FAST_COMMAND_TIMEOUT_MS }
+      : { maxRetriesPerRequest: null }),
   });
   // ioredis reconnects by itself; without a listener it prints each error as an unhandled stack trace.
   redis.on("error", (err: Error) => log.debug({ err: err.message }, "redis connection error"));
@@ -27,7 +33,10 @@ export const redisKeys = (prefix: string) => ({
   /** Single pub/sub channel every fan-out process subscribes to; messages carry user_id. */
   eventsChannel: `${prefix}:events`,
   idempotency: (userId: string, key: string) => `${prefix}:u:{${userId}}:idem:${key}`,
+  /** The user's kept Idempotency-Key answers, by time (bounds their number). */
+  idempotencyIndex: (userId: string) => `${prefix}:u:{${userId}}:idem-index`,
   rateLimit: (userId: string) => `${prefix}:u:{${userId}}:rl`,
+  readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
   bullPrefix: `${prefix}:bull`,
 });
 export type RedisKeys = ReturnType<typeof redisKeys>;

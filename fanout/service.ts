@@ -13,7 +13,7 @@ import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
-import { AuthError, bearer, tokenVerifier } from "../ingest/auth.ts";
+import { AuthError, bearer, claimsVerifier, TokenTooLargeError } from "../ingest/auth.ts";
 import { originMatcher, upgradeOriginAllowed } from "../ingest/cors.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
@@ -33,11 +33,12 @@ function refuse(res: uWS.HttpResponse, status: string, code: string, message: st
 
 export async function fanoutService(config: Config, health: Health): Promise<Service> {
   const keys = redisKeys(config.redisPrefix);
-  const verify = tokenVerifier(config);
+  const verify = claimsVerifier(config);
   const originAllowed = originMatcher(config.corsOrigins);
   let db: Db, redis: Redis, subscriber: Redis;
   let listenSocket: uWS.us_listen_socket | false = false;
   let slowTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
   const app = uWS.App();
   const sessions = new Sessions(app, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes);
 
@@ -86,7 +87,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
         aborted = true;
       });
       verify(token).then(
-        (sub) => {
+        ({ sub, expiresAt }) => {
           if (aborted) return;
           if (sub !== userId) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
           if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
@@ -101,6 +102,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
           const data: SocketData = {
             userId,
             since: sinceRaw === null ? null : Number(sinceRaw),
+            expiresAt,
             buffer: [],
             queue: [],
             next: 0,
@@ -114,6 +116,8 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
         },
         (err) => {
           if (aborted) return;
+          if (err instanceof TokenTooLargeError)
+            return refuse(res, "431 Request Header Fields Too Large", "headers_too_large", err.message);
           const message = err instanceof AuthError ? err.message : "authentication failed";
           refuse(res, "401 Unauthorized", "unauthorized", message);
         },
@@ -181,12 +185,14 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       await subscriber.subscribe(keys.eventsChannel);
       subscribedOnce = true;
       slowTimer = setInterval(() => sessions.closeSlowConsumers(), 100);
+      expiryTimer = setInterval(() => sessions.closeExpired(Date.now()), 1000);
       listenSocket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.fanoutPort, resolve));
       if (!listenSocket) throw new StartupError(`FANOUT_PORT: cannot listen on ${config.host}:${config.fanoutPort}`);
     },
     async stop() {
       if (listenSocket) uWS.us_listen_socket_close(listenSocket);
       clearInterval(slowTimer);
+      clearInterval(expiryTimer);
       sessions.closeAll(CLOSE.goingAway, "server shutting down: reconnect elsewhere");
       subscriber?.disconnect();
       redis?.disconnect();

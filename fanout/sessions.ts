@@ -12,6 +12,8 @@ export interface SocketData {
   userId: string;
   /** Replay from here; null means "from now". */
   since: number | null;
+  /** When the token the socket was opened with expires (ms); the socket is closed with 4001 then. */
+  expiresAt: number;
   /** Live frames that arrived during replay; null once live. */
   buffer: PubsubFrame[] | null;
   /** Replay messages not sent yet (paced by backpressure), the next index, the seq they reach, the latest seq known. */
@@ -32,6 +34,8 @@ export const CLOSE = {
   tooBig: 1009,
   internal: 1011,
   restart: 1012,
+  /** Application code: the token expired; reconnect with a fresh token and `since`. */
+  tokenExpired: 4001,
   /** Application code: the client is too slow to keep up; reconnect with `since`. */
   slowConsumer: 4008,
 } as const;
@@ -49,6 +53,8 @@ export const userTopic = (userId: string) => `u:${userId}`;
 export class Sessions {
   private readonly all = new Set<Socket>();
   private readonly perUser = new Map<string, Set<Socket>>();
+  /** Per user with sockets here: the highest seq published to the user's topic. */
+  private readonly lastSeq = new Map<string, number>();
 
   constructor(
     private readonly app: TemplatedApp,
@@ -85,7 +91,10 @@ export class Sessions {
     this.all.delete(ws);
     const set = this.perUser.get(data.userId);
     set?.delete(ws);
-    if (set?.size === 0) this.perUser.delete(data.userId);
+    if (set?.size === 0) {
+      this.perUser.delete(data.userId);
+      this.lastSeq.delete(data.userId);
+    }
     connections.dec();
   }
 
@@ -94,12 +103,16 @@ export class Sessions {
   }
 
   /**
-   * A live event from Redis: serialised once for every subscribed socket of the user.
+   * A live event from Redis: serialised once for every subscribed socket of the user. The
+   * processors publish each user's events strictly in seq order, each once (processors/publish.ts);
+   * a frame at or below what the user's topic already carried is never sent twice all the same.
    */
   deliver(frame: PubsubFrame) {
     const sockets = this.perUser.get(frame.userId);
     if (!sockets) return;
     for (const ws of sockets) ws.getUserData().buffer?.push(frame);
+    if (frame.seq <= (this.lastSeq.get(frame.userId) ?? 0)) return;
+    this.lastSeq.set(frame.userId, frame.seq);
     this.app.publish(userTopic(frame.userId), frame.wire, false);
     messagesOut.inc();
     deliverySeconds.observe(Math.max(0, Date.now() - frame.timestampMs) / 1000);
@@ -162,6 +175,13 @@ export class Sessions {
       if (ws.getUserData().buffer !== null || ws.getBufferedAmount() <= this.maxBacklog) continue;
       ws.end(CLOSE.slowConsumer, "slow consumer: reconnect with since");
       slowClosed.inc();
+    }
+  }
+
+  /** Sockets whose token has expired are closed with 4001 (CONTRACT.md): the client reconnects with a fresh one. */
+  closeExpired(now: number) {
+    for (const ws of [...this.all]) {
+      if (ws.getUserData().expiresAt <= now) ws.end(CLOSE.tokenExpired, "token expired: reconnect with a fresh token and since");
     }
   }
 

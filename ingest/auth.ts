@@ -5,22 +5,39 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../common/config.ts";
+import { isStorableText } from "../common/contracts/index.ts";
 
 const MAX_TOKEN_LENGTH = 8192;
+/** Clock skew allowed on `exp`/`nbf`; a token is accepted until exp plus this. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
 
 export class AuthError extends Error {
   override name = "AuthError";
 }
 
+/** A token longer than any real one: 431, not 401 (CONTRACT.md). */
+export class TokenTooLargeError extends AuthError {
+  override name = "TokenTooLargeError";
+  readonly limit = MAX_TOKEN_LENGTH;
+}
+
 export type VerifyToken = (token: string | undefined) => Promise<string>;
+/** The user id and when the token stops being accepted (ms since the epoch, clock tolerance included). */
+export type VerifyTokenClaims = (token: string | undefined) => Promise<{ sub: string; expiresAt: number }>;
 
 /** Returns a verifier that resolves to the user id (`sub`) or rejects with AuthError. */
 export function tokenVerifier(config: Config): VerifyToken {
+  const verify = claimsVerifier(config);
+  return async (token) => (await verify(token)).sub;
+}
+
+/** Like tokenVerifier, with the expiry too (the fan-out closes a socket when its token expires). */
+export function claimsVerifier(config: Config): VerifyTokenClaims {
   const options = {
     requiredClaims: ["exp", "sub"],
     ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
     ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
-    clockTolerance: 5,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
   const verify = config.jwtJwksUrl
     ? (
@@ -34,12 +51,12 @@ export function tokenVerifier(config: Config): VerifyToken {
 
   return async (token) => {
     if (!token) throw new AuthError("missing bearer token");
-    if (token.length > MAX_TOKEN_LENGTH) throw new AuthError("token too large");
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenTooLargeError(`token exceeds ${MAX_TOKEN_LENGTH} characters`);
     try {
       const { payload } = await verify(token);
-      if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128)
+      if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128 || !isStorableText(payload.sub))
         throw new AuthError("token has no usable sub");
-      return payload.sub;
+      return { sub: payload.sub, expiresAt: ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(`invalid token: ${(err as { code?: string }).code ?? (err as Error).message}`);

@@ -10,7 +10,8 @@ import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
-import { AuthError, bearer, type VerifyToken } from "./auth.ts";
+import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
+import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "./auth.ts";
 import type { Idempotency } from "./idempotency.ts";
 import { registeredRoutes } from "./openapi.ts";
 import type { RateLimiter } from "./rate-limit.ts";
@@ -39,49 +40,85 @@ export interface Ctx {
 export interface HttpDeps {
   verify: VerifyToken;
   rateLimit: RateLimiter;
+  readRateLimit: RateLimiter;
   idempotency: Idempotency;
   bodyLimit: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function sendError(res: Response, err: unknown): number {
-  const apiError =
-    err instanceof ApiError
-      ? err
-      : err instanceof AuthError
-        ? errors.unauthorized(err.message)
-        : isDataError(err)
-          ? // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
-            errors.validation([{ path: "(request)", message: "contains a value the database cannot use" }])
-          : isInfrastructureError(err)
-            ? errors.unavailable("a dependency is unavailable; retry later")
-            : new ApiError(500, "internal", "internal error");
+/** What the client is told about `err`: its own mistakes are 4xx, outages 503, anything else 500. */
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof TokenTooLargeError) return errors.headersTooLarge(err.limit);
+  if (err instanceof AuthError) return errors.unauthorized(err.message);
+  if (err instanceof RecurrenceTooCostlyError) return errors.validation([{ path: "recurrence_rule", message: err.message }]);
+  // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
+  if (isDataError(err)) return errors.validation([{ path: "(request)", message: "contains a value the database cannot use" }]);
+  if (isInfrastructureError(err)) return errors.unavailable("a dependency is unavailable; retry later");
+  return new ApiError(500, "internal", "internal error");
+}
+
+export function sendError(req: Request, res: Response, err: unknown): number {
+  const apiError = toApiError(err);
   if (apiError.status === 500) log.error({ err }, "unhandled error");
-  if (!res.completed) {
-    res.status(apiError.status);
-    for (const [k, v] of Object.entries(apiError.headers)) res.header(k, v);
-    res.json(apiError.toJSON());
+  if (res.completed) return apiError.status;
+  if (apiError.status === 413) {
+    answerAndClose(req, res, apiError);
+    return 413;
   }
+  res.status(apiError.status);
+  for (const [k, v] of Object.entries(apiError.headers)) res.header(k, v);
+  res.json(apiError.toJSON());
   return apiError.status;
 }
 
-/** The raw body, read once; over the limit is a 413 before anything is parsed. */
+/**
+ * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
+ * however large the client declared it).
+ */
+function answerAndClose(req: Request, res: Response, error: ApiError) {
+  // hyper-express 6 keeps streaming the body into the request and pauses/resumes the uWS response
+  // as it does; after our close that would throw. Resume (uWS writes only while flowing), then
+  // stop its streaming, as its own Response.send does before answering.
+  const stream = req as unknown as { isPaused(): boolean; resume(): void; _stop_streaming(): void };
+  if (stream.isPaused()) stream.resume();
+  stream._stop_streaming();
+  const raw = res.raw;
+  res.completed = true;
+  raw.cork(() => {
+    raw.writeStatus(`${error.status} ${error.status === 413 ? "Payload Too Large" : "Error"}`);
+    for (const [k, v] of Object.entries({ ...error.headers, "content-type": "application/json" })) raw.writeHeader(k, v);
+    // The answer goes out now. A body of a plausible size is still received (and discarded) so a
+    // client that writes all of it before reading sees the answer, not a reset; a huge one is not.
+    raw.end(JSON.stringify(error.toJSON()), declaredLength(req) > DRAIN_LIMIT_BYTES);
+  });
+}
+
+/**
+ * The raw body, read once. hyper-express reads a body only by its Content-Length (no chunked
+ * bodies), so the declared length bounds what arrives; over the limit is refused before a byte
+ * is read (route() does that even before authentication).
+ */
 function bodyReader(req: Request, limit: number): () => Promise<string> {
   let text: Promise<string> | undefined;
   return () => {
-    if (!text) {
-      const declared = Number(req.headers["content-length"] ?? 0);
-      text =
-        declared > limit
-          ? Promise.reject(errors.tooLarge(limit))
-          : req.text().then((t) => {
-              if (Buffer.byteLength(t) > limit) throw errors.tooLarge(limit);
-              return t;
-            });
-    }
+    text ??= declaredLength(req) > limit ? Promise.reject(errors.tooLarge(limit)) : req.text();
     return text;
   };
+}
+
+/** Bodies up to this size are drained after an early 413; larger ones get the 413 and a closed connection. */
+const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+
+const declaredLength = (req: Request): number => Number(req.headers["content-length"] ?? 0) || 0;
+
+/** Header bytes beyond this are a 431 (CONTRACT.md), whatever the server's own parser allows. */
+const MAX_HEADER_BYTES = 16 * 1024;
+function headerBytes(req: Request): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(req.headers)) n += k.length + String(v).length + 4;
+  return n;
 }
 
 async function readJson(req: Request, raw: () => Promise<string>): Promise<unknown> {
@@ -134,6 +171,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
     const started = process.hrtime.bigint();
     let status = 500;
     try {
+      if (headerBytes(req) > MAX_HEADER_BYTES) throw errors.headersTooLarge(MAX_HEADER_BYTES);
+      // Refused before authentication, so nobody makes us wait for a body we will not read.
+      if (declaredLength(req) > deps.bodyLimit) throw errors.tooLarge(deps.bodyLimit);
       checkUrlText(req);
       const userId = await deps.verify(bearer(req.headers.authorization));
       if (req.path_parameters.user_id !== userId) throw errors.forbidden();
@@ -157,9 +197,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
       };
       res.header("x-correlation-id", ctx.correlationId);
       let reply: Reply;
+      const retryAfter = await (isWrite ? deps.rateLimit : deps.readRateLimit)(userId);
+      if (retryAfter > 0) throw errors.rateLimited(retryAfter);
       if (isWrite) {
-        const retryAfter = await deps.rateLimit(userId);
-        if (retryAfter > 0) throw errors.rateLimited(retryAfter);
         // The key is bound to this exact request: same route, path and body.
         const fingerprint = req.headers["idempotency-key"] === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
         reply = await deps.idempotency.run(userId, req.headers["idempotency-key"], fingerprint, () => handler(ctx));
@@ -169,7 +209,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
       status = reply.status;
       res.status(reply.status).json(reply.body);
     } catch (err) {
-      status = sendError(res, err);
+      status = sendError(req, res, err);
     } finally {
       requests.inc({ route: routeName, status: String(status) });
       requestSeconds.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);

@@ -1,6 +1,9 @@
 /** Per-user token bucket in Redis, shared by every ingest replica. */
 import type { Redis, Result } from "ioredis";
-import type { RedisKeys } from "../common/redis.ts";
+import { isInfrastructureError } from "../common/failures.ts";
+import { metric } from "../common/metrics.ts";
+
+const unlimited = metric.counter("ingest_rate_limit_unavailable_total", "Requests let through unlimited because Redis was unreachable");
 
 // KEYS[1] bucket; ARGV[1] tokens per second, ARGV[2] burst, ARGV[3] now (ms)
 // returns 0 when a token was taken, else the seconds to wait
@@ -24,7 +27,16 @@ declare module "ioredis" {
 /** Resolves to 0 when the write may go ahead, else the Retry-After seconds. */
 export type RateLimiter = (userId: string) => Promise<number>;
 
-export function rateLimiter(redis: Redis, keys: RedisKeys, perSecond: number, burst: number): RateLimiter {
+/** With Redis unreachable the limiter lets writes through (and counts it) rather than refusing every user. */
+export function rateLimiter(redis: Redis, bucket: (userId: string) => string, perSecond: number, burst: number): RateLimiter {
   redis.defineCommand("takeToken", { numberOfKeys: 1, lua: TAKE_TOKEN });
-  return (userId) => redis.takeToken(keys.rateLimit(userId), perSecond, burst, Date.now());
+  return async (userId) => {
+    try {
+      return await redis.takeToken(bucket(userId), perSecond, burst, Date.now());
+    } catch (err) {
+      if (!isInfrastructureError(err)) throw err;
+      unlimited.inc();
+      return 0;
+    }
+  };
 }

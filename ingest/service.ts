@@ -26,6 +26,7 @@ import { taskState } from "./task-state.ts";
 import { timezoneOf } from "./timezones.ts";
 
 const log = logger("ingest");
+const READ_RATE_FACTOR = 4;
 
 export async function ingestService(config: Config, health: Health): Promise<Service> {
   let db: Db, redis: Redis, producer: Producer;
@@ -36,7 +37,8 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
     checks: {},
     async start() {
       db = await openDb(config);
-      redis = await openRedis(config, "ingest");
+      // Fail fast: with Redis down a write still answers within a bounded time (rate limit open, 503 for idempotent writes).
+      redis = await openRedis(config, "ingest", { failFast: true });
       // Ready without the broker: while it is down, writes go to the PostgreSQL fallback queue.
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
       producer = createProducer(createKafka(config, "taskstream-ingest"));
@@ -44,13 +46,21 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       const topic = topicName(config.topicPrefix, "taskEvents");
       relay = startRelay(db, producer, topic);
       const keys = redisKeys(config.redisPrefix);
-      // The server's own limit is a backstop above ours, so oversized bodies get our JSON 413.
-      server = new HyperExpress.Server({ max_body_length: Math.max(config.bodyLimitBytes * 4, 2 * 1024 * 1024) });
+      // Our routes enforce BODY_LIMIT_BYTES themselves, as the body streams (http.ts), with a prompt
+      // JSON 413; hyper-express's own limit would wait for a whole oversized body and answer an empty 413.
+      server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
       // CORS, preflight and browser-safety headers on every response, 404s and errors included.
       server.use(corsMiddleware(config.corsOrigins));
       const http = {
         verify: tokenVerifier(config),
-        rateLimit: rateLimiter(redis, keys, config.rateLimitPerSecond, config.rateLimitBurst),
+        rateLimit: rateLimiter(redis, keys.rateLimit, config.rateLimitPerSecond, config.rateLimitBurst),
+        // Reads are limited too (each costs a query), in their own bucket, READ_RATE_FACTOR times as large.
+        readRateLimit: rateLimiter(
+          redis,
+          keys.readRateLimit,
+          config.rateLimitPerSecond * READ_RATE_FACTOR,
+          config.rateLimitBurst * READ_RATE_FACTOR,
+        ),
         idempotency: idempotency(redis, keys),
         bodyLimit: config.bodyLimitBytes,
       };
@@ -76,10 +86,10 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           if (r) res.status(r.status).header("content-type", r.contentType).send(r.body);
         });
       }
-      server.set_not_found_handler((_req, res) => void sendError(res, errors.notFound("route")));
-      server.set_error_handler((_req, res, err) => {
+      server.set_not_found_handler((req, res) => void sendError(req, res, errors.notFound("route")));
+      server.set_error_handler((req, res, err) => {
         log.error({ err }, "request failed");
-        sendError(res, err);
+        sendError(req, res, err);
       });
       try {
         await server.listen(config.ingestPort, config.host);

@@ -25,11 +25,12 @@ export function taskState(db: Db, redis: Redis, keys: RedisKeys): TaskState {
       if (!isUuid(taskId)) return null;
       const applied = await getTask(db, userId, taskId);
       if (applied) return applied;
-      const pending = await redis.get(slot(userId, taskId));
+      const pending = await redis.get(slot(userId, taskId)).catch(() => null);
       return pending ? (JSON.parse(pending) as TaskView) : null;
     },
     async remember(task) {
-      await redis.set(slot(task.user_id, task.id), JSON.stringify(task), "EX", PENDING_SECONDS);
+      // Best effort: the write is already in the log, so a Redis outage must not turn its 202 into an error.
+      await redis.set(slot(task.user_id, task.id), JSON.stringify(task), "EX", PENDING_SECONDS).catch(() => {});
     },
   };
 }

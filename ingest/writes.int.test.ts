@@ -39,6 +39,16 @@ describe("Idempotency-Key", () => {
 });
 
 describe("rate limit", () => {
+  it("limits reads too, in their own larger bucket (4x)", async () => {
+    const u = await user();
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) statuses.push((await u.api("GET", "/tasks")).status);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(80);
+    expect(statuses).toContain(429);
+    // The write bucket is untouched by the reads.
+    expect((await u.api("POST", "/tasks", { title: "after reads" })).status).toBe(202);
+  });
+
   it("answers 429 with Retry-After past the burst, per user", async () => {
     const u = await user();
     const statuses: number[] = [];

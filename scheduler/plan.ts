@@ -61,25 +61,29 @@ export interface Spawn {
  * that matters, and the user can still see in the history that occurrences were missed.
  */
 export function spawnAt(rule: string, start: Date, timezone: string, due: Date, now: Date): Spawn {
-  let occurrence = due;
-  let missed = 0;
-  for (;;) {
-    const batch = occurrencesAfter(rule, start, timezone, occurrence, 512);
-    const firstFuture = batch.findIndex((d) => d.getTime() > now.getTime());
-    if (firstFuture === -1) {
-      const last = batch[batch.length - 1];
-      if (last === undefined) return { occurrence, next: null, missed };
-      missed += batch.length;
-      occurrence = last;
+  const next = nextOccurrence(rule, start, timezone, now);
+  // The latest occurrence in (due, now], looked for in growing windows back from now, so the
+  // work is bounded by the window, not by how long the scheduler was down.
+  for (const days of LOOKBACK_DAYS) {
+    const from = new Date(Math.max(due.getTime(), now.getTime() - days * DAY_MS));
+    const later = occurrencesAfter(rule, start, timezone, from, LOOKBACK_LIMIT).filter((d) => d.getTime() <= now.getTime());
+    const reachedDue = from.getTime() === due.getTime();
+    if (later.length === 0) {
+      if (reachedDue) return { occurrence: due, next, missed: 0 };
       continue;
     }
-    if (firstFuture > 0) {
-      missed += firstFuture;
-      occurrence = batch[firstFuture - 1] as Date;
-    }
-    return { occurrence, next: batch[firstFuture] as Date, missed };
+    const occurrence = later[later.length - 1] as Date;
+    if (reachedDue || later.length === LOOKBACK_LIMIT) return { occurrence, next, missed: later.length };
+    // Older than the window: estimated from the window's spacing (a metric, not a schedule).
+    const gap = later.length > 1 ? (occurrence.getTime() - (later[0] as Date).getTime()) / (later.length - 1) : days * DAY_MS;
+    return { occurrence, next, missed: later.length + Math.round((from.getTime() - due.getTime()) / gap) };
   }
+  return { occurrence: due, next, missed: 0 };
 }
+
+const DAY_MS = 86_400_000;
+const LOOKBACK_DAYS = [2, 64, 800, Number.MAX_SAFE_INTEGER / DAY_MS];
+const LOOKBACK_LIMIT = 1024;
 
 export interface SeriesTask {
   timezone: string;

@@ -27,6 +27,7 @@ const log = logger("scheduler");
 const scheduled = metric.counter("scheduler_jobs_scheduled_total", "Delayed jobs added (new job ids only)", ["kind"]);
 const removed = metric.counter("scheduler_jobs_removed_total", "Stale jobs removed (cancelled or moved)", ["kind"]);
 const reconcileSeconds = metric.latency("scheduler_reconcile_seconds", "Time to reconcile the jobs of one batch of tasks", ["scope"]);
+const unplannable = metric.counter("scheduler_unplannable_tasks_total", "Tasks whose schedule the planner refused (no jobs made for them)");
 
 /**
  * BullMQ pins its own ioredis minor version; our client is API-compatible (BullMQ only needs
@@ -77,7 +78,7 @@ export class Schedule {
     const stale: { taskId: string; jobId: string }[] = [];
     ids.forEach((id, i) => {
       const schedule = schedules.get(id);
-      const desired = schedule ? desiredJobs(schedule) : [];
+      const desired = schedule ? plannedOrNone(schedule) : [];
       const existing = new Set(indexed[i]);
       for (const job of desired) if (!existing.has(job.id)) wanted.push(job);
       const keep = new Set(desired.map((j) => j.id));
@@ -170,5 +171,19 @@ export class Schedule {
 
   async close(): Promise<void> {
     await this.queue.close();
+  }
+}
+
+/**
+ * The jobs a task calls for; a task whose schedule cannot be planned (a stored rule the planner
+ * refuses) gets none and is logged, rather than failing every batch that touches it forever.
+ */
+function plannedOrNone(schedule: Parameters<typeof desiredJobs>[0]): PlannedJob[] {
+  try {
+    return desiredJobs(schedule);
+  } catch (err) {
+    unplannable.inc();
+    log.warn({ task: schedule.id, err: (err as Error).message }, "task schedule cannot be planned; no jobs for it");
+    return [];
   }
 }

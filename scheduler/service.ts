@@ -15,6 +15,7 @@ import { Gauge } from "prom-client";
 import type { Config } from "../common/config.ts";
 import { type EventOf, MalformedEventError, parseEvent, topicName } from "../common/contracts/index.ts";
 import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
+import { isInfrastructureError } from "../common/failures.ts";
 import {
   type Admin,
   type Consumer,
@@ -125,8 +126,15 @@ export async function schedulerService(config: Config, health: Health, options: 
         continue;
       }
       if (event.event_type === "settings.updated") {
-        const moved = await followTimezoneChange(db, producer, topics.out, event as EventOf<"settings.updated">);
-        if (moved > 0) log.info({ user: event.user_id, tasks: moved }, "moving recurring tasks to the new timezone");
+        try {
+          const moved = await followTimezoneChange(db, producer, topics.out, event as EventOf<"settings.updated">);
+          if (moved > 0) log.info({ user: event.user_id, tasks: moved }, "moving recurring tasks to the new timezone");
+        } catch (err) {
+          // Outages are retried with the batch; a change that cannot be planned is logged, never retried forever.
+          if (isInfrastructureError(err)) throw err;
+          log.warn({ user: event.user_id, event: event.event_id, err: (err as Error).message }, "timezone change not followed");
+          consumed.inc({ outcome: "unplannable" });
+        }
       }
       const ids = affectedTasks(event);
       taskIds.push(...ids);

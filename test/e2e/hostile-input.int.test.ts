@@ -114,11 +114,16 @@ describe("tokens", () => {
       "HS512 (not allowed)",
       async () => new SignJWT({}).setProtectedHeader({ alg: "HS512" }).setSubject(victim).setExpirationTime("1h").sign(secret),
     ],
-    ["huge", async () => `${b64({ alg: "HS256" })}.${b64({ sub: victim, pad: "x".repeat(20000) })}.sig`],
   ])("refuses a %s token with 401", async (_name, make) => {
     const res = await call(await make());
     expect(res.status).toBe(401);
     expect(((await res.json()) as any).error.code).toBe("unauthorized");
+  });
+
+  it("refuses a huge token with 431", async () => {
+    const res = await call(`${b64({ alg: "HS256" })}.${b64({ sub: victim, pad: "x".repeat(20000) })}.sig`);
+    expect(res.status).toBe(431);
+    expect(((await res.json()) as any).error.code).toBe("headers_too_large");
   });
 });
 

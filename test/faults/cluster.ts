@@ -121,6 +121,8 @@ export interface LoadResult {
   accepted: Map<string, string[]>;
   queued: number;
   refused: Map<number | string, number>;
+  /** The slowest answer to any write, in ms. */
+  slowestMs: number;
 }
 
 /**
@@ -128,12 +130,13 @@ export interface LoadResult {
  * `stop()`; the whole load is bounded by `maxMs`.
  */
 export function writeLoad(config: Config, users: { id: string; token: string }[], perUserIntervalMs: number, maxMs: number) {
-  const result: LoadResult = { accepted: new Map(users.map((u) => [u.id, []])), queued: 0, refused: new Map() };
+  const result: LoadResult = { accepted: new Map(users.map((u) => [u.id, []])), queued: 0, refused: new Map(), slowestMs: 0 };
   let stopped = false;
   const deadline = Date.now() + maxMs;
   const loops = users.map(async (u, ui) => {
     let i = 0;
     while (!stopped && Date.now() < deadline) {
+      const sent = performance.now();
       try {
         const res = await fetch(`http://127.0.0.1:${config.ingestPort}/api/${u.id}/tasks`, {
           method: "POST",
@@ -142,6 +145,7 @@ export function writeLoad(config: Config, users: { id: string; token: string }[]
           signal: AbortSignal.timeout(10_000),
         });
         const body: any = await res.json().catch(() => ({}));
+        result.slowestMs = Math.max(result.slowestMs, performance.now() - sent);
         if (res.status === 202) {
           result.accepted.get(u.id)!.push(body.event_id);
           if (body.queued) result.queued++;
