@@ -120,6 +120,32 @@ describe("client on the real stack", () => {
     client.stop();
   });
 
+  it("on 4001 (token expired) asks getToken for a fresh token and resumes with since", async () => {
+    const user = uniqueId("expiry");
+    const refreshes: boolean[] = [];
+    // The first token lives 3 s (the fan-out closes its socket with 4001 then); refreshed ones a day.
+    let first = true;
+    const getToken = async ({ refresh }: { refresh: boolean }) => {
+      refreshes.push(refresh);
+      const ttl = first ? "3s" : "24h";
+      first = false;
+      return signLocalToken(config, user, ttl);
+    };
+    const reader = await newClient(user, { getToken });
+    const closes: number[] = [];
+    reader.feed.on("state", (s) => s.lastClose && closes.push(s.lastClose.code));
+    await vi.waitFor(() => expect(reader.feed.state.state).toBe("live"), { timeout: 30_000 });
+    const writer = createClient({ baseUrl, getToken: () => signLocalToken(config, user), storage: null });
+    await writer.tasks.create({ title: "before expiry" });
+    await vi.waitFor(() => expect(closes).toContain(4001), { timeout: 30_000 });
+    await writer.tasks.create({ title: "after expiry" });
+    await vi.waitFor(() => expect(titles(reader.client).sort()).toEqual(["after expiry", "before expiry"]), { timeout: 30_000 });
+    expect(refreshes).toContain(true);
+    expect(reader.events.map((e) => e.seq)).toEqual([1, 2]);
+    await vi.waitFor(() => expect(reader.feed.state).toMatchObject({ state: "live", transport: "websocket" }), { timeout: 30_000 });
+    reader.client.stop();
+  });
+
   it("a write retried with the same Idempotency-Key creates one task", async () => {
     const { client } = await newClient(uniqueId("idem"));
     const key = uniqueId("key");

@@ -306,6 +306,9 @@ describe("dashboard in Chromium", () => {
     // A marker of bob's own proves his page is live and rendering; only then is "nothing else" meaningful.
     await createInUi(other, "bob's marker");
     await waitForTitle(other, "bob's marker");
+    // Confirmed by its event (not only shown from the 202), and in the activity feed.
+    await other.locator('li.task[data-pending="false"]', { hasText: "bob's marker" }).waitFor();
+    await other.locator("#activity li", { hasText: "bob's marker" }).first().waitFor();
     expect(await titlesIn(other)).toEqual(["bob's marker"]);
     expect(await other.locator("#notes li").count()).toBe(0);
     const activity = (await other.locator("#activity li").allTextContents()).join("\n");
