@@ -212,6 +212,26 @@ describe("feed over the WebSocket", () => {
     expect(feed.seq).toBe(900);
   });
 
+  it("reconnectNow() skips the wait but never opens a second socket", async () => {
+    const { feed } = setup();
+    feed.start();
+    feed.reconnectNow(); // while the first token is being fetched
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSocket.all).toHaveLength(1);
+    last().open();
+    last().serverClose(1011);
+    expect(feed.state.retryInMs).toBeGreaterThan(0);
+    feed.reconnectNow();
+    feed.reconnectNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSocket.all).toHaveLength(2);
+    last().open();
+    last().send({ type: "ready", seq: 0 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(feed.state.state).toBe("live");
+  });
+
   it("stop() closes with 1000 and never reconnects", async () => {
     const { feed } = setup();
     feed.start();

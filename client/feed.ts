@@ -100,6 +100,8 @@ export class Feed extends Emitter<FeedEvents> {
   private openTimer: ReturnType<typeof setTimeout> | undefined;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private polling = false;
+  /** Between deciding to open a socket and having it (the token is being fetched). */
+  private connecting = false;
   private pollGeneration = 0;
   private stopped = true;
   private readonly storage: StorageLike | null;
@@ -158,7 +160,7 @@ export class Feed extends Emitter<FeedEvents> {
 
   /** Skips the backoff wait and tries the WebSocket now (e.g. when the browser comes back online). */
   reconnectNow(): void {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.connecting) return;
     clearTimeout(this.reconnectTimer);
     void this.connect();
   }
@@ -196,12 +198,13 @@ export class Feed extends Emitter<FeedEvents> {
   }
 
   private async connect(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.connecting || this.ws) return;
     if (!this.WS) {
       this.startPolling();
       return;
     }
     let token: string;
+    this.connecting = true;
     try {
       token = await this.o.transport.getToken(this.refreshToken);
       this.refreshToken = false;
@@ -209,8 +212,10 @@ export class Feed extends Emitter<FeedEvents> {
       this.emit("error", err as Error);
       this.scheduleReconnect(false);
       return;
+    } finally {
+      this.connecting = false;
     }
-    if (this.stopped) return;
+    if (this.stopped || this.ws) return;
     const since = this.seqValue === null ? "" : `&since=${this.seqValue}`;
     const url = `${this.o.wsUrl.replace(/\/+$/, "")}/api/ws/${encodeURIComponent(this.o.userId)}?token=${encodeURIComponent(token)}${since}`;
     let ws: WebSocketLike;
