@@ -21,6 +21,8 @@ import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
 const log = logger("fanout");
 const MAX_INBOUND_PER_SECOND = 20;
 const MAX_INBOUND_BYTES = 4096;
+/** Replay messages read at a time. */
+const REPLAY_PAGE = 500;
 
 function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
   res.cork(() =>
@@ -40,7 +42,11 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   let slowTimer: NodeJS.Timeout | undefined;
   let expiryTimer: NodeJS.Timeout | undefined;
   const app = uWS.App();
-  const sessions = new Sessions(app, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes);
+  const replayPage = async (userId: string, after: number): Promise<string[]> => {
+    const page = await readSince(redis, db, keys, userId, after, REPLAY_PAGE, Number.MAX_SAFE_INTEGER);
+    return page.kind === "events" ? page.wire : [];
+  };
+  const sessions = new Sessions(app, replayPage, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes);
 
   async function replayAndGoLive(ws: Socket) {
     const data = ws.getUserData();
@@ -50,7 +56,8 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
         sessions.goLive(ws, [], latest, latest, false);
         return;
       }
-      const result = await readSince(redis, db, keys, data.userId, data.since, config.replayMaxEvents, config.replayMaxEvents);
+      // The first page; the rest is read as the socket drains (Sessions.pump), so memory per socket stays bounded.
+      const result = await readSince(redis, db, keys, data.userId, data.since, REPLAY_PAGE, config.replayMaxEvents);
       if (result.kind === "resync_required") sessions.goLive(ws, [], result.latest, result.latest, true);
       else sessions.goLive(ws, result.wire, data.since + result.wire.length, result.latest, false);
     } catch (err) {
@@ -108,6 +115,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
             next: 0,
             queuedUpTo: 0,
             latest: 0,
+            fetching: false,
             closed: false,
             inbound: 0,
             inboundWindow: 0,

@@ -21,6 +21,8 @@ export interface SocketData {
   next: number;
   queuedUpTo: number;
   latest: number;
+  /** A replay page is being read (the replay is read in pages up to `latest`, not all at once). */
+  fetching: boolean;
   closed: boolean;
   /** Client messages in the current second (flood guard). */
   inbound: number;
@@ -58,6 +60,8 @@ export class Sessions {
 
   constructor(
     private readonly app: TemplatedApp,
+    /** The next page of a user's replay: wire messages with seq > `after`, oldest first. */
+    private readonly replayPage: (userId: string, after: number) => Promise<string[]>,
     private readonly maxPerUser: number,
     /** A live socket with more than this unsent is closed as a slow consumer (WS_MAX_BACKPRESSURE_BYTES). */
     private readonly maxBacklog: number,
@@ -141,6 +145,10 @@ export class Sessions {
     if (data.closed || data.buffer === null) return;
     ws.cork(() => {
       for (;;) {
+        if (data.next >= data.queue.length && data.queuedUpTo < data.latest) {
+          this.fetchReplayPage(ws);
+          return;
+        }
         if (data.next >= data.queue.length) {
           data.queue = [];
           data.next = 0;
@@ -161,6 +169,28 @@ export class Sessions {
         ws.send(data.queue[data.next++]!, false);
       }
     });
+  }
+
+  /** Reads the next replay page, then pumps on; an empty page ends the replay where the log ends. */
+  private fetchReplayPage(ws: Socket) {
+    const data = ws.getUserData();
+    if (data.fetching) return;
+    data.fetching = true;
+    this.replayPage(data.userId, data.queuedUpTo).then(
+      (page) => {
+        data.fetching = false;
+        if (data.closed) return;
+        data.queue = page;
+        data.next = 0;
+        data.queuedUpTo += page.length;
+        if (page.length === 0) data.latest = data.queuedUpTo;
+        this.pump(ws);
+      },
+      () => {
+        data.fetching = false;
+        if (!data.closed) ws.end(CLOSE.internal, "replay failed; reconnect with since");
+      },
+    );
   }
 
   /**

@@ -349,6 +349,23 @@ describe("gapless per-user delivery", () => {
     replay.close();
     ws.close();
   });
+
+  it("replays a long history in pages, every seq once and in order, then goes live", async () => {
+    const u = await user("long-history");
+    for (let i = 0; i < 3; i++) {
+      const batch = Array.from({ length: 500 }, (_, j) =>
+        newEvent("task.created", ctxFor(u.id), { task: taskFields({ title: `h${i}.${j}` }) }),
+      );
+      await publishApplied(redis, db, keys, (await applyBatch(db, batch)).applied, 1000);
+    }
+    const ws = await wsConnect(config, u.id, u.token, 0);
+    await ws.waitFor((m) => m.type === "ready", 1, 30_000);
+    const marker = await u.api("POST", "/tasks", { title: "live" });
+    await ws.waitFor((m) => m.event_id === marker.body.event_id);
+    const seqs = ws.messages.filter((m) => m.type === "task.created").map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 1501 }, (_, i) => i + 1));
+    ws.close();
+  }, 60_000);
 });
 
 describe("sockets and tokens", () => {
