@@ -8,7 +8,7 @@ help: ## list targets
 install: ## install what is missing (apt packages, npm deps, Kafka jars)
 	@stack/install.sh
 
-dev: ## start Kafka, PostgreSQL, Redis and all services in the foreground; Ctrl-C stops everything
+dev: ## start Kafka, PostgreSQL, Redis, all services and the dashboard (:5173) in the foreground; Ctrl-C stops everything
 	@stack/dev.sh
 
 down: ## stop everything `make dev` or `make test` started

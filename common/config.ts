@@ -17,6 +17,8 @@ interface Setting<S extends TSchema> {
 }
 const setting = <S extends TSchema>(s: Setting<S>): Setting<S> => s;
 
+/** One CORS_ORIGINS entry: `none`, `*`, or scheme://host[:port] with `*` as the port or the first host label. */
+const CORS_ENTRY = "(none|\\*|[A-Za-z][A-Za-z0-9+.-]*://(\\*\\.)?([^/:,\\s\\[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:(\\*|\\d{1,5}))?)";
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
 
@@ -150,6 +152,12 @@ export const settings = {
     schema: Positive,
     default: 20,
     doc: "Concurrent WebSockets per user per fan-out process.",
+  }),
+  corsOrigins: setting({
+    env: "CORS_ORIGINS",
+    schema: Type.String({ pattern: `^${CORS_ENTRY}(\\s*,\\s*${CORS_ENTRY})*$` }),
+    default: "http://localhost:*,http://127.0.0.1:*,http://[::1]:*",
+    doc: "Browser origins allowed by CORS and at the WebSocket upgrade: comma list of origins; `*` as the port (`http://localhost:*`) or as the first host label (`https://*.example.com`); `none` allows none. The default (local development) allows the dashboard on any localhost port.",
   }),
   processorsGroup: setting({
     env: "PROCESSORS_GROUP",

@@ -14,6 +14,7 @@ import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
 import { AuthError, bearer, claimsVerifier, TokenTooLargeError } from "../ingest/auth.ts";
+import { originMatcher, upgradeOriginAllowed } from "../ingest/cors.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
 
@@ -35,6 +36,7 @@ function refuse(res: uWS.HttpResponse, status: string, code: string, message: st
 export async function fanoutService(config: Config, health: Health): Promise<Service> {
   const keys = redisKeys(config.redisPrefix);
   const verify = claimsVerifier(config);
+  const originAllowed = originMatcher(config.corsOrigins);
   let db: Db, redis: Redis, subscriber: Redis;
   let listenSocket: uWS.us_listen_socket | false = false;
   let slowTimer: NodeJS.Timeout | undefined;
@@ -83,6 +85,10 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       const key = req.getHeader("sec-websocket-key");
       const protocol = req.getHeader("sec-websocket-protocol");
       const extensions = req.getHeader("sec-websocket-extensions");
+      // Cross-site WebSocket hijacking: a browser page from a foreign origin is refused here.
+      const origin = req.getHeader("origin");
+      if (!upgradeOriginAllowed(originAllowed, origin))
+        return refuse(res, "403 Forbidden", "origin_not_allowed", `origin ${origin} is not in CORS_ORIGINS`);
       let aborted = false;
       res.onAborted(() => {
         aborted = true;

@@ -88,6 +88,9 @@ function answerAndClose(req: Request, res: Response, error: ApiError) {
   res.completed = true;
   raw.cork(() => {
     raw.writeStatus(`${error.status} ${error.status === 413 ? "Payload Too Large" : "Error"}`);
+    // Headers already set on the response (CORS and browser safety, cors.ts; the correlation id) go out too.
+    const set = (res as unknown as { _headers?: Record<string, string | string[]> })._headers ?? {};
+    for (const [k, v] of Object.entries(set)) for (const one of [v].flat()) raw.writeHeader(k, one);
     for (const [k, v] of Object.entries({ ...error.headers, "content-type": "application/json" })) raw.writeHeader(k, v);
     // The answer goes out now. A body of a plausible size is still received (and discarded) so a
     // client that writes all of it before reading sees the answer, not a reset; a huge one is not.
@@ -196,6 +199,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
           return result.value;
         },
       };
+      res.header("x-correlation-id", ctx.correlationId);
       let reply: Reply;
       const retryAfter = await (isWrite ? deps.rateLimit : deps.readRateLimit)(userId);
       if (retryAfter > 0) throw errors.rateLimited(retryAfter);

@@ -11,6 +11,7 @@ import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
 import { tokenVerifier } from "./auth.ts";
+import { corsMiddleware } from "./cors.ts";
 import { sendError } from "./http.ts";
 import { idempotency } from "./idempotency.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -48,6 +49,8 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       // Our routes enforce BODY_LIMIT_BYTES themselves, as the body streams (http.ts), with a prompt
       // JSON 413; hyper-express's own limit would wait for a whole oversized body and answer an empty 413.
       server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
+      // CORS, preflight and browser-safety headers on every response, 404s and errors included.
+      server.use(corsMiddleware(config.corsOrigins));
       const http = {
         verify: tokenVerifier(config),
         rateLimit: rateLimiter(redis, keys.rateLimit, config.rateLimitPerSecond, config.rateLimitBurst),

@@ -9,6 +9,9 @@ apt_packages=()
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_packages+=(maven)
+# Debian's Chromium for the real-browser tests (playwright-core drives /usr/bin/chromium; Playwright's
+# own browser download cannot reach its CDN here).
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 for pkg in libssl-dev zlib1g-dev libzstd-dev libsasl2-dev python3 make g++; do
   dpkg -s "$pkg" >/dev/null 2>&1 || apt_packages+=("$pkg")
 done

@@ -13,6 +13,7 @@ cd "$ROOT"
 log "lint (biome) and typecheck (tsc)"
 node_modules/.bin/biome ci .
 node_modules/.bin/tsc --noEmit -p .
+node_modules/.bin/tsc --noEmit -p web
 t=$SECONDS
 stack_env="$("$ROOT/stack/up.sh")" || die "the local stack did not start (see the messages above)"
 eval "$stack_env"
