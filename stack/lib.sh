@@ -12,6 +12,10 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROO
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 STACK_DIR="$ROOT/.stack/$PROFILE"
 
+# Node 22 first on PATH (stack/node-env.sh) for this script and everything it starts.
+# shellcheck source=/dev/null
+. "$ROOT/stack/node-env.sh"
+
 # Ports are <base>9092 (Kafka), <base>5432 (PostgreSQL), <base>6379 (Redis); tests run their
 # services on <base>8080.. . Another profile needs its own STACK_PORT_BASE (a digit 3-5).
 case "$PROFILE" in
