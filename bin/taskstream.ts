@@ -6,9 +6,10 @@
  *   token <user_id> [ttl]                      print a signed JWT for the local stack
  *   replay [--from-topic]                      rebuild the projection into a scratch schema and diff it
  */
-import { ConfigError, loadConfig } from "../common/config.ts";
+import { ConfigError, checkStartupSecrets, loadConfig } from "../common/config.ts";
 import { rootLogger } from "../common/log.ts";
 import { Health, runServices, type Service, StartupError } from "../common/service.ts";
+import { assertNativeUws, UwsError } from "../common/uws.ts";
 
 type ServiceFactory = (config: ReturnType<typeof loadConfig>, health: Health) => Promise<Service>;
 const serviceFactories: Record<string, () => Promise<ServiceFactory>> = {
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
       await (await import("../redpanda/create-topics.ts")).createTopics(config);
       return 0;
     case "token": {
+      checkStartupSecrets(config);
       const { signLocalToken } = await import("../ingest/auth.ts");
       if (!args[0]) throw new ConfigError("usage: token <user_id> [ttl, e.g. 24h]");
       process.stdout.write(`${await signLocalToken(config, args[0], args[1] ?? "24h")}\n`);
@@ -41,8 +43,14 @@ async function main(argv: string[]): Promise<number> {
     case "processors":
     case "scheduler":
     case "fanout": {
+      checkStartupSecrets(config);
       // Start order follows the data flow backwards so nothing is accepted before it can be handled.
       const names = command === "all" ? ["processors", "scheduler", "fanout", "ingest"] : [command];
+      // ingest (hyper-express) and fanout run on uWS: never on a JavaScript fallback.
+      if (names.includes("ingest") || names.includes("fanout")) {
+        const uws = assertNativeUws();
+        rootLogger.info({ uws: uws.pkg, addon: uws.addon, node: process.version }, "uWebSockets.js native addon loaded");
+      }
       const health = new Health(() => services);
       const services: Service[] = [];
       for (const name of names) {
@@ -61,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
-    if (err instanceof ConfigError || err instanceof StartupError) {
+    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UwsError) {
       // One clear line for the operator, no stack trace.
       process.stderr.write(`taskstream: ${err.message}\n`);
     } else {
