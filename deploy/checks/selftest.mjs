@@ -385,6 +385,20 @@ const cases = [
   ],
   [
     "dockerfile-rules",
+    "production runs TypeScript through tsx",
+    (w) => {
+      w.dockerfile = w.dockerfile.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "dist/bin/taskstream.js"]');
+    },
+  ],
+  [
+    "dockerfile-rules",
+    "Node 20 base image",
+    (w) => {
+      w.dockerfile = w.dockerfile.replace(/^ARG NODE_IMAGE=.*$/m, "ARG NODE_IMAGE=node:20.20.2-bookworm-slim");
+    },
+  ],
+  [
+    "dockerfile-rules",
     "static librdkafka build",
     (w) => {
       w.dockerfile = w.dockerfile.replace("ENV CKJS_LINKING=dynamic", "");
