@@ -5,6 +5,8 @@
  *   migrate | topics                           apply migrations / create topics, then exit
  *   token <user_id> [ttl]                      print a signed JWT for the local stack
  *   replay [--from-topic]                      rebuild the projection into a scratch schema and diff it
+ *   check-config [process]                     validate the environment as <process> would at start-up
+ *                                              (no connection made); exit 0 or one line naming the setting
  */
 import { ConfigError, checkStartupSecrets, loadConfig } from "../common/config.ts";
 import { rootLogger } from "../common/log.ts";
@@ -36,6 +38,15 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${await signLocalToken(config, args[0], args[1] ?? "24h")}\n`);
       return 0;
     }
+    case "check-config": {
+      const target = args[0] ?? "all";
+      if (!["all", "ingest", "processors", "scheduler", "fanout", "migrate", "topics"].includes(target)) {
+        throw new ConfigError(`check-config: unknown process ${JSON.stringify(target)}`);
+      }
+      if (!["migrate", "topics"].includes(target)) checkStartupSecrets(config);
+      process.stdout.write(`taskstream: configuration of ${target} is valid\n`);
+      return 0;
+    }
     case "replay":
       return (await import("../processors/replay.ts")).replayCommand(config, args);
     case "all":
@@ -61,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new ConfigError(
-        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token or replay`,
+        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token, replay or check-config`,
       );
   }
 }

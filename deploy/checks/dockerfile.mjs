@@ -18,7 +18,8 @@ export const dockerfileChecks = [
   },
   {
     id: "dockerfile-rules",
-    title: "multi-stage, pinned Node 22 base, dynamic librdkafka, npm ci, non-root USER, HEALTHCHECK, exec-form ENTRYPOINT on the compiled dist/ (no tsx), the four ports",
+    title:
+      "multi-stage, pinned Node 22 base, dynamic librdkafka, npm ci, non-root USER, HEALTHCHECK, exec-form ENTRYPOINT on the compiled dist/ (no tsx), the four ports",
     run({ dockerfile }) {
       const out = [];
       const df = DockerfileParser.parse(dockerfile);

@@ -387,7 +387,10 @@ const cases = [
     "dockerfile-rules",
     "production runs TypeScript through tsx",
     (w) => {
-      w.dockerfile = w.dockerfile.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "dist/bin/taskstream.js"]');
+      w.dockerfile = w.dockerfile.replace(
+        /^ENTRYPOINT .*$/m,
+        'ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "dist/bin/taskstream.js"]',
+      );
     },
   ],
   [

@@ -56,4 +56,9 @@ module "app" {
   jwt_issuer        = var.jwt_issuer
   database_url      = var.database_url
   redis_url         = var.redis_url
+  redis_password = var.redis_password
+  kafka_sasl_mechanism = var.kafka_sasl_mechanism
+  kafka_sasl_username = var.kafka_sasl_username
+  kafka_sasl_password = var.kafka_sasl_password
+  kafka_ssl = var.kafka_ssl
 }
