@@ -64,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
       }
       const health = new Health(() => services);
       const services: Service[] = [];
+      // PUBLIC_PORT (Render): one port in front of ingest + fanout; started first, stopped last.
+      if (command === "all" && config.publicPort !== undefined) {
+        services.push((await import("../common/single-port.ts")).singlePortService(config, config.publicPort));
+      }
       for (const name of names) {
         const factory = await serviceFactories[name]?.();
         if (factory) services.push(await factory(config, health));

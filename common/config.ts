@@ -33,6 +33,11 @@ export const settings = {
   processorsPort: setting({ env: "PROCESSORS_PORT", schema: Port, default: 8081, doc: "Health/metrics port of the processors." }),
   schedulerPort: setting({ env: "SCHEDULER_PORT", schema: Port, default: 8082, doc: "Health/metrics port of the scheduler." }),
   fanoutPort: setting({ env: "FANOUT_PORT", schema: Port, default: 8090, doc: "WebSocket port (fan-out)." }),
+  publicPort: setting({
+    env: "PUBLIC_PORT",
+    schema: Port,
+    doc: "With `all` only: one public port in front of ingest and fanout (WebSocket upgrades under /api/ws/ to the fan-out, the rest to ingest), for platforms that route one port per service (Render). Unset = none.",
+  }),
   kafkaBrokers: setting({
     env: "KAFKA_BROKERS",
     schema: Type.String({ pattern: "^[^,:\\s]+:\\d+(,[^,:\\s]+:\\d+)*$" }),
@@ -244,6 +249,11 @@ function checkCombinations(c: Config): void {
   } else if (c.kafkaSaslUsername || c.kafkaSaslPassword) {
     throw new ConfigError(
       "KAFKA_SASL_MECHANISM is not set but KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are: set it to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    );
+  }
+  if (c.publicPort !== undefined && [c.ingestPort, c.fanoutPort, c.processorsPort, c.schedulerPort].includes(c.publicPort)) {
+    throw new ConfigError(
+      `PUBLIC_PORT=${c.publicPort} is also the port of a process: give INGEST_PORT/FANOUT_PORT/PROCESSORS_PORT/SCHEDULER_PORT other ports`,
     );
   }
   if (c.kafkaSslCaFile) {

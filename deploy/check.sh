@@ -36,6 +36,9 @@ if json="$(env -i PATH="$PATH" HOME="$HOME" "$COMPOSE_LINT" docker-compose.yml 2
   && out="$(node "$here/checks/compose-env.mjs" /dev/stdin <<<"$json" 2>&1)"; then ok "compose environment of every app service is valid:"$'\n'"$out"
 else bad "compose environment: ${out:-$json}"; fi
 
+step "render.yaml (Render Blueprint, option A), offline (deploy/checks/render.mjs)"
+if out="$(node "$here/checks/render.mjs" 2>&1)"; then ok "$out"; else bad "$out"; fi
+
 step "Terraform formatting (tofu $OPENTOFU_VERSION fmt -check)"
 if out="$("$TOFU" fmt -check -recursive -diff terraform 2>&1)"; then ok "tofu fmt -check -recursive terraform"
 else bad "tofu fmt: files need \`tofu fmt -recursive terraform\`:"$'\n'"$out"; fi

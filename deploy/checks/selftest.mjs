@@ -251,6 +251,22 @@ const cases = [
     },
   ],
   [
+    "redis-auth",
+    "Redis without a password",
+    (w) => {
+      const s = find(w, "StatefulSet", "taskstream-redis");
+      s.spec.template.spec.containers[0].args = ["/etc/redis/redis.conf"];
+    },
+  ],
+  [
+    "redis-auth",
+    "Redis with protected mode off",
+    (w) => {
+      const c = find(w, "ConfigMap", "taskstream-redis");
+      c.data["redis.conf"] = c.data["redis.conf"].replace("protected-mode yes", "protected-mode no");
+    },
+  ],
+  [
     "schema",
     "replicas is a string",
     (w) => {
@@ -304,6 +320,15 @@ const cases = [
     "Redis without AOF in compose",
     (w) => {
       w.compose.services.redis.command = ["redis-server"];
+    },
+  ],
+  [
+    "compose-services",
+    "Redis without a password in compose",
+    (w) => {
+      w.compose.services.redis.command = w.compose.services.redis.command.filter(
+        (a, i, all) => a !== "--requirepass" && all[i - 1] !== "--requirepass",
+      );
     },
   ],
   [

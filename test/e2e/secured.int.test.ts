@@ -40,6 +40,7 @@ let redisDir = "";
 let redisPort = 0;
 let system: Awaited<ReturnType<typeof startSystem>> | undefined;
 let config: ReturnType<typeof testConfig>;
+const publicPort = () => config.ingestPort + 5;
 
 beforeAll(async () => {
   // A second, real Redis with `requirepass` and protected mode, as k8s and compose run it.
@@ -65,7 +66,8 @@ beforeAll(async () => {
     KAFKA_SASL_PASSWORD: scram.password as string,
     REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}`,
   });
-  system = await startSystem(config);
+  // As on Render: `all` behind one public port (PUBLIC_PORT) for HTTP and WebSocket.
+  system = await startSystem(config, { PUBLIC_PORT: String(publicPort()) });
   await eventually(async () => (await fetch(`http://127.0.0.1:${config.schedulerPort}/readyz`)).ok, 30_000, "scheduler ready");
 });
 
@@ -99,6 +101,25 @@ describe("SASL/SCRAM-SHA-256 broker and a password-protected Redis", () => {
     anon.on("error", () => {});
     await expect(anon.ping()).rejects.toThrow(/NOAUTH|Authentication required/);
     anon.disconnect();
+  });
+});
+
+describe("one public port (PUBLIC_PORT, for Render)", () => {
+  it("serves the HTTP API, /readyz and the WebSocket on one port", async () => {
+    const front = { ...config, ingestPort: publicPort(), fanoutPort: publicPort() };
+    expect((await fetch(`http://127.0.0.1:${publicPort()}/readyz`)).status).toBe(200);
+    const id = uniqueId("front");
+    const token = await signLocalToken(config, id);
+    const ws = await wsConnect(front, id, token);
+    await ws.waitFor((m) => m.type === "ready");
+    const res = await apiClient(front, id, token)("POST", "/tasks", { title: "through one port" });
+    expect(res.status).toBe(202);
+    const [created] = await ws.waitFor((m) => m.type === "task.created", 1, 30_000);
+    expect(created).toMatchObject({ event_id: res.body.event_id, seq: 1 });
+    const listed = await apiClient(front, id, token)("GET", `/tasks/${res.body.task.id}`);
+    expect([200, 404]).toContain(listed.status); // JSON either way, through the front
+    ws.close();
+    await expect(wsConnect(front, id, "not-a-token")).rejects.toMatchObject({ status: 401 });
   });
 });
 
