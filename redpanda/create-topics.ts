@@ -12,17 +12,23 @@ export async function createTopics(config: Config): Promise<string[]> {
   try {
     const existing = new Set(await admin.listTopics());
     const missing = (Object.keys(topicSpecs) as TopicKey[]).filter((k) => !existing.has(topicName(config.topicPrefix, k)));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        topics: missing.map((k) => ({
-          topic: topicName(config.topicPrefix, k),
-          numPartitions: topicSpecs[k].partitions,
-          replicationFactor: config.topicReplicationFactor,
-          configEntries: [{ name: "retention.ms", value: String(topicSpecs[k].retention_ms) }],
-        })),
+    // One request per topic, so the broker's own answer decides: "already exists" (a topic that
+    // listTopics' metadata did not show yet, or another replica's) counts as present, not created.
+    const created: string[] = [];
+    for (const k of missing) {
+      const topic = topicName(config.topicPrefix, k);
+      const wasCreated = await admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: topicSpecs[k].partitions,
+            replicationFactor: config.topicReplicationFactor,
+            configEntries: [{ name: "retention.ms", value: String(topicSpecs[k].retention_ms) }],
+          },
+        ],
       });
+      if (wasCreated) created.push(topic);
     }
-    const created = missing.map((k) => topicName(config.topicPrefix, k));
     log.info({ created, prefix: config.topicPrefix }, created.length ? "topics created" : "topics present");
     return created;
   } finally {

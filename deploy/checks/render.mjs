@@ -25,7 +25,8 @@ if (kv.length !== 1) out.push(`want one keyvalue (Redis) service, found ${kv.len
 if (dbs.length !== 1) out.push(`want one Postgres database, found ${dbs.length}`);
 for (const s of [...services, ...dbs]) {
   if (!s.name) out.push("a service or database without name");
-  if (s.plan && !PLANS.includes(s.plan) && !/^(basic|pro|accelerated)-\d+(gb|mb)$/.test(s.plan)) out.push(`${s.name}: unknown plan ${s.plan}`);
+  if (s.plan && !PLANS.includes(s.plan) && !/^(basic|pro|accelerated)-\d+(gb|mb)$/.test(s.plan))
+    out.push(`${s.name}: unknown plan ${s.plan}`);
   if (s.region && !REGIONS.includes(s.region)) out.push(`${s.name}: unknown region ${s.region}`);
 }
 const web = webs[0];
@@ -33,9 +34,11 @@ const env = {};
 if (web) {
   if (web.runtime !== "node") out.push(`web service runtime ${web.runtime}, want node`);
   if (web.startCommand !== "npm start -- all") out.push(`startCommand "${web.startCommand}", want "npm start -- all"`);
-  if (!/CKJS_LINKING=dynamic npm ci\b/.test(web.buildCommand ?? "")) out.push("buildCommand does not run CI's install command (CKJS_LINKING=dynamic npm ci)");
+  if (!/CKJS_LINKING=dynamic npm ci\b/.test(web.buildCommand ?? ""))
+    out.push("buildCommand does not run CI's install command (CKJS_LINKING=dynamic npm ci)");
   if (!/npm run build/.test(web.buildCommand ?? "")) out.push("buildCommand does not build dist/ (npm run build)");
-  if (!/migrate/.test(web.preDeployCommand ?? "") || !/topics/.test(web.preDeployCommand ?? "")) out.push("preDeployCommand does not run migrate and topics");
+  if (!/migrate/.test(web.preDeployCommand ?? "") || !/topics/.test(web.preDeployCommand ?? ""))
+    out.push("preDeployCommand does not run migrate and topics");
   if (!["/healthz", "/readyz"].includes(web.healthCheckPath)) out.push(`healthCheckPath ${web.healthCheckPath}, want /healthz`);
   const grace = web.maxShutdownDelaySeconds ?? 30;
   for (const e of web.envVars ?? []) {
@@ -44,19 +47,23 @@ if (web) {
       continue;
     }
     const sources = ["value", "fromDatabase", "fromService", "generateValue", "sync"].filter((k) => k in e);
-    if (sources.length !== 1) out.push(`${e.key}: want exactly one of value/fromDatabase/fromService/generateValue/sync, got ${sources.join(",") || "none"}`);
+    if (sources.length !== 1)
+      out.push(`${e.key}: want exactly one of value/fromDatabase/fromService/generateValue/sync, got ${sources.join(",") || "none"}`);
     if (/PASSWORD|SECRET/.test(e.key) && "value" in e) out.push(`${e.key} has an inline value: use sync: false or generateValue`);
     if (e.fromDatabase) {
       if (e.fromDatabase.name !== dbs[0]?.name) out.push(`${e.key}: fromDatabase ${e.fromDatabase.name} is not the Blueprint's database`);
       env[e.key] = "postgresql://user:pw@dpg-placeholder-a/taskstream";
     } else if (e.fromService) {
-      if (e.fromService.name !== kv[0]?.name || e.fromService.type !== "keyvalue") out.push(`${e.key}: fromService is not the Blueprint's keyvalue`);
+      if (e.fromService.name !== kv[0]?.name || e.fromService.type !== "keyvalue")
+        out.push(`${e.key}: fromService is not the Blueprint's keyvalue`);
       env[e.key] = "redis://red-placeholder:6379";
-    } else if (e.generateValue) env[e.key] = "G".repeat(44); // base64 of 256 bits
+    } else if (e.generateValue)
+      env[e.key] = "G".repeat(44); // base64 of 256 bits
     else if (e.sync === false) env[e.key] = e.key === "KAFKA_BROKERS" ? "seed.example.cloud.redpanda.com:9092" : "placeholder";
     else env[e.key] = String(e.value);
   }
-  for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "PUBLIC_PORT", "PORT"]) if (!(k in env)) out.push(`web service does not set ${k}`);
+  for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "PUBLIC_PORT", "PORT"])
+    if (!(k in env)) out.push(`web service does not set ${k}`);
   if (env.PUBLIC_PORT !== env.PORT) out.push("PUBLIC_PORT is not Render's PORT: the WebSocket would not be reachable");
   if (Number(env.SHUTDOWN_TIMEOUT_MS ?? 10000) >= grace * 1000) out.push("SHUTDOWN_TIMEOUT_MS is not below maxShutdownDelaySeconds");
 }
@@ -65,7 +72,8 @@ if (kv[0]) {
   if (!Array.isArray(kv[0].ipAllowList)) out.push("keyvalue lacks ipAllowList (required by Render)");
   else if (kv[0].ipAllowList.length) out.push("keyvalue is reachable from outside Render's private network (ipAllowList not empty)");
 }
-if (dbs[0] && !(Array.isArray(dbs[0].ipAllowList) && dbs[0].ipAllowList.length === 0)) out.push("database reachable from the internet (want ipAllowList: [])");
+if (dbs[0] && !(Array.isArray(dbs[0].ipAllowList) && dbs[0].ipAllowList.length === 0))
+  out.push("database reachable from the internet (want ipAllowList: [])");
 
 // The environment through the config loader, as `npm start -- all` would validate it.
 if (web) {
@@ -78,5 +86,6 @@ if (web) {
   if (r.status !== 0) out.push(`config loader refuses the Blueprint's environment: ${(r.stderr || r.stdout).trim()}`);
 }
 for (const f of out) console.log(`FAIL render.yaml: ${f}`);
-if (!out.length) console.log("ok   render.yaml: one web service (npm start -- all), Postgres, Key Value; environment valid for check-config all");
+if (!out.length)
+  console.log("ok   render.yaml: one web service (npm start -- all), Postgres, Key Value; environment valid for check-config all");
 process.exit(out.length ? 1 : 0);
