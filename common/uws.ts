@@ -22,6 +22,11 @@ export interface UwsInfo {
 
 /** Loads uWebSockets.js and returns which native addon backs it; throws UwsError if none does. */
 export function assertNativeUws(): UwsInfo {
+  // uWS v20.51 answers a plain, bodiless 431 to any request whose headers exceed
+  // UWS_HTTP_MAX_HEADERS_SIZE, read once when the addon loads (default 4 KiB: too small for the
+  // JWTs of some identity providers). 64 KiB unless the operator set it; the application's own
+  // limits answer the contract's JSON errors below that.
+  process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= String(64 * 1024);
   let entry: string;
   let uws: { App?: unknown };
   try {
