@@ -23,7 +23,7 @@ test-faults: ## fault tests: broker outage, SIGKILLed services, restarted Redis/
 
 token: ## print a JWT for the local stack: make token USER=alice
 	@test -n "$(USER)" || { echo "usage: make token USER=<id>" >&2; exit 2; }
-	@node --import tsx bin/taskstream.ts token "$(USER)"
+	@. stack/node-env.sh && TASKSTREAM_PROFILE=$${TASKSTREAM_PROFILE:-dev} node --import tsx bin/taskstream.ts token "$(USER)"
 
 format: ## apply biome's formatting and safe fixes
 	@npx --no biome check --write .

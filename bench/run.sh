@@ -14,6 +14,11 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+# Node 22 first on PATH, as for make dev / make test.
+# shellcheck source=/dev/null
+. "$ROOT/stack/node-env.sh"
+# A local dev stack: the documented dev JWT secret is allowed.
+export TASKSTREAM_PROFILE=dev
 
 MODE=short
 suites=()

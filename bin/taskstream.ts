@@ -5,10 +5,13 @@
  *   migrate | topics                           apply migrations / create topics, then exit
  *   token <user_id> [ttl]                      print a signed JWT for the local stack
  *   replay [--from-topic]                      rebuild the projection into a scratch schema and diff it
+ *   check-config [process]                     validate the environment as <process> would at start-up
+ *                                              (no connection made); exit 0 or one line naming the setting
  */
-import { ConfigError, loadConfig } from "../common/config.ts";
+import { ConfigError, checkStartupSecrets, loadConfig } from "../common/config.ts";
 import { rootLogger } from "../common/log.ts";
 import { Health, runServices, type Service, StartupError } from "../common/service.ts";
+import { assertNativeUws, UwsError } from "../common/uws.ts";
 
 type ServiceFactory = (config: ReturnType<typeof loadConfig>, health: Health) => Promise<Service>;
 const serviceFactories: Record<string, () => Promise<ServiceFactory>> = {
@@ -29,9 +32,19 @@ async function main(argv: string[]): Promise<number> {
       await (await import("../redpanda/create-topics.ts")).createTopics(config);
       return 0;
     case "token": {
+      checkStartupSecrets(config);
       const { signLocalToken } = await import("../ingest/auth.ts");
       if (!args[0]) throw new ConfigError("usage: token <user_id> [ttl, e.g. 24h]");
       process.stdout.write(`${await signLocalToken(config, args[0], args[1] ?? "24h")}\n`);
+      return 0;
+    }
+    case "check-config": {
+      const target = args[0] ?? "all";
+      if (!["all", "ingest", "processors", "scheduler", "fanout", "migrate", "topics"].includes(target)) {
+        throw new ConfigError(`check-config: unknown process ${JSON.stringify(target)}`);
+      }
+      if (!["migrate", "topics"].includes(target)) checkStartupSecrets(config);
+      process.stdout.write(`taskstream: configuration of ${target} is valid\n`);
       return 0;
     }
     case "replay":
@@ -41,10 +54,20 @@ async function main(argv: string[]): Promise<number> {
     case "processors":
     case "scheduler":
     case "fanout": {
+      checkStartupSecrets(config);
       // Start order follows the data flow backwards so nothing is accepted before it can be handled.
       const names = command === "all" ? ["processors", "scheduler", "fanout", "ingest"] : [command];
+      // ingest (hyper-express) and fanout run on uWS: never on a JavaScript fallback.
+      if (names.includes("ingest") || names.includes("fanout")) {
+        const uws = assertNativeUws();
+        rootLogger.info({ uws: uws.pkg, addon: uws.addon, node: process.version }, "uWebSockets.js native addon loaded");
+      }
       const health = new Health(() => services);
       const services: Service[] = [];
+      // PUBLIC_PORT (Render): one port in front of ingest + fanout; started first, stopped last.
+      if (command === "all" && config.publicPort !== undefined) {
+        services.push((await import("../common/single-port.ts")).singlePortService(config, config.publicPort));
+      }
       for (const name of names) {
         const factory = await serviceFactories[name]?.();
         if (factory) services.push(await factory(config, health));
@@ -53,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new ConfigError(
-        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token or replay`,
+        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token, replay or check-config`,
       );
   }
 }
@@ -61,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
-    if (err instanceof ConfigError || err instanceof StartupError) {
+    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UwsError) {
       // One clear line for the operator, no stack trace.
       process.stderr.write(`taskstream: ${err.message}\n`);
     } else {

@@ -3,6 +3,7 @@
  * Each setting is declared once below with its env name, type, default and meaning; README's
  * configuration table lists the same. `loadConfig` fails with one line naming the bad setting.
  */
+import { accessSync, constants } from "node:fs";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
@@ -23,16 +24,53 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
 
 export const settings = {
+  profile: setting({
+    env: "TASKSTREAM_PROFILE",
+    schema: Type.Union([Type.Literal("production"), Type.Literal("dev")]),
+    default: "production",
+    doc: "`dev` (set by make dev, make test and bench) allows the documented local JWT secret; `production` refuses to start without JWT_SECRET or JWT_JWKS_URL.",
+  }),
   host: setting({ env: "HOST", schema: Type.String({ minLength: 1 }), default: "0.0.0.0", doc: "Address every server binds to." }),
   ingestPort: setting({ env: "INGEST_PORT", schema: Port, default: 8080, doc: "HTTP API port (ingest)." }),
   processorsPort: setting({ env: "PROCESSORS_PORT", schema: Port, default: 8081, doc: "Health/metrics port of the processors." }),
   schedulerPort: setting({ env: "SCHEDULER_PORT", schema: Port, default: 8082, doc: "Health/metrics port of the scheduler." }),
   fanoutPort: setting({ env: "FANOUT_PORT", schema: Port, default: 8090, doc: "WebSocket port (fan-out)." }),
+  publicPort: setting({
+    env: "PUBLIC_PORT",
+    schema: Port,
+    doc: "With `all` only: one public port in front of ingest and fanout (WebSocket upgrades under /api/ws/ to the fan-out, the rest to ingest), for platforms that route one port per service (Render). Unset = none.",
+  }),
   kafkaBrokers: setting({
     env: "KAFKA_BROKERS",
     schema: Type.String({ pattern: "^[^,:\\s]+:\\d+(,[^,:\\s]+:\\d+)*$" }),
     default: "127.0.0.1:19092",
     doc: "Comma-separated host:port list of Kafka-protocol brokers (Apache Kafka, Redpanda).",
+  }),
+  kafkaSaslMechanism: setting({
+    env: "KAFKA_SASL_MECHANISM",
+    schema: Type.Union([Type.Literal("PLAIN"), Type.Literal("SCRAM-SHA-256"), Type.Literal("SCRAM-SHA-512")]),
+    doc: "SASL mechanism of every Kafka client (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); unset = no SASL. Needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD.",
+  }),
+  kafkaSaslUsername: setting({
+    env: "KAFKA_SASL_USERNAME",
+    schema: Type.String({ minLength: 1 }),
+    doc: "SASL user name (with KAFKA_SASL_MECHANISM).",
+  }),
+  kafkaSaslPassword: setting({
+    env: "KAFKA_SASL_PASSWORD",
+    schema: Type.String({ minLength: 1 }),
+    doc: "SASL password (with KAFKA_SASL_MECHANISM); from a secret, never a file in the repo.",
+  }),
+  kafkaSsl: setting({
+    env: "KAFKA_SSL",
+    schema: Type.Boolean(),
+    default: false,
+    doc: "TLS to the brokers (`true`/`false`); with SASL this is SASL_SSL. The system CAs are trusted unless KAFKA_SSL_CA_FILE is set.",
+  }),
+  kafkaSslCaFile: setting({
+    env: "KAFKA_SSL_CA_FILE",
+    schema: Type.String({ minLength: 1 }),
+    doc: "PEM file of the CA(s) that signed the brokers' certificates (with KAFKA_SSL=true).",
   }),
   topicPrefix: setting({
     env: "TOPIC_PREFIX",
@@ -69,7 +107,7 @@ export const settings = {
     env: "JWT_SECRET",
     schema: Type.String({ minLength: 32 }),
     default: LOCAL_JWT_SECRET,
-    doc: "HS256 secret (at least 32 characters). Ignored when JWT_JWKS_URL is set.",
+    doc: "HS256 secret (at least 32 characters). Ignored when JWT_JWKS_URL is set. The default is for TASKSTREAM_PROFILE=dev only.",
   }),
   jwtJwksUrl: setting({
     env: "JWT_JWKS_URL",
@@ -174,7 +212,14 @@ export const settings = {
 } as const;
 
 type Settings = typeof settings;
-type Optional = "jwtJwksUrl" | "jwtIssuer" | "jwtAudience";
+type Optional =
+  | "jwtJwksUrl"
+  | "jwtIssuer"
+  | "jwtAudience"
+  | "kafkaSaslMechanism"
+  | "kafkaSaslUsername"
+  | "kafkaSaslPassword"
+  | "kafkaSslCaFile";
 export type Config = { readonly [K in Exclude<keyof Settings, Optional>]: Static<Settings[K]["schema"]> } & {
   readonly [K in Optional]?: Static<Settings[K]["schema"]>;
 };
@@ -199,7 +244,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     out[key] = value;
   }
-  return out as Config;
+  const config = out as Config;
+  checkCombinations(config);
+  return config;
+}
+
+/** Settings that only make sense together; the message names the one to fix. */
+function checkCombinations(c: Config): void {
+  if (c.kafkaSaslMechanism) {
+    if (!c.kafkaSaslUsername) throw new ConfigError(`KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM=${c.kafkaSaslMechanism}`);
+    if (!c.kafkaSaslPassword) throw new ConfigError(`KAFKA_SASL_PASSWORD is required with KAFKA_SASL_MECHANISM=${c.kafkaSaslMechanism}`);
+  } else if (c.kafkaSaslUsername || c.kafkaSaslPassword) {
+    throw new ConfigError(
+      "KAFKA_SASL_MECHANISM is not set but KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are: set it to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    );
+  }
+  if (c.publicPort !== undefined && [c.ingestPort, c.fanoutPort, c.processorsPort, c.schedulerPort].includes(c.publicPort)) {
+    throw new ConfigError(
+      `PUBLIC_PORT=${c.publicPort} is also the port of a process: give INGEST_PORT/FANOUT_PORT/PROCESSORS_PORT/SCHEDULER_PORT other ports`,
+    );
+  }
+  if (c.kafkaSslCaFile) {
+    if (!c.kafkaSsl) throw new ConfigError("KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true");
+    try {
+      accessSync(c.kafkaSslCaFile, constants.R_OK);
+    } catch {
+      throw new ConfigError(`KAFKA_SSL_CA_FILE=${JSON.stringify(c.kafkaSslCaFile)} is not a readable file`);
+    }
+  }
+}
+
+/**
+ * What a long-running process (or `token`) additionally needs: outside the explicit dev profile
+ * there is no usable default secret. Throws ConfigError with one line naming the setting.
+ */
+export function checkStartupSecrets(c: Config): void {
+  if (c.profile === "dev" || c.jwtJwksUrl) return;
+  if (c.jwtSecret === LOCAL_JWT_SECRET) {
+    throw new ConfigError(
+      "JWT_SECRET is unset or the documented dev secret: set JWT_SECRET (32+ random characters) or JWT_JWKS_URL (TASKSTREAM_PROFILE=dev allows the dev secret locally)",
+    );
+  }
 }
 
 export const brokerList = (config: Config): string[] => config.kafkaBrokers.split(",");

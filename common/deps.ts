@@ -10,8 +10,8 @@ import { createDb, type Db } from "./postgres.ts";
 import { createRedis } from "./redis.ts";
 import { dependency } from "./service.ts";
 
-/** The URL without its password, for messages and logs. */
-export const redact = (url: string): string => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+/** The URL without its password (also `redis://:password@host`), for messages and logs. */
+export const redact = (url: string): string => url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
 
 export async function openDb(config: Config, poolSize?: number): Promise<Db> {
   return dependency("DATABASE_URL", redact(config.databaseUrl), config.dependencyTimeoutMs, async () => {

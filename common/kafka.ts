@@ -11,15 +11,58 @@ export type Consumer = K.Consumer;
 export type Admin = K.Admin;
 export type EachBatchPayload = K.EachBatchPayload;
 
+/**
+ * A broker that refuses the credentials is a configuration error, not an outage: librdkafka would
+ * retry forever (and ingest would queue every write in the outbox), so the process says which
+ * setting to fix in one line and exits 1. Tests may replace the handler.
+ */
+let fatalConfigHandler = (line: string): void => {
+  process.stderr.write(`taskstream: ${line}\n`);
+  process.exit(1);
+};
+export function onKafkaConfigError(handler: (line: string) => void): void {
+  fatalConfigHandler = handler;
+}
+
+/** The setting a librdkafka error message points at, if it is a security misconfiguration. */
+export function kafkaConfigProblem(config: Config, msg: string): string | undefined {
+  const sasl = config.kafkaSaslMechanism ? `SASL ${config.kafkaSaslMechanism} as ${JSON.stringify(config.kafkaSaslUsername)}` : "";
+  if (/SASL authentication error|Authentication failed/i.test(msg)) {
+    return `KAFKA_SASL_PASSWORD (or KAFKA_SASL_USERNAME) was refused by the broker ${config.kafkaBrokers}: ${sasl} failed (invalid credentials)`;
+  }
+  if (/Unsupported SASL mechanism|SASL mechanism .* not supported|Broker: Unsupported SASL/i.test(msg)) {
+    return `KAFKA_SASL_MECHANISM=${config.kafkaSaslMechanism ?? ""} is not enabled on the broker ${config.kafkaBrokers}`;
+  }
+  // Deliberately not matched: "Disconnected while requesting ApiVersion: might be caused by incorrect
+  // security.protocol" and TLS handshake failures also happen while a broker restarts or is
+  // overloaded; they are retried and surface as KAFKA_BROKERS in /readyz and start-up errors.
+  return undefined;
+}
+
 /** Routes the client's own logs into our structured logger. */
-function kafkaLogger(log: Logger): K.Logger {
+function kafkaLogger(log: Logger, config: Config): K.Logger {
+  let reported = false;
+  const check = (msg: string) => {
+    if (reported) return;
+    const problem = kafkaConfigProblem(config, msg);
+    if (problem) {
+      reported = true;
+      fatalConfigHandler(problem);
+    }
+  };
   const adapter: K.Logger = {
     info: (msg, extra) => log.debug(extra ?? {}, msg),
-    warn: (msg, extra) => log.warn(extra ?? {}, msg),
+    warn: (msg, extra) => {
+      check(msg);
+      log.warn(extra ?? {}, msg);
+    },
     // Broker connection failures ("FAIL") are retried by librdkafka and surface in /readyz and
     // start-up errors; at error level they would bury the one line that says what to fix.
-    error: (msg, extra) =>
-      (extra as { fac?: string } | undefined)?.fac === "FAIL" ? log.debug(extra ?? {}, msg) : log.error(extra ?? {}, msg),
+    error: (msg, extra) => {
+      check(msg);
+      if ((extra as { fac?: string } | undefined)?.fac === "FAIL") log.debug(extra ?? {}, msg);
+      else log.error(extra ?? {}, msg);
+    },
     debug: (msg, extra) => log.debug(extra ?? {}, msg),
     namespace: () => adapter,
     setLogLevel: () => {},
@@ -27,15 +70,35 @@ function kafkaLogger(log: Logger): K.Logger {
   return adapter;
 }
 
+/**
+ * Security settings of every client (producer, consumers, admin all come from createKafka):
+ * SASL (PLAIN / SCRAM) and TLS from KAFKA_SASL_* / KAFKA_SSL*, nothing else to change for a
+ * secured cluster such as Redpanda Cloud.
+ */
+export function kafkaSecurity(config: Config): { kafkaJS: Pick<K.KafkaConfig, "ssl" | "sasl">; rdkafka: Record<string, string> } {
+  const kafkaJS: Pick<K.KafkaConfig, "ssl" | "sasl"> = {};
+  const rdkafka: Record<string, string> = {};
+  if (config.kafkaSsl) kafkaJS.ssl = true;
+  if (config.kafkaSslCaFile) rdkafka["ssl.ca.location"] = config.kafkaSslCaFile;
+  if (config.kafkaSaslMechanism && config.kafkaSaslUsername && config.kafkaSaslPassword) {
+    const mechanism = config.kafkaSaslMechanism.toLowerCase() as "plain" | "scram-sha-256" | "scram-sha-512";
+    kafkaJS.sasl = { mechanism, username: config.kafkaSaslUsername, password: config.kafkaSaslPassword } as K.SASLOptions;
+  }
+  return { kafkaJS, rdkafka };
+}
+
 export function createKafka(config: Config, clientId: string): K.Kafka {
+  const security = kafkaSecurity(config);
   return new Kafka({
     kafkaJS: {
       brokers: brokerList(config),
       clientId,
       logLevel: logLevel.WARN,
-      logger: kafkaLogger(makeLogger(`kafka:${clientId}`)),
+      logger: kafkaLogger(makeLogger(`kafka:${clientId}`), config),
       connectionTimeout: config.dependencyTimeoutMs,
+      ...security.kafkaJS,
     },
+    ...security.rdkafka,
   });
 }
 

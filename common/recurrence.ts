@@ -60,7 +60,8 @@ const knownZones = new Map<string, boolean>();
 export function isValidTimezone(tz: string): boolean {
   let valid = knownZones.get(tz);
   if (valid === undefined) {
-    valid = IANAZone.isValidZone(tz);
+    // Node 22's Intl also accepts UTC offsets ("+05:30") as time zones; the contract asks for IANA names.
+    valid = !/^[+-]/.test(tz) && IANAZone.isValidZone(tz);
     if (knownZones.size < 2000) knownZones.set(tz, valid);
   }
   return valid;

@@ -31,6 +31,14 @@ step "docker-compose.yml against the Compose Specification (compose-go $COMPOSE_
 if out="$(JWT_SECRET="" "$COMPOSE_LINT" docker-compose.yml 2>&1 >/dev/null)"; then ok "compose-lint docker-compose.yml"
 else bad "compose-lint docker-compose.yml: $out"; fi
 
+step "docker-compose.yml's own defaults through the config loader (bin/taskstream.ts check-config)"
+if json="$(env -i PATH="$PATH" HOME="$HOME" "$COMPOSE_LINT" docker-compose.yml 2>&1)" \
+  && out="$(node "$here/checks/compose-env.mjs" /dev/stdin <<<"$json" 2>&1)"; then ok "compose environment of every app service is valid:"$'\n'"$out"
+else bad "compose environment: ${out:-$json}"; fi
+
+step "render.yaml (Render Blueprint, option A), offline (deploy/checks/render.mjs)"
+if out="$(node "$here/checks/render.mjs" 2>&1)"; then ok "$out"; else bad "$out"; fi
+
 step "Terraform formatting (tofu $OPENTOFU_VERSION fmt -check)"
 if out="$("$TOFU" fmt -check -recursive -diff terraform 2>&1)"; then ok "tofu fmt -check -recursive terraform"
 else bad "tofu fmt: files need \`tofu fmt -recursive terraform\`:"$'\n'"$out"; fi

@@ -1,6 +1,6 @@
 // Container HEALTHCHECK for the taskstream image (used by Docker and docker compose;
 // Kubernetes uses its own httpGet probes). Finds which process this container runs from
-// PID 1's command line (tini -- node ... bin/taskstream.ts <process>) and GETs /healthz
+// PID 1's command line (tini -- node ... dist/bin/taskstream.js <process>) and GETs /healthz
 // on that process's port; for `all` every port must answer.
 import { readFileSync } from "node:fs";
 

@@ -9,7 +9,12 @@
 #   JWT_SECRET | JWT_JWKS_URL  one is required (local: a dev secret is used)
 #   JWT_ISSUER        optional
 #   DATABASE_URL      optional; default: the uri CloudNativePG generated (taskstream-pg-app)
-#   REDIS_URL         optional; default: the in-cluster Redis of components/redis
+#   REDIS_URL         optional; default: the in-cluster Redis of components/redis, with its password
+#   REDIS_PASSWORD    optional; password of the in-cluster Redis (default: kept from the Secret
+#                     taskstream-data/taskstream-redis-auth, or generated on the first apply)
+#   KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL
+#                     optional; a secured broker (mechanism and KAFKA_SSL into the ConfigMap,
+#                     user and password into the Secret)
 # Needs kubectl >= 1.27 (kustomize built in). Secrets go straight from the environment
 # into the Secret taskstream-secrets; nothing is written to disk or to Terraform state.
 set -euo pipefail
@@ -58,6 +63,14 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
     echo "  - target: {kind: ConfigMap, name: taskstream-config}"
     echo "    patch: '[{\"op\":\"replace\",\"path\":\"/data/KAFKA_BROKERS\",\"value\":\"$KAFKA_BROKERS\"}]'"
   fi
+  if [ -n "${KAFKA_SASL_MECHANISM:-}" ]; then
+    echo "  - target: {kind: ConfigMap, name: taskstream-config}"
+    echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/KAFKA_SASL_MECHANISM\",\"value\":\"$KAFKA_SASL_MECHANISM\"}]'"
+  fi
+  if [ "${KAFKA_SSL:-false}" = true ]; then
+    echo "  - target: {kind: ConfigMap, name: taskstream-config}"
+    echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/KAFKA_SSL\",\"value\":\"true\"}]'"
+  fi
   if [ -n "${JWT_ISSUER:-}" ]; then
     echo "  - target: {kind: ConfigMap, name: taskstream-config}"
     echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/JWT_ISSUER\",\"value\":\"$JWT_ISSUER\"}]'"
@@ -65,6 +78,24 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 } > "$work/kustomization.yaml"
 sed -i '/^patches:$/{$d}' "$work/kustomization.yaml"
 kubectl kustomize "$work" > "$work/all.yaml"
+
+if [ -n "${KAFKA_SASL_MECHANISM:-}" ] && { [ -z "${KAFKA_SASL_USERNAME:-}" ] || [ -z "${KAFKA_SASL_PASSWORD:-}" ]; }; then
+  echo "KAFKA_SASL_MECHANISM=$KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD" >&2; exit 2
+fi
+
+echo "--> Redis password (Secret taskstream-data/taskstream-redis-auth)"
+if [ -z "${REDIS_PASSWORD:-}" ]; then
+  REDIS_PASSWORD="$(kubectl -n taskstream-data get secret taskstream-redis-auth -o jsonpath='{.data.password}' 2>/dev/null | base64 -d || true)"
+fi
+# Hex only, so it needs no escaping inside REDIS_URL.
+[ -n "$REDIS_PASSWORD" ] || REDIS_PASSWORD="$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
+kubectl create namespace taskstream-data --dry-run=client -o yaml | kubectl apply --server-side --field-manager=taskstream -f - >/dev/null
+(
+  umask 077
+  printf 'password=%s\n' "$REDIS_PASSWORD" > "$work/redis.env"
+)
+kubectl -n taskstream-data create secret generic taskstream-redis-auth --from-env-file="$work/redis.env" \
+  --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts --field-manager=taskstream -f - >/dev/null
 
 echo "--> namespaces and data services"
 # (`notin` also matches objects without the label: everything but the app workloads.)
@@ -76,7 +107,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   kubectl -n taskstream-data wait --for=condition=Ready cluster/taskstream-pg --timeout=15m
   DATABASE_URL="$(kubectl -n taskstream-data get secret taskstream-pg-app -o jsonpath='{.data.uri}' | base64 -d)"
 fi
-: "${REDIS_URL:=redis://taskstream-redis.taskstream-data.svc.cluster.local:6379}"
+: "${REDIS_URL:=redis://:${REDIS_PASSWORD}@taskstream-redis.taskstream-data.svc.cluster.local:6379}"
 
 echo "--> Secret taskstream-secrets"
 # Through a 0600 file in the temp dir (removed on exit), not argv, so `ps` never shows them.
@@ -86,6 +117,8 @@ echo "--> Secret taskstream-secrets"
     printf 'DATABASE_URL=%s\nREDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL"
     [ -z "${JWT_SECRET:-}" ] || printf 'JWT_SECRET=%s\n' "$JWT_SECRET"
     [ -z "${JWT_JWKS_URL:-}" ] || printf 'JWT_JWKS_URL=%s\n' "$JWT_JWKS_URL"
+    [ -z "${KAFKA_SASL_USERNAME:-}" ] || printf 'KAFKA_SASL_USERNAME=%s\n' "$KAFKA_SASL_USERNAME"
+    [ -z "${KAFKA_SASL_PASSWORD:-}" ] || printf 'KAFKA_SASL_PASSWORD=%s\n' "$KAFKA_SASL_PASSWORD"
   } > "$work/secrets.env"
 )
 kubectl -n taskstream create secret generic taskstream-secrets --from-env-file="$work/secrets.env" \

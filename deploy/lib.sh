@@ -5,6 +5,9 @@ REPO_ROOT="$(cd "$DEPLOY_DIR/.." && pwd)"
 # shellcheck source=/dev/null
 . "$DEPLOY_DIR/tools.env"
 TASKSTREAM_CACHE="${TASKSTREAM_CACHE:-$HOME/.cache/taskstream}"
+# Node 22 (the project's engines) for the checks, like every other script.
+# shellcheck source=/dev/null
+. "$REPO_ROOT/stack/node-env.sh"
 TOOLS_DIR="$TASKSTREAM_CACHE/tools"
 KUSTOMIZE="$TOOLS_DIR/kustomize-$KUSTOMIZE_VERSION/kustomize"
 TOFU="$TOOLS_DIR/opentofu-$OPENTOFU_VERSION/tofu"

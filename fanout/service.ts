@@ -75,7 +75,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     // uWS's own limit only guards memory, far above WS_MAX_BACKPRESSURE_BYTES, which
     // Sessions.closeSlowConsumers enforces with a clear code before uWS would drop or cut anything.
     maxBackpressure: Math.max(config.wsMaxBackpressureBytes * 64, 64 * 1024 * 1024),
-    closeOnBackpressureLimit: 1,
+    closeOnBackpressureLimit: true,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
       const userId = req.getParameter(0) ?? "";

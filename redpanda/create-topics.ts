@@ -1,8 +1,4 @@
-/**
- * Creates every topic of topics.json that is missing; existing topics are left as they are.
- * "Created" is the broker's own answer to each create (already-exists = present), never a
- * comparison with a topic listing, whose metadata can lag a create that just happened.
- */
+/** Creates every topic of topics.json that is missing; existing topics are left as they are. */
 import type { Config } from "../common/config.ts";
 import { type TopicKey, topicName, topicSpecs } from "../common/contracts/topics.ts";
 import { createKafka } from "../common/kafka.ts";
@@ -16,11 +12,12 @@ export async function createTopics(config: Config): Promise<string[]> {
   try {
     const existing = new Set(await admin.listTopics());
     const missing = (Object.keys(topicSpecs) as TopicKey[]).filter((k) => !existing.has(topicName(config.topicPrefix, k)));
+    // One request per topic, so the broker's own answer decides: "already exists" (a topic that
+    // listTopics' metadata did not show yet, or another replica's) counts as present, not created.
     const created: string[] = [];
-    // One create per topic: the client reports "already exists" only for a whole call.
     for (const k of missing) {
       const topic = topicName(config.topicPrefix, k);
-      const isNew = await admin.createTopics({
+      const wasCreated = await admin.createTopics({
         topics: [
           {
             topic,
@@ -30,7 +27,7 @@ export async function createTopics(config: Config): Promise<string[]> {
           },
         ],
       });
-      if (isNew) created.push(topic);
+      if (wasCreated) created.push(topic);
     }
     log.info({ created, prefix: config.topicPrefix }, created.length ? "topics created" : "topics present");
     return created;

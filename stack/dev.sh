@@ -3,6 +3,8 @@
 # in .stack/dev), migrates, creates topics, then runs all four services in one process in the
 # foreground, plus the dashboard's Vite dev server (web/, WEB_PORT=5173). Ctrl-C (or `make down`) stops the services and the stack; nothing is left running.
 export STACK_PROFILE=dev
+# The documented dev JWT secret is allowed only under this explicit profile.
+export TASKSTREAM_PROFILE=dev
 source "$(dirname "$0")/lib.sh"
 cleanup() {
   trap - EXIT INT TERM

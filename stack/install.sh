@@ -25,13 +25,13 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
 fi
 
 # npm: reinstall only when package.json or the lockfile changed since the last install.
-# `npm install` rather than `npm ci`: npm 11.19 writes lockfiles without the other platforms'
-# optional packages here, and `npm ci` then refuses them (see README, "Known issues").
+# `npm ci` installs exactly the committed lockfile and never rewrites it (the lockfile lists every
+# platform's optional packages, so npm 11 accepts it); the Dockerfile runs the same command.
 stamp="$ROOT/node_modules/.taskstream-install"
-want="$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -d' ' -f1) node-$(node -p process.versions.modules)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$ROOT/node_modules/@confluentinc/kafka-javascript/build" ]; then
-  log "npm install (builds the Kafka client against Debian's libraries; ~3 min the first time)"
-  (cd "$ROOT" && CKJS_LINKING=dynamic npm install --no-audit --no-fund --loglevel=error)
+  log "npm ci on node $(node --version) (builds the Kafka client against Debian's libraries; ~5 min the first time)"
+  (cd "$ROOT" && CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 fi
 

@@ -11,10 +11,14 @@ start() {
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# A second listener that requires SASL/SCRAM-SHA-256 (the user is created at format time), so
+# tests prove the clients' KAFKA_SASL_* settings against a real broker.
+sasl.enabled.mechanisms=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
@@ -41,15 +45,17 @@ LOG
   local cp="$KAFKA_LIBS/*"
   if [ ! -f "$dir/data/meta.properties" ]; then
     java -cp "$cp" -Dlog4j2.configurationFile="$dir/log4j2.yaml" kafka.tools.StorageTool format \
-      --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+      --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$dir/server.properties" \
+      --add-scram "SCRAM-SHA-256=[name=$KAFKA_SCRAM_USERNAME,password=$KAFKA_SCRAM_PASSWORD]" >"$dir/format.log" 2>&1 \
       || { cat "$dir/format.log" >&2; die "kafka storage format failed"; }
   fi
-  log "starting kafka on 127.0.0.1:$KAFKA_PORT"
+  log "starting kafka on 127.0.0.1:$KAFKA_PORT (SASL/SCRAM-SHA-256 on :$KAFKA_SASL_PORT)"
   nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$cp" kafka.Kafka "$dir/server.properties" \
     >"$dir/kafka.log" 2>&1 &
   echo $! > "$pidfile"
   wait_for 60 "kafka (log: $dir/kafka.log)" port_open "$KAFKA_PORT"
+  wait_for 30 "kafka's SASL listener (log: $dir/kafka.log)" port_open "$KAFKA_SASL_PORT"
 }
 
 case "${1:-}" in

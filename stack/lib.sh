@@ -12,6 +12,10 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROO
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 STACK_DIR="$ROOT/.stack/$PROFILE"
 
+# Node 22 first on PATH (stack/node-env.sh) for this script and everything it starts.
+# shellcheck source=/dev/null
+. "$ROOT/stack/node-env.sh"
+
 # Ports are <base>9092 (Kafka), <base>5432 (PostgreSQL), <base>6379 (Redis); tests run their
 # services on <base>8080.. . Another profile needs its own STACK_PORT_BASE (a digit 3-5).
 case "$PROFILE" in
@@ -21,10 +25,16 @@ case "$PROFILE" in
 esac
 KAFKA_PORT=${PORT_BASE}9092; PG_PORT=${PORT_BASE}5432; REDIS_PORT=${PORT_BASE}6379
 KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+# The broker's SASL/SCRAM-SHA-256 listener and its one user (local test credentials only).
+KAFKA_SASL_PORT=$((KAFKA_PORT + 2))
+KAFKA_SCRAM_USERNAME=taskstream
+KAFKA_SCRAM_PASSWORD=taskstream-local-scram-password
 
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export DATABASE_URL="${DATABASE_URL:-postgres://taskstream:taskstream@127.0.0.1:$PG_PORT/taskstream}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
+# The local stacks are development stacks: the documented dev JWT secret is allowed there.
+export TASKSTREAM_PROFILE="${TASKSTREAM_PROFILE:-dev}"
 
 log() { printf '\033[1;34m[stack:%s]\033[0m %s\n' "$PROFILE" "$*" >&2; }
 die() { printf '\033[1;31m[stack:%s]\033[0m %s\n' "$PROFILE" "$*" >&2; exit 1; }

@@ -4,6 +4,7 @@
 # Extra arguments go to vitest (e.g. `stack/test.sh processors/`). STACK_PROFILE/STACK_PORT_BASE
 # give a second, independent test stack (see stack/lib.sh).
 export STACK_PROFILE="${STACK_PROFILE:-test}"
+export TASKSTREAM_PROFILE=dev # tests use the documented dev JWT secret
 source "$(dirname "$0")/lib.sh"
 trap '"$ROOT/stack/down.sh" >/dev/null 2>&1 || true' EXIT INT TERM
 start=$SECONDS

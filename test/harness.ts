@@ -13,6 +13,8 @@ export const uniqueId = (label: string): string => `${label}-${randomUUID().slic
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const run = randomUUID().slice(0, 8);
   return loadConfig({
+    // Tests sign tokens with the documented dev secret: the dev profile, unless a test says otherwise.
+    TASKSTREAM_PROFILE: "dev",
     ...process.env,
     TOPIC_PREFIX: `t${run}.`,
     REDIS_PREFIX: `t${run}`,
@@ -25,8 +27,17 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 
 /** The env a child process needs to run with `config`. */
 export function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const optional: Record<string, string | undefined> = {
+    KAFKA_SASL_MECHANISM: config.kafkaSaslMechanism,
+    KAFKA_SASL_USERNAME: config.kafkaSaslUsername,
+    KAFKA_SASL_PASSWORD: config.kafkaSaslPassword,
+    KAFKA_SSL_CA_FILE: config.kafkaSslCaFile,
+  };
   return {
     ...process.env,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    TASKSTREAM_PROFILE: config.profile,
+    KAFKA_SSL: String(config.kafkaSsl),
     TOPIC_PREFIX: config.topicPrefix,
     REDIS_PREFIX: config.redisPrefix,
     KAFKA_BROKERS: config.kafkaBrokers,

@@ -23,6 +23,9 @@ export const composeChecks = [
       if (!/redpanda/.test(s.redpanda.image ?? "")) out.push("service redpanda does not run the Redpanda image");
       if (!/appendonly\s+yes|--appendonly\s+yes/.test(cmd(s.redis))) out.push("redis does not run with --appendonly yes");
       if (!/maxmemory-policy\s+noeviction/.test(cmd(s.redis))) out.push("redis does not run with --maxmemory-policy noeviction (BullMQ)");
+      if (!/--requirepass\s+\S+/.test(cmd(s.redis)))
+        out.push("redis does not run with --requirepass (anyone on the network could publish fan-out frames)");
+      if (!/--protected-mode\s+yes/.test(cmd(s.redis))) out.push("redis does not run with --protected-mode yes");
       const img = s.ingest.image;
       for (const n of ["topics", "migrate", ...Object.keys(APP_SERVICES)])
         if (s[n].image !== img) out.push(`service ${n} runs ${s[n].image}, not the app image ${img}`);

@@ -18,7 +18,8 @@ export const dockerfileChecks = [
   },
   {
     id: "dockerfile-rules",
-    title: "multi-stage, pinned Node 20 base, dynamic librdkafka, non-root USER, HEALTHCHECK, exec-form ENTRYPOINT, the four ports",
+    title:
+      "multi-stage, pinned Node 22 base, dynamic librdkafka, npm ci, non-root USER, HEALTHCHECK, exec-form ENTRYPOINT on the compiled dist/ (no tsx), the four ports",
     run({ dockerfile }) {
       const out = [];
       const df = DockerfileParser.parse(dockerfile);
@@ -31,7 +32,7 @@ export const dockerfileChecks = [
         image = image.replace(/^\$\{?(\w+)\}?$/, (_, v) => args[v] ?? image);
         if (froms.some((g) => g !== f && g.getBuildStage() === image)) continue; // FROM <stage>
         if (/:latest$/.test(image) || !image.includes(":")) out.push(`FROM ${image} is not pinned`);
-        if (!/^node:20\./.test(image)) out.push(`FROM ${image}: the runtime is pinned to Node 20 (node:20.x-bookworm-slim)`);
+        if (!/^node:22[.-]/.test(image)) out.push(`FROM ${image}: the runtime is Node 22 (node:22.x-bookworm-slim, package.json engines)`);
       }
       // the final stage
       const lastFrom = froms[froms.length - 1];
@@ -44,7 +45,8 @@ export const dockerfileChecks = [
       if (!kw("HEALTHCHECK").length) out.push("final stage has no HEALTHCHECK");
       const ep = kw("ENTRYPOINT").pop()?.getArgumentsContent()?.trim() ?? "";
       if (!ep.startsWith("[")) out.push("ENTRYPOINT is not in exec form (signals would not reach node)");
-      if (!/bin\/taskstream\.ts/.test(ep)) out.push("ENTRYPOINT does not run bin/taskstream.ts (what `npm start --` runs)");
+      if (!/dist\/bin\/taskstream\.js/.test(ep)) out.push("ENTRYPOINT does not run dist/bin/taskstream.js (what `npm start --` runs)");
+      if (/tsx/.test(ep)) out.push("ENTRYPOINT runs TypeScript through tsx: production runs the compiled dist/");
       const exposed = kw("EXPOSE").flatMap((e) => e.getArgumentsContent().split(/\s+/));
       for (const p of ["8080", "8081", "8082", "8090"]) if (!exposed.includes(p)) out.push(`EXPOSE lacks ${p}`);
       const code = dockerfile

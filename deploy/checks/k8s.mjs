@@ -413,6 +413,28 @@ export const checks = [
       return out;
     },
   },
+  {
+    id: "redis-auth",
+    title: "in-cluster Redis requires a password from a Secret (requirepass) and runs in protected mode",
+    run(objs) {
+      const out = [];
+      const sts = objs.find((o) => o.kind === "StatefulSet" && o.metadata.name === "taskstream-redis");
+      if (!sts) return [];
+      const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "taskstream-redis");
+      const conf = cm?.data?.["redis.conf"] ?? "";
+      if (!/^protected-mode\s+yes\s*$/m.test(conf)) out.push("redis.conf lacks `protected-mode yes`");
+      if (/^requirepass\s/m.test(conf)) out.push("redis.conf holds the password in a ConfigMap: pass it from a Secret");
+      const c = (sts.spec.template.spec.containers ?? []).find((x) => x.name === "redis");
+      const args = (c?.args ?? []).join(" ");
+      const m = /--requirepass\s+\$\((\w+)\)/.exec(args);
+      if (!m) out.push("Redis container does not pass --requirepass $(VAR)");
+      else {
+        const v = (c.env ?? []).find((e) => e.name === m[1]);
+        if (!v?.valueFrom?.secretKeyRef) out.push(`Redis's ${m[1]} does not come from a Secret (secretKeyRef)`);
+      }
+      return out;
+    },
+  },
 ];
 
 /** [path, value] of string values under any key that mentions "topic" (not settings about topics). */

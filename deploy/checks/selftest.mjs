@@ -251,6 +251,22 @@ const cases = [
     },
   ],
   [
+    "redis-auth",
+    "Redis without a password",
+    (w) => {
+      const s = find(w, "StatefulSet", "taskstream-redis");
+      s.spec.template.spec.containers[0].args = ["/etc/redis/redis.conf"];
+    },
+  ],
+  [
+    "redis-auth",
+    "Redis with protected mode off",
+    (w) => {
+      const c = find(w, "ConfigMap", "taskstream-redis");
+      c.data["redis.conf"] = c.data["redis.conf"].replace("protected-mode yes", "protected-mode no");
+    },
+  ],
+  [
     "schema",
     "replicas is a string",
     (w) => {
@@ -304,6 +320,15 @@ const cases = [
     "Redis without AOF in compose",
     (w) => {
       w.compose.services.redis.command = ["redis-server"];
+    },
+  ],
+  [
+    "compose-services",
+    "Redis without a password in compose",
+    (w) => {
+      w.compose.services.redis.command = w.compose.services.redis.command.filter(
+        (a, i, all) => a !== "--requirepass" && all[i - 1] !== "--requirepass",
+      );
     },
   ],
   [
@@ -381,6 +406,23 @@ const cases = [
     "shell-form ENTRYPOINT",
     (w) => {
       w.dockerfile = w.dockerfile.replace(/^ENTRYPOINT .*$/m, "ENTRYPOINT node --import tsx bin/taskstream.ts");
+    },
+  ],
+  [
+    "dockerfile-rules",
+    "production runs TypeScript through tsx",
+    (w) => {
+      w.dockerfile = w.dockerfile.replace(
+        /^ENTRYPOINT .*$/m,
+        'ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "dist/bin/taskstream.js"]',
+      );
+    },
+  ],
+  [
+    "dockerfile-rules",
+    "Node 20 base image",
+    (w) => {
+      w.dockerfile = w.dockerfile.replace(/^ARG NODE_IMAGE=.*$/m, "ARG NODE_IMAGE=node:20.20.2-bookworm-slim");
     },
   ],
   [

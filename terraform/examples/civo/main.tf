@@ -42,20 +42,25 @@ module "platform" {
 }
 
 module "app" {
-  source            = "../../modules/app"
-  repo_root         = abspath("${path.module}/../../..")
-  overlay           = "civo"
-  image             = var.image
-  host              = var.host
-  tls               = var.tls
-  kubeconfig        = module.cluster.kubeconfig
-  kubeconfig_path   = var.kubeconfig_path != "" ? var.kubeconfig_path : abspath("${path.root}/kubeconfig")
-  kafka_brokers     = module.platform.kafka_brokers
-  ingress_namespace = module.platform.ingress_namespace
-  platform_ready    = module.platform.ready
-  jwt_secret        = var.jwt_secret
-  jwt_jwks_url      = var.jwt_jwks_url
-  jwt_issuer        = var.jwt_issuer
-  database_url      = var.database_url
-  redis_url         = var.redis_url
+  source               = "../../modules/app"
+  repo_root            = abspath("${path.module}/../../..")
+  overlay              = "civo"
+  image                = var.image
+  host                 = var.host
+  tls                  = var.tls
+  kubeconfig           = module.cluster.kubeconfig
+  kubeconfig_path      = var.kubeconfig_path != "" ? var.kubeconfig_path : abspath("${path.root}/kubeconfig")
+  kafka_brokers        = module.platform.kafka_brokers
+  ingress_namespace    = module.platform.ingress_namespace
+  platform_ready       = module.platform.ready
+  jwt_secret           = var.jwt_secret
+  jwt_jwks_url         = var.jwt_jwks_url
+  jwt_issuer           = var.jwt_issuer
+  database_url         = var.database_url
+  redis_url            = var.redis_url
+  redis_password       = var.redis_password
+  kafka_sasl_mechanism = var.kafka_sasl_mechanism
+  kafka_sasl_username  = var.kafka_sasl_username
+  kafka_sasl_password  = var.kafka_sasl_password
+  kafka_ssl            = var.kafka_ssl
 }

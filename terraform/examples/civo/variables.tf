@@ -101,3 +101,40 @@ variable "redis_url" {
   default     = ""
   sensitive   = true
 }
+
+variable "kafka_sasl_mechanism" {
+  description = "KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) for a secured broker; empty for none."
+  type        = string
+  default     = ""
+  validation {
+    condition     = contains(["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], var.kafka_sasl_mechanism)
+    error_message = "kafka_sasl_mechanism must be empty, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+  }
+}
+
+variable "kafka_sasl_username" {
+  description = "KAFKA_SASL_USERNAME (with kafka_sasl_mechanism); goes into the Secret taskstream-secrets."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "kafka_sasl_password" {
+  description = "KAFKA_SASL_PASSWORD (with kafka_sasl_mechanism). Given via TF_VAR_kafka_sasl_password; reaches the cluster's Secret only, not the state."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "kafka_ssl" {
+  description = "KAFKA_SSL: TLS to the brokers (SASL_SSL with SASL), e.g. for Redpanda Cloud."
+  type        = bool
+  default     = false
+}
+
+variable "redis_password" {
+  description = "Password of the in-cluster Redis (requirepass); empty keeps the one in the cluster's Secret taskstream-redis-auth or generates one. Ignored when redis_url is set."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -35,21 +35,26 @@ resource "terraform_data" "kubeconfig" {
 }
 
 resource "terraform_data" "apply" {
-  triggers_replace = [local.manifests_hash, var.image, var.host, var.overlay, var.platform_ready]
+  triggers_replace = [local.manifests_hash, var.image, var.host, var.overlay, var.platform_ready, var.kafka_sasl_mechanism, var.kafka_ssl]
   depends_on       = [terraform_data.kubeconfig]
 
   provisioner "local-exec" {
     command = "\"${var.repo_root}/deploy/k8s-apply.sh\" \"${var.overlay}\""
     environment = {
-      KUBECONFIG       = var.kubeconfig_path
-      TASKSTREAM_IMAGE = var.image
-      TASKSTREAM_HOST  = var.host
-      KAFKA_BROKERS    = var.kafka_brokers
-      JWT_SECRET       = var.jwt_secret
-      JWT_JWKS_URL     = var.jwt_jwks_url
-      JWT_ISSUER       = var.jwt_issuer
-      DATABASE_URL     = var.database_url
-      REDIS_URL        = var.redis_url
+      KUBECONFIG           = var.kubeconfig_path
+      TASKSTREAM_IMAGE     = var.image
+      TASKSTREAM_HOST      = var.host
+      KAFKA_BROKERS        = var.kafka_brokers
+      JWT_SECRET           = var.jwt_secret
+      JWT_JWKS_URL         = var.jwt_jwks_url
+      JWT_ISSUER           = var.jwt_issuer
+      DATABASE_URL         = var.database_url
+      REDIS_URL            = var.redis_url
+      REDIS_PASSWORD       = var.redis_password
+      KAFKA_SASL_MECHANISM = var.kafka_sasl_mechanism
+      KAFKA_SASL_USERNAME  = var.kafka_sasl_username
+      KAFKA_SASL_PASSWORD  = var.kafka_sasl_password
+      KAFKA_SSL            = var.kafka_ssl ? "true" : "false"
     }
   }
 }
