@@ -23,9 +23,8 @@ for d in /proc/[0-9]*; do
   elif [[ $args == *"$stack_dir/postgres"* ]] || { [[ $args == postgres:* ]] && [ "$(readlink "$d/cwd" 2>/dev/null)" == "$stack_dir/postgres/data" ]; }; then cat=postgres
   elif [[ $args == *redis-server*46379* ]]; then cat=redis
   elif [[ $args == *centrifugo*--config* ]]; then cat=centrifugo
-  elif [[ $args == *redis-server*46380* ]]; then cat=redis-centrifugo
-  elif [[ $args == *io.gatling.plugin.util.ForkMain* ]] || [[ $args == *bench/ws-scale.mjs* ]]; then cat=loadgen
-  elif [[ $args == java* ]] && [[ $args != *plexus-classworlds* ]] && [[ "$(readlink "$d/cwd" 2>/dev/null)" == */bench/gatling ]]; then cat=loadgen
+  elif [[ $args == *redis-server*4638[0-9]* ]]; then cat=redis-centrifugo
+  elif [[ $args == *gatlingbooter*io.gatling.app.Gatling* ]] || [[ $args == *bench/ws-scale.mjs* ]]; then cat=loadgen
   elif [[ $args == *plexus-classworlds*gatling:test* ]]; then cat=loadgen-maven
   else cat=other; fi
   # PostgreSQL backends come and go with the pools: the postmaster's reaped-children time keeps theirs.

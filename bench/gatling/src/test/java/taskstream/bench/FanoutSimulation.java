@@ -101,7 +101,8 @@ public class FanoutSimulation extends Simulation {
             .sendText("{\"id\":2,\"subscribe\":{\"channel\":\"user:#{user}\"}}")
             .await(20)
             .on(ws.checkTextMessage("subscribe reply").matching(jsonPath("$.id").is("2"))
-                .check(jsonPath("$.subscribe").exists(), jsonPath("$.subscribe.offset").ofLong().optional().saveAs("seq0"))));
+                .check(jsonPath("$.subscribe").exists(), jsonPath("$.subscribe.offset").ofLong().optional().saveAs("seq0"),
+                    jsonPath("$.subscribe.epoch").optional().saveAs("epoch"))));
   }
 
   ScenarioBuilder listeners() {
@@ -116,14 +117,21 @@ public class FanoutSimulation extends Simulation {
         .exec(connect())
         .exec(session -> {
           if (!session.isFailed()) sock(session).ready(session.contains("seq0") ? session.getLong("seq0") : 0L);
+          if (session.contains("epoch")) sock(session).epoch = session.getString("epoch");
           return session;
         })
         .asLongAs(FanoutSimulation::keepListening).on(
             pause(Duration.ofMillis(100)),
             exec(ws.processUnmatchedMessages("s", (messages, session) -> {
               sock(session).onMessages(messages);
-              return session;
-            })))
+              String resub = CF ? sock(session).takeResubscribe() : null;
+              return resub == null ? session.remove("resub") : session.set("resub", resub);
+            })),
+            doIf(session -> session.contains("resub")).then(exec(ws("cf resubscribe").wsName("s").sendText("#{resub}"))))
+        .exec(ws.processUnmatchedMessages("s", (messages, session) -> {
+          sock(session).onMessages(messages); // what arrived during the last pause
+          return session;
+        }))
         .exec(session -> {
           Tracker.finish(sock(session), USERS * SOCKETS, SOCKETS);
           return session;

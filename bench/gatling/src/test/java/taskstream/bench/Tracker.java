@@ -48,6 +48,10 @@ final class Tracker {
   static final AtomicLong gapLost = new AtomicLong();
   static final AtomicLong tailLost = new AtomicLong();
   static final AtomicLong unparsed = new AtomicLong();
+  static final AtomicLong cfUnsubscribes = new AtomicLong();
+  static final AtomicLong cfDisconnects = new AtomicLong();
+  static final AtomicLong cfRecoveries = new AtomicLong();
+  static final AtomicLong cfErrors = new AtomicLong();
   static final AtomicLong socketsOpen = new AtomicLong();
   static final AtomicLong socketsReady = new AtomicLong();
   static final AtomicLong socketsDone = new AtomicLong();
@@ -131,6 +135,9 @@ final class Tracker {
     long base = -1; // seq/offset when the socket became ready
     long last = -1;
     long got;
+    String epoch = "";
+    int commandId = 2;
+    boolean resubscribe;
 
     Socket(String user, boolean centrifugo) {
       this.user = user;
@@ -174,12 +181,37 @@ final class Tracker {
       if (line.isBlank()) return;
       if (line.equals("{}")) return; // server ping (answered by wsAutoReplyTextFrame)
       try {
-        JsonNode pub = JSON.readTree(line).path("push").path("pub");
+        JsonNode root = JSON.readTree(line);
+        JsonNode push = root.path("push");
+        if (push.has("unsubscribe")) {
+          // The server lost track of the channel's stream (e.g. code 2500 "insufficient state" when
+          // its Redis pub/sub dropped a message): a Centrifugo client resubscribes with recovery.
+          cfUnsubscribes.incrementAndGet();
+          resubscribe = true;
+          return;
+        }
+        if (push.has("disconnect")) {
+          cfDisconnects.incrementAndGet();
+          return;
+        }
+        JsonNode recovered = root.path("subscribe").path("publications");
+        if (root.has("id") && root.path("subscribe").path("recovered").asBoolean(false)) cfRecoveries.incrementAndGet();
+        if (root.has("id") && root.has("error")) cfErrors.incrementAndGet();
+        for (JsonNode p : recovered) arrival(p.path("offset").asLong(), p.path("data").path("cid").asText(), at);
+        JsonNode pub = push.path("pub");
         if (pub.isMissingNode()) return;
         arrival(pub.path("offset").asLong(), pub.path("data").path("cid").asText(), at);
       } catch (IOException e) {
         unparsed.incrementAndGet();
       }
+    }
+
+    /** Centrifugo: the resubscribe command with recovery from the last offset seen, or null. */
+    String takeResubscribe() {
+      if (!resubscribe) return null;
+      resubscribe = false;
+      return String.format("{\"id\":%d,\"subscribe\":{\"channel\":\"user:%s\",\"recover\":true,\"offset\":%d,\"epoch\":\"%s\"}}",
+          ++commandId, user, last, epoch);
     }
 
     private void arrival(long seq, String cid, long at) {
@@ -239,6 +271,8 @@ final class Tracker {
     b.append(" \"gap_lost\": ").append(gapLost.get()).append(",\n");
     b.append(" \"tail_lost\": ").append(tailLost.get()).append(",\n");
     b.append(" \"unparsed\": ").append(unparsed.get()).append(",\n");
+    b.append(String.format(" \"centrifugo\": {\"unsubscribe_pushes\": %d, \"disconnect_pushes\": %d, \"recovered_resubscribes\": %d, \"command_errors\": %d},%n",
+        cfUnsubscribes.get(), cfDisconnects.get(), cfRecoveries.get(), cfErrors.get()));
     b.append(" \"sockets\": {\"opened\": ").append(socketsOpen.get()).append(", \"ready\": ").append(socketsReady.get())
         .append(", \"done\": ").append(socketsDone.get()).append("},\n");
     b.append(" \"steps\": [\n");
