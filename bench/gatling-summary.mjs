@@ -61,6 +61,7 @@ if (tracker) {
     saturated_at_step: tracker.saturated_at_step,
     lost_by_seq_gap: tracker.gap_lost,
     lost_at_end: tracker.tail_lost,
+    centrifugo_protocol: tracker.centrifugo,
     sockets: tracker.sockets,
     held_p95_ms: heldP95,
     highest_held_rate: best ? best.target_rate : 0,
@@ -68,6 +69,8 @@ if (tracker) {
     steps,
   });
 }
+const reminders = readJson("reminders.json");
+if (reminders) summary.reminders = reminders;
 if (breakdown) {
   summary.cpu_ms_per_write = Object.fromEntries(
     breakdown.cpu.filter((r) => r.cpu_ms_per_event !== undefined).map((r) => [r.part, r.cpu_ms_per_event]),
@@ -94,6 +97,14 @@ if (summary.steps) {
     `highest rate held (p95 <= ${summary.held_p95_ms} ms, nothing lost, every step below held): ${summary.highest_held_rate} writes/s`,
   );
 }
+if (summary.centrifugo_protocol && summary.target === "centrifugo")
+  out.push(
+    `centrifugo protocol: ${JSON.stringify(summary.centrifugo_protocol)} (unsubscribe pushes are answered by a resubscribe with recovery)`,
+  );
+if (reminders)
+  out.push(
+    `reminders: ${reminders.received}/${reminders.created} delivered, ${reminders.duplicated} duplicated, ${reminders.missing} missing; lateness p50/p95/p99/max ${reminders.lateness_ms.p50}/${reminders.lateness_ms.p95}/${reminders.lateness_ms.p99}/${reminders.lateness_ms.max} ms; scheduler fire lag p99 ${reminders.fire_lag_ms.p99} ms`,
+  );
 if (summary.cpu_ms_per_write) {
   out.push(
     `CPU ms per accepted write (measured window ${summary.measured_window_s} s): ` +

@@ -124,10 +124,10 @@ public class FanoutSimulation extends Simulation {
             pause(Duration.ofMillis(100)),
             exec(ws.processUnmatchedMessages("s", (messages, session) -> {
               sock(session).onMessages(messages);
-              String resub = CF ? sock(session).takeResubscribe() : null;
+              String resub = CF ? sock(session).takeCommands() : null;
               return resub == null ? session.remove("resub") : session.set("resub", resub);
             })),
-            doIf(session -> session.contains("resub")).then(exec(ws("cf resubscribe").wsName("s").sendText("#{resub}"))))
+            doIf(session -> session.contains("resub")).then(exec(ws("cf command").wsName("s").sendText("#{resub}"))))
         .exec(ws.processUnmatchedMessages("s", (messages, session) -> {
           sock(session).onMessages(messages); // what arrived during the last pause
           return session;
@@ -196,7 +196,9 @@ public class FanoutSimulation extends Simulation {
         .wsMaxReconnects(0)
         // Frames no check waits for are kept for processUnmatchedMessages (the default keeps none).
         .wsUnmatchedInboundMessageBufferSize(100_000)
-        // Centrifugo's server ping is an empty JSON object; the client answers with one (pong).
+        // Centrifugo's server ping is an empty JSON object; the client answers with one (pong), or
+        // is disconnected ~8 s later. A ping batched with pushes in one frame (one per line) is
+        // answered by the listener loop instead (Socket.takeCommands), so the pushes stay buffered.
         .wsAutoReplyTextFrame(text -> CF && text.equals("{}") ? "{}" : null);
 
     List<PopulationBuilder> populations = new ArrayList<>();

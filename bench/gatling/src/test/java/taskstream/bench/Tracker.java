@@ -48,6 +48,7 @@ final class Tracker {
   static final AtomicLong gapLost = new AtomicLong();
   static final AtomicLong tailLost = new AtomicLong();
   static final AtomicLong unparsed = new AtomicLong();
+  static final java.util.Queue<String> deficits = new java.util.concurrent.ConcurrentLinkedQueue<>();
   static final AtomicLong cfUnsubscribes = new AtomicLong();
   static final AtomicLong cfDisconnects = new AtomicLong();
   static final AtomicLong cfRecoveries = new AtomicLong();
@@ -138,6 +139,7 @@ final class Tracker {
     String epoch = "";
     int commandId = 2;
     boolean resubscribe;
+    boolean pong;
 
     Socket(String user, boolean centrifugo) {
       this.user = user;
@@ -179,7 +181,10 @@ final class Tracker {
 
     private void onCentrifugo(String line, long at) {
       if (line.isBlank()) return;
-      if (line.equals("{}")) return; // server ping (answered by wsAutoReplyTextFrame)
+      if (line.equals("{}")) { // a server ping batched with other replies (a lone one is auto-replied)
+        pong = true;
+        return;
+      }
       try {
         JsonNode root = JSON.readTree(line);
         JsonNode push = root.path("push");
@@ -206,12 +211,17 @@ final class Tracker {
       }
     }
 
-    /** Centrifugo: the resubscribe command with recovery from the last offset seen, or null. */
-    String takeResubscribe() {
-      if (!resubscribe) return null;
-      resubscribe = false;
-      return String.format("{\"id\":%d,\"subscribe\":{\"channel\":\"user:%s\",\"recover\":true,\"offset\":%d,\"epoch\":\"%s\"}}",
-          ++commandId, user, last, epoch);
+    /** Centrifugo: commands to send now (a pong; a resubscribe with recovery from the last offset seen), or null. */
+    String takeCommands() {
+      String cmd = pong ? "{}" : null;
+      pong = false;
+      if (resubscribe) {
+        resubscribe = false;
+        String sub = String.format("{\"id\":%d,\"subscribe\":{\"channel\":\"user:%s\",\"recover\":true,\"offset\":%d,\"epoch\":\"%s\"}}",
+            ++commandId, user, last, epoch);
+        cmd = cmd == null ? sub : cmd + "\n" + sub;
+      }
+      return cmd;
     }
 
     private void arrival(long seq, String cid, long at) {
@@ -239,7 +249,10 @@ final class Tracker {
   static void finish(Socket s, int totalSockets, int socketsPerUser) {
     if (s.base >= 0) {
       long expected = s.base + acceptedFor(s.user);
-      if (expected > s.last) tailLost.addAndGet(expected - s.last);
+      if (expected > s.last) {
+        tailLost.addAndGet(expected - s.last);
+        if (deficits.size() < 40) deficits.add(String.format("{\"user\": \"%s\", \"base\": %d, \"last\": %d, \"expected\": %d, \"received\": %d}", s.user, s.base, s.last, expected, s.got));
+      }
     }
     if (socketsDone.incrementAndGet() == totalSockets) {
       long now = System.currentTimeMillis();
@@ -275,6 +288,7 @@ final class Tracker {
         cfUnsubscribes.get(), cfDisconnects.get(), cfRecoveries.get(), cfErrors.get()));
     b.append(" \"sockets\": {\"opened\": ").append(socketsOpen.get()).append(", \"ready\": ").append(socketsReady.get())
         .append(", \"done\": ").append(socketsDone.get()).append("},\n");
+    b.append(" \"sockets_short\": [").append(String.join(", ", deficits)).append("],\n");
     b.append(" \"steps\": [\n");
     for (int i = 0; i < rates.length; i++) {
       long acc = accepted.get(i);
