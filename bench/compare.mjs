@@ -32,6 +32,7 @@ const out = [
     (b.highest_held_rate === Math.max(...b.steps.map((s) => s.target_rate))
       ? ` (${b.target} held the top step: its ceiling is higher than this ramp)`
       : ""),
+  `Highest step that held at all (ignoring a failed step below it): ${a.target} ${a.highest_step_held}/s, ${b.target} ${b.highest_step_held}/s.`,
   "",
   "CPU ms per accepted write over each measured window (first write → last delivery), from /proc:",
   "",
