@@ -159,6 +159,7 @@ scrape() { # <dir> <before|after>
     case $name in ingest) port=$INGEST_PORT ;; processors) port=$PROCESSORS_PORT ;; scheduler) port=$SCHEDULER_PORT ;; fanout) port=$FANOUT_PORT ;; esac
     curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >"$1/metrics-$2-$name.prom" || true
   done
+  if [ -n "${PIDS[centrifugo]:-}" ]; then curl -s --max-time 5 "$CENTRIFUGO_URL/metrics" >"$1/metrics-$2-centrifugo.prom" || true; fi
   "$ROOT/bench/cpu-snapshot.sh" "$STACK_DIR" "${PIDS[ingest]:-}" "${PIDS[processors]:-}" "${PIDS[scheduler]:-}" "${PIDS[fanout]:-}" >"$1/cpu-$2.txt"
 }
 

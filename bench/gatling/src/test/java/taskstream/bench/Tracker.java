@@ -161,6 +161,9 @@ final class Tracker {
         String text = t.message();
         if (centrifugo) {
           // Centrifugo's JSON protocol may put several replies/pushes in one frame, one per line.
+          // A frame that is only a ping was answered by wsAutoReplyTextFrame (and still reaches this
+          // buffer): a second pong would be a bad request that Centrifugo disconnects for.
+          if (text.equals("{}")) continue;
           for (String line : text.split("\n")) onCentrifugo(line, m.timestamp());
         } else {
           onTaskstream(text, m.timestamp());
