@@ -259,7 +259,8 @@ run_suite() { # <suite> [target]
   esac
   echo "uptime after: $(uptime)" >>"$dir/env.txt"
   node bench/breakdown.mjs "$dir" >/dev/null || true
-  node bench/gatling-summary.mjs "$dir" || true
+  # (ws-scale writes its own summary.json and report.json)
+  [ "$suite" = ws-scale ] || node bench/gatling-summary.mjs "$dir" || true
   if [ $rc -ne 0 ]; then
     log "suite $suite ($target): exit $rc (a Gatling assertion failed, i.e. a target was missed, or the run failed; see $dir/loadgen.log)"
     failed_suites+=("$suite${2:+-$2}")
