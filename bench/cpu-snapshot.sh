@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints "<category> <cpu seconds>" (own user+system time of live processes) summed per category,
 # plus the machine's total busy time, so a run's CPU split (services, broker, PostgreSQL, Redis,
-# load generator, everything else on the box) can be diffed. The load generator's CPU is taken
-# from its own exit accounting (loadgen-cpu.txt), since it has exited by the "after" snapshot.
+# load generator, everything else on the box) can be diffed. bench/run.sh takes the snapshots at the
+# start and the end of the measured window, while every process (the Gatling JVM too) is alive.
 # usage: bench/cpu-snapshot.sh <stack dir> <pid of ingest> <processors> <scheduler> <fanout>
 stack_dir=$1; shift
 declare -A svc=()
@@ -22,7 +22,10 @@ for d in /proc/[0-9]*; do
   elif [[ $args == *"$stack_dir/kafka"* ]]; then cat=kafka
   elif [[ $args == *"$stack_dir/postgres"* ]] || { [[ $args == postgres:* ]] && [ "$(readlink "$d/cwd" 2>/dev/null)" == "$stack_dir/postgres/data" ]; }; then cat=postgres
   elif [[ $args == *redis-server*46379* ]]; then cat=redis
-  elif [[ $args == *k6\ run* ]] || [[ $args == *bench/ws-scale.mjs* ]]; then cat=loadgen
+  elif [[ $args == *centrifugo*--config* ]]; then cat=centrifugo
+  elif [[ $args == *redis-server*4638[0-9]* ]]; then cat=redis-centrifugo
+  elif [[ $args == *gatlingbooter*io.gatling.app.Gatling* ]] || [[ $args == *bench/ws-scale.mjs* ]]; then cat=loadgen
+  elif [[ $args == *plexus-classworlds*gatling:test* ]]; then cat=loadgen-maven
   else cat=other; fi
   # PostgreSQL backends come and go with the pools: the postmaster's reaped-children time keeps theirs.
   [ "$cat" != postgres ] || ticks=$((ticks + f[13] + f[14]))

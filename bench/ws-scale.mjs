@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Suite 3: connection scale of ONE fan-out process. A light Node client (the `ws` package; one
-// k6 VU per socket costs far more memory and CPU than the server side we want to measure) opens
+// Gatling virtual user per socket costs far more memory and CPU than the server side we want to measure) opens
 // sockets in steps of STEP up to CONNECTIONS, holds each step, and keeps a steady stream of
 // STREAM_RATE writes/s going to random connected users the whole time. It measures, per step:
 // sockets open, connect failures and unexpected closes, delivery latency (HTTP request sent ->

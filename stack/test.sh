@@ -11,10 +11,12 @@ start=$SECONDS
 "$ROOT/stack/install.sh"
 log "install checked in $((SECONDS - start))s"
 cd "$ROOT"
-log "lint (biome) and typecheck (tsc)"
+log "lint (biome) and typecheck (tsc, and the k6 scripts against @types/k6)"
 node_modules/.bin/biome ci .
 node_modules/.bin/tsc --noEmit -p .
 node_modules/.bin/tsc --noEmit -p web
+# The k6 scripts (not run here: k6 is AGPL) against @types/k6, strict, so they cannot rot.
+node_modules/.bin/tsc -p bench/k6
 t=$SECONDS
 stack_env="$("$ROOT/stack/up.sh")" || die "the local stack did not start (see the messages above)"
 eval "$stack_env"

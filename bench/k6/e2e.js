@@ -58,7 +58,7 @@ const writers =
         timeUnit: "1s",
         preAllocatedVUs: WRITE_VUS,
         maxVUs: MAX_WRITE_VUS,
-        stages: STEPS.flatMap((r) => [
+        stages: STEPS.flatMap((/** @type {number} */ r) => [
           { target: r, duration: "1s" },
           { target: r, duration: `${STEP_SECONDS - 1}s` },
         ]),
@@ -76,6 +76,7 @@ const writers =
         exec: "write",
       };
 
+/** @type {Record<string, string[]>} */
 const thresholds = {
   // (no limit: declared so the summary has the create requests apart from the drain polling)
   "http_req_duration{name:create_task}": ["max>=0"],
@@ -89,7 +90,7 @@ const thresholds = {
 if (MODE === "ramp") {
   // One sub-metric per step so the summary shows where p95 crosses the line.
   delete thresholds.e2e_http_to_ws;
-  STEPS.forEach((_, i) => {
+  STEPS.forEach((/** @type {number} */ _, /** @type {number} */ i) => {
     thresholds[`e2e_http_to_ws{step:${i}}`] = [`p(95)<${P95}`];
     thresholds[`e2e_event_to_ws{step:${i}}`] = [`p(95)<${P95}`];
     thresholds[`writes_accepted{step:${i}}`] = ["count>=0"];
@@ -120,11 +121,13 @@ export function setup() {
   return { t0: Date.now(), runId: RUN_ID };
 }
 
+/** @type {(t0: number, ms: number) => string} */
 const stepOf = (t0, ms) => {
   const s = Math.floor((ms - t0 - WARMUP * 1000) / (STEP_SECONDS * 1000));
   return String(Math.max(0, Math.min(STEPS.length - 1, s)));
 };
 
+/** @param {{ t0: number }} data */
 export function listen(data) {
   const k = exec.scenario.iterationInTest;
   const user = userId(k % USERS);
@@ -132,6 +135,7 @@ export function listen(data) {
   const closeAt = data.t0 + (WARMUP + DURATION + DRAIN) * 1000;
   // Stagger the connects over the first third of the warm-up.
   const delay = (((k * 37) % (USERS * SOCKETS)) / (USERS * SOCKETS)) * (WARMUP * 333);
+  /** @type {number | null} */
   let last = null;
   let closing = false;
   let lastMessageAt = Date.now();
@@ -143,7 +147,7 @@ export function listen(data) {
     };
     ws.onmessage = (m) => {
       const now = Date.now();
-      const msg = JSON.parse(m.data);
+      const msg = JSON.parse(String(m?.data));
       lastMessageAt = now;
       if (msg.type === "ready") {
         last = msg.seq;
@@ -157,6 +161,7 @@ export function listen(data) {
       if (msg.seq > last + 1) lost.add(msg.seq - last - 1);
       last = msg.seq;
       const sent = correlationTime(msg.correlation_id);
+      /** @type {Record<string, string>} */
       const tags = MODE === "ramp" ? { step: stepOf(data.t0, Number.isNaN(sent) ? now : sent) } : {};
       received.add(1, tags);
       if (!Number.isNaN(sent)) httpToWs.add(now - sent, tags);
@@ -171,7 +176,7 @@ export function listen(data) {
         tags: { name: "events_tail" },
       });
       if (r.status === 200) {
-        const latest = r.json("seq");
+        const latest = Number(r.json("seq"));
         if (latest > last) lost.add(latest - last);
       }
     };
@@ -185,7 +190,7 @@ export function listen(data) {
           headers: jsonHeaders(tok),
           tags: { name: "events_tail" },
         });
-        return r.status === 200 && r.json("seq") <= (last ?? 0);
+        return r.status === 200 && Number(r.json("seq")) <= (last ?? 0);
       };
       if (now >= closeAt + DRAIN_MAX * 1000 || (now - lastMessageAt >= QUIET && pipelineDrained() && caughtUp())) {
         if (now >= closeAt + DRAIN_MAX * 1000) drainTimeouts.add(1);
@@ -201,11 +206,12 @@ export function listen(data) {
 
 // The pipeline is drained when the processors have handled every write ingest accepted (both
 // services are fresh per suite run, so their counters cover this run only).
+/** @type {(url: string, re: RegExp) => number} */
 const counter = (url, re) => {
   const r = http.get(url, { tags: { name: "metrics" } });
   if (r.status !== 200) return NaN;
   let n = 0;
-  for (const m of r.body.matchAll(re)) n += Number(m[1]);
+  for (const m of String(r.body).matchAll(re)) n += Number(m[1]);
   return n;
 };
 function pipelineDrained() {
@@ -217,12 +223,15 @@ function pipelineDrained() {
   return handled >= accepted;
 }
 
+/** @type {Record<string, string>} */
 const tokens = {};
+/** @param {{ t0: number }} data */
 export function write(data) {
   const i = Math.floor(Math.random() * USERS);
   const user = userId(i);
   tokens[user] ??= token(user);
   const sentAt = Date.now();
+  /** @type {Record<string, string>} */
   const tags = MODE === "ramp" ? { step: stepOf(data.t0, sentAt) } : {};
   const r = http.post(
     `${INGEST}/api/${user}/tasks`,
@@ -242,15 +251,18 @@ export function teardown() {
       headers: jsonHeaders(token(user)),
       tags: { name: "events_tail" },
     });
-    if (r.status === 200) total += r.json("seq");
+    if (r.status === 200) total += Number(r.json("seq"));
   }
   applied.add(total);
 }
 
+/** @param {{ metrics: Record<string, any>, state: unknown }} data */
 export function handleSummary(data) {
   const dir = env("RESULTS_DIR", "bench/results");
   const m = data.metrics;
+  /** @type {(name: string, field?: string) => number} */
   const v = (name, field = "count") => m[name]?.values?.[field] ?? 0;
+  /** @type {Record<string, any>} */
   const report = {
     suite: MODE === "ramp" ? "throughput-ramp" : "e2e-latency",
     run_id: RUN_ID,

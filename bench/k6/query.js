@@ -15,10 +15,13 @@ const P95 = num("QUERY_P95_MS", 50);
 const BIG = "q-big";
 
 const day = 86400000;
+/** @type {(ms: number) => string} */
 const iso = (ms) => new Date(ms).toISOString();
 // Each kind: query string builder (fresh parameters each time, so no result is cached by accident).
+/** @type {<T>(a: T[]) => T} */
 const pick = (a) => a[Math.floor(Math.random() * a.length)];
 const common = ["report", "meeting", "deploy", "invoice", "kafka", "review", "budget", "dentist"];
+/** @type {Record<string, () => string>} */
 const KINDS = {
   list_default: () => "limit=50",
   pending_by_due: () => "status=pending&sort_by=due_date&sort_order=asc&limit=50",
@@ -37,6 +40,7 @@ const KINDS = {
 };
 
 const latency = new Trend("query_ms", true);
+/** @type {Record<string, string[]>} */
 const thresholds = { http_req_failed: ["rate==0"], query_ms: [`p(95)<${P95}`] };
 for (const k of [...Object.keys(KINDS), "next_page", "small_user"]) thresholds[`query_ms{kind:${k}}`] = [`p(95)<${P95}`];
 
@@ -49,14 +53,24 @@ export const options = {
 const tokBig = token(BIG);
 const tokSmall = token("q-u1");
 const kinds = Object.keys(KINDS);
+/** @type {string | null} */
 let cursor = null;
 
+/**
+ * @param {string} user
+ * @param {string} tok
+ * @param {string} qs
+ * @param {string} kind
+ */
 function get(user, tok, qs, kind) {
   const r = http.get(`${INGEST}/api/${user}/tasks?${qs}`, { headers: jsonHeaders(tok), tags: { name: kind, kind } });
   check(r, { 200: (x) => x.status === 200 });
   latency.add(r.timings.duration, { kind });
   return r;
 }
+
+/** @type {(v: unknown) => string | null} */
+const stringOrNull = (v) => (typeof v === "string" ? v : null);
 
 export default function () {
   const n = Math.random();
@@ -66,17 +80,19 @@ export default function () {
   }
   if (n < 0.14 && cursor) {
     const r = get(BIG, tokBig, `limit=50&cursor=${encodeURIComponent(cursor)}`, "next_page");
-    cursor = r.status === 200 ? r.json("next_cursor") : null;
+    cursor = r.status === 200 ? stringOrNull(r.json("next_cursor")) : null;
     return;
   }
   const kind = pick(kinds);
   const r = get(BIG, tokBig, KINDS[kind](), kind);
-  if (kind === "list_default" && r.status === 200) cursor = r.json("next_cursor");
+  if (kind === "list_default" && r.status === 200) cursor = stringOrNull(r.json("next_cursor"));
 }
 
+/** @param {{ metrics: Record<string, any>, state: unknown }} data */
 export function handleSummary(data) {
   const dir = env("RESULTS_DIR", "bench/results");
   const m = data.metrics;
+  /** @type {Record<string, unknown>} */
   const per = {};
   for (const k of [...kinds, "next_page", "small_user"]) {
     const v = m[`query_ms{kind:${k}}`]?.values;

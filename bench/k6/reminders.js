@@ -37,7 +37,7 @@ const createdLate = new Counter("reminders_not_created_in_time");
 
 // The window start is fixed when the script is loaded (same value in every VU: init runs once
 // per VU, so it is derived from a common env value set by setup()'s caller or computed here).
-const loadMs = Number(env("WINDOW_BASE_MS", Date.now()));
+const loadMs = Number(env("WINDOW_BASE_MS", String(Date.now())));
 let windowStart = loadMs + (createSeconds + LEAD) * 1000;
 if (ALIGN === "minute") windowStart = Math.ceil(windowStart / 60000) * 60000;
 const closeAt = windowStart + (SPREAD + WAIT_AFTER) * 1000;
@@ -72,6 +72,7 @@ export function setup() {
   return { windowStart };
 }
 
+/** @param {{ windowStart: number }} data */
 export function listen(data) {
   const k = exec.scenario.iterationInTest;
   const user = userId(k);
@@ -79,7 +80,7 @@ export function listen(data) {
   const ws = new WebSocket(wsUrl(user, token(user)));
   ws.onmessage = (m) => {
     const now = Date.now();
-    const msg = JSON.parse(m.data);
+    const msg = JSON.parse(String(m?.data));
     if (msg.type !== "reminder.triggered") return;
     const id = msg.data?.reminder_id;
     if (seen.has(id)) {
@@ -95,7 +96,9 @@ export function listen(data) {
   setTimeout(() => ws.close(), Math.max(0, data.windowStart + (SPREAD + WAIT_AFTER) * 1000 - Date.now()));
 }
 
+/** @type {Record<string, string>} */
 const tokens = {};
+/** @param {{ windowStart: number }} data */
 export function create(data) {
   const i = exec.scenario.iterationInTest;
   if (Date.now() > data.windowStart - 2000) {
@@ -113,6 +116,7 @@ export function create(data) {
   else createFailed.add(1);
 }
 
+/** @param {{ metrics: Record<string, any>, state: unknown }} data */
 export function handleSummary(data) {
   const dir = env("RESULTS_DIR", "bench/results");
   const m = data.metrics;
