@@ -24,9 +24,10 @@ export interface UwsInfo {
 export function assertNativeUws(): UwsInfo {
   // uWS v20.51 answers a plain, bodiless 431 to any request whose headers exceed
   // UWS_HTTP_MAX_HEADERS_SIZE, read once when the addon loads (default 4 KiB: too small for the
-  // JWTs of some identity providers). 64 KiB unless the operator set it; the application's own
-  // limits answer the contract's JSON errors below that.
-  process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= String(64 * 1024);
+  // JWTs of some identity providers). 256 KiB unless the operator set it, so the application's
+  // own limit (16 KiB, ingest/http.ts) answers the contract's JSON 431 for anything a client
+  // plausibly sends; only beyond that does uWS answer its own bodiless 431 (still no reset).
+  process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= String(256 * 1024);
   let entry: string;
   let uws: { App?: unknown };
   try {

@@ -78,12 +78,10 @@ export function sendError(req: Request, res: Response, err: unknown): number {
  * however large the client declared it).
  */
 function answerAndClose(req: Request, res: Response, error: ApiError) {
-  // hyper-express 6 keeps streaming the body into the request and pauses/resumes the uWS response
-  // as it does; after our close that would throw. Resume (uWS writes only while flowing), then
-  // stop its streaming, as its own Response.send does before answering.
-  const stream = req as unknown as { isPaused(): boolean; resume(): void; _stop_streaming(): void };
-  if (stream.isPaused()) stream.resume();
-  stream._stop_streaming();
+  // hyper-express 6.18 keeps streaming the body into the request; `_body_parser_stop` (what its
+  // own limit handling calls) makes it drop further chunks and leaves the socket flowing, so uWS
+  // can write now. Internal to hyper-express: pinned in package.json, covered by the hardening test.
+  (req as unknown as { _body_parser_stop(): void })._body_parser_stop();
   const raw = res.raw;
   res.completed = true;
   raw.cork(() => {
