@@ -41,15 +41,6 @@ export async function openRedis(config: Config, name: string, opts: { failFast?:
   });
 }
 
-export async function openAdmin(config: Config, name: string): Promise<Admin> {
-  const admin = createKafka(config, name).admin();
-  return dependency("KAFKA_BROKERS", config.kafkaBrokers, config.dependencyTimeoutMs, async () => {
-    await admin.connect();
-    await admin.listTopics();
-    return admin;
-  });
-}
-
 export const checks = {
   postgres: (db: Db) => () => db.query(sql.unsafe`select 1`),
   redis: (redis: Redis) => () => redis.ping(),

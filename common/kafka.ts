@@ -152,3 +152,51 @@ export function committingBatchHandler(consumer: () => Consumer, log: Logger, ha
     }
   };
 }
+
+/**
+ * The broker is the one dependency a process starts without: `attempt` (which makes fresh clients
+ * each time, since a librdkafka client that failed to connect cannot connect again, and closes
+ * them when it fails) runs until it succeeds, with capped jittered backoff. `firstAttempt`
+ * settles after the first try, so a start-up can wait briefly for a broker that is up.
+ */
+export function keepConnecting(
+  log: Logger,
+  attempt: () => Promise<void>,
+): { firstAttempt: Promise<void>; connected(): boolean; stop(): void } {
+  let connected = false;
+  let stopped = false;
+  let settleFirst = () => {};
+  const firstAttempt = new Promise<void>((resolve) => {
+    settleFirst = resolve;
+  });
+  void (async () => {
+    for (let n = 1; !stopped; n++) {
+      try {
+        await attempt();
+        connected = true;
+        if (n > 1) log.info({ attempts: n }, "connected to the broker");
+        settleFirst();
+        return;
+      } catch (err) {
+        settleFirst();
+        if (stopped) return;
+        const delay = Math.min(500 * 2 ** n, 15_000) * (0.5 + Math.random() / 2);
+        log.warn(
+          { attempt: n, retryInMs: Math.round(delay), err: (err as Error).message },
+          "broker not reachable (KAFKA_BROKERS); retrying",
+        );
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  })();
+  return {
+    firstAttempt,
+    connected: () => connected,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+/** What a readiness check says while keepConnecting has not succeeded yet. */
+export const notConnected = () => Promise.reject(new Error("not connected to the broker yet (KAFKA_BROKERS)"));

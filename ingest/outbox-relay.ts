@@ -20,7 +20,7 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-export function startRelay(db: Db, producer: Producer, topic: string, intervalMs = 250): Relay {
+export function startRelay(db: Db, producer: Pick<Producer, "send">, topic: string, intervalMs = 250): Relay {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
 

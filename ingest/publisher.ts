@@ -50,7 +50,12 @@ function refuseUnappliable(event: TaskEvent): void {
   );
 }
 
-export function resilientWriter(producer: Producer, db: Db, topic: string, opts: WriterOptions): EventWriter & { breaker: CircuitBreaker } {
+export function resilientWriter(
+  producer: Pick<Producer, "send">,
+  db: Db,
+  topic: string,
+  opts: WriterOptions,
+): EventWriter & { breaker: CircuitBreaker } {
   const produce = async (event: TaskEvent) => {
     const end = produceSeconds.startTimer();
     await producer.send({

@@ -5,11 +5,11 @@ import type { Config } from "../common/config.ts";
 import { topicName } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
 import { errors } from "../common/errors.ts";
-import { createKafka, createProducer, type Producer } from "../common/kafka.ts";
+import { createKafka, createProducer, keepConnecting, type Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
-import { type Health, type Service, StartupError } from "../common/service.ts";
+import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { tokenVerifier } from "./auth.ts";
 import { corsMiddleware } from "./cors.ts";
 import { sendError } from "./http.ts";
@@ -29,7 +29,14 @@ const log = logger("ingest");
 const READ_RATE_FACTOR = 4;
 
 export async function ingestService(config: Config, health: Health): Promise<Service> {
-  let db: Db, redis: Redis, producer: Producer;
+  let db: Db, redis: Redis;
+  let connectedProducer: Producer | undefined;
+  let stopKafka = () => {};
+  /** Sends through the broker once connected; before that, fails at once (the write is queued). */
+  const producer = {
+    send: (record: Parameters<Producer["send"]>[0]) =>
+      connectedProducer ? connectedProducer.send(record) : Promise.reject(new Error("not connected to the broker yet")),
+  };
   let relay: { stop(): Promise<void> } | undefined;
   let server: HyperExpress.Server | undefined;
   const service: Service = {
@@ -41,8 +48,20 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       redis = await openRedis(config, "ingest", { failFast: true });
       // Ready without the broker: while it is down, writes go to the PostgreSQL fallback queue.
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
-      producer = createProducer(createKafka(config, "taskstream-ingest"));
-      await producer.connect();
+      // The broker may be down at start: ingest starts anyway, writes go to the fallback queue until
+      // the producer connects (it sends nothing before), and the relay then drains them.
+      const kafka = keepConnecting(log, async () => {
+        const p = createProducer(createKafka(config, "taskstream-ingest"));
+        try {
+          await p.connect();
+        } catch (err) {
+          await p.disconnect().catch(() => {});
+          throw err;
+        }
+        connectedProducer = p;
+      });
+      stopKafka = kafka.stop;
+      await withTimeout(kafka.firstAttempt, config.dependencyTimeoutMs, "broker").catch(() => {});
       const topic = topicName(config.topicPrefix, "taskEvents");
       relay = startRelay(db, producer, topic);
       const keys = redisKeys(config.redisPrefix);
@@ -101,8 +120,9 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       // Stop intake first; requests in flight finish their produce before the producer flushes.
       server?.close();
       await relay?.stop();
-      await producer?.flush({ timeout: config.shutdownTimeoutMs / 2 }).catch(() => {});
-      await producer?.disconnect();
+      stopKafka();
+      await connectedProducer?.flush({ timeout: config.shutdownTimeoutMs / 2 }).catch(() => {});
+      await connectedProducer?.disconnect();
       redis?.disconnect();
       await db?.end();
     },

@@ -7,7 +7,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
 import { MalformedEventError, parseEvent, type TaskEvent, topicName } from "../common/contracts/index.ts";
-import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
+import { checks, openDb, openRedis } from "../common/deps.ts";
 import {
   type Admin,
   type Consumer,
@@ -16,13 +16,15 @@ import {
   createKafka,
   createProducer,
   type EachBatchPayload,
+  keepConnecting,
+  notConnected,
   type Producer,
 } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
-import { type Health, healthServer, type Service } from "../common/service.ts";
+import { type Health, healthServer, type Service, withTimeout } from "../common/service.ts";
 import { applyBatch } from "./apply-batch.ts";
 import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
@@ -39,7 +41,9 @@ export async function processorsService(config: Config, health: Health): Promise
     updates: topicName(config.topicPrefix, "taskUpdates"),
     dlq: topicName(config.topicPrefix, "deadLetters"),
   };
-  let db: Db, redis: Redis, admin: Admin, producer: Producer, consumer: Consumer;
+  let db: Db, redis: Redis, producer: Producer;
+  let admin: Admin | undefined, consumer: Consumer | undefined;
+  let stopKafka = () => {};
   let closeServer = () => {};
 
   async function handleBatch(batch: EachBatchPayload["batch"]): Promise<void> {
@@ -103,23 +107,44 @@ export async function processorsService(config: Config, health: Health): Promise
       db = await openDb(config);
       redis = await openRedis(config, "processors");
       defineAppendAndPublish(redis);
-      admin = await openAdmin(config, "taskstream-processors-admin");
-      Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis), kafka: checks.kafka(admin) });
-      const kafka = createKafka(config, "taskstream-processors");
-      producer = createProducer(kafka);
-      await producer.connect();
-      consumer = createConsumer(kafka, config.processorsGroup);
-      await consumer.connect();
-      await consumer.subscribe({ topics: topics.in });
-      await consumer.run({
-        partitionsConsumedConcurrently: 4,
-        eachBatchAutoResolve: false,
-        eachBatch: committingBatchHandler(() => consumer, log, handleBatch),
+      Object.assign(service.checks, {
+        postgres: checks.postgres(db),
+        redis: checks.redis(redis),
+        kafka: () => (admin ? admin.listTopics() : notConnected()),
       });
+      // The broker may be down at start: the process starts (not ready) and joins its consumer
+      // group once the broker answers.
+      const kafkaUp = keepConnecting(log, async () => {
+        const kafka = createKafka(config, "taskstream-processors");
+        const a = kafka.admin();
+        const p = createProducer(kafka);
+        const c = createConsumer(kafka, config.processorsGroup);
+        try {
+          await a.connect();
+          await a.listTopics();
+          await p.connect();
+          await c.connect();
+          await c.subscribe({ topics: topics.in });
+          producer = p;
+          consumer = c;
+          await c.run({
+            partitionsConsumedConcurrently: 4,
+            eachBatchAutoResolve: false,
+            eachBatch: committingBatchHandler(() => c, log, handleBatch),
+          });
+          admin = a;
+        } catch (err) {
+          await Promise.allSettled([c.disconnect(), p.disconnect(), a.disconnect()]);
+          throw err;
+        }
+      });
+      stopKafka = kafkaUp.stop;
+      await withTimeout(kafkaUp.firstAttempt, config.dependencyTimeoutMs, "broker").catch(() => {});
       const server = await healthServer(health, config.host, config.processorsPort);
       closeServer = () => server.close();
     },
     async stop() {
+      stopKafka();
       // disconnect() waits for the batches in flight, whose offsets are committed as they finish.
       await consumer?.disconnect();
       await producer?.disconnect();

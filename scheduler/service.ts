@@ -14,7 +14,7 @@ import type { Redis } from "ioredis";
 import { Gauge } from "prom-client";
 import type { Config } from "../common/config.ts";
 import { type EventOf, MalformedEventError, parseEvent, topicName } from "../common/contracts/index.ts";
-import { checks, openAdmin, openDb, openRedis } from "../common/deps.ts";
+import { checks, openDb, openRedis } from "../common/deps.ts";
 import { isInfrastructureError } from "../common/failures.ts";
 import {
   type Admin,
@@ -24,13 +24,15 @@ import {
   createKafka,
   createProducer,
   type EachBatchPayload,
+  keepConnecting,
+  notConnected,
   type Producer,
 } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
-import { type Health, healthServer, type Service } from "../common/service.ts";
+import { type Health, healthServer, type Service, withTimeout } from "../common/service.ts";
 import { type Outcome, QUEUE_NAME, type SchedulerJob } from "./jobs.ts";
 import { bullConnection, Schedule } from "./schedule.ts";
 import { followTimezoneChange } from "./timezone.ts";
@@ -81,7 +83,14 @@ export async function schedulerService(config: Config, health: Health, options: 
   const opts = { ...DEFAULTS, ...options };
   const keys = redisKeys(config.redisPrefix);
   const topics = { in: topicName(config.topicPrefix, "taskUpdates"), out: topicName(config.topicPrefix, "reminders") };
-  let db: Db, redis: Redis, admin: Admin, producer: Producer, consumer: Consumer, schedule: Schedule, worker: Worker<SchedulerJob, Outcome>;
+  let db: Db, redis: Redis, schedule: Schedule, worker: Worker<SchedulerJob, Outcome>;
+  let admin: Admin | undefined, producer: Producer | undefined, consumer: Consumer | undefined;
+  let stopKafka = () => {};
+  /** Sends through the broker once connected; until then due jobs fail and BullMQ retries them. */
+  const sender = {
+    send: (record: Parameters<Producer["send"]>[0]) =>
+      producer ? producer.send(record) : Promise.reject(new Error("not connected to the broker yet")),
+  };
   let closeServer = () => {};
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -127,7 +136,7 @@ export async function schedulerService(config: Config, health: Health, options: 
       }
       if (event.event_type === "settings.updated") {
         try {
-          const moved = await followTimezoneChange(db, producer, topics.out, event as EventOf<"settings.updated">);
+          const moved = await followTimezoneChange(db, sender, topics.out, event as EventOf<"settings.updated">);
           if (moved > 0) log.info({ user: event.user_id, tasks: moved }, "moving recurring tasks to the new timezone");
         } catch (err) {
           // Outages are retried with the batch; a change that cannot be planned is logged, never retried forever.
@@ -149,18 +158,18 @@ export async function schedulerService(config: Config, health: Health, options: 
     async start() {
       db = await openDb(config);
       redis = await openRedis(config, "scheduler");
-      admin = await openAdmin(config, "taskstream-scheduler-admin");
-      Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis), kafka: checks.kafka(admin) });
-      const kafka = createKafka(config, "taskstream-scheduler");
-      producer = createProducer(kafka);
-      await producer.connect();
+      Object.assign(service.checks, {
+        postgres: checks.postgres(db),
+        redis: checks.redis(redis),
+        kafka: () => (admin ? admin.listTopics() : notConnected()),
+      });
       schedule = new Schedule(db, redis, keys.bullPrefix, `${config.redisPrefix}:sched`);
       countJobs = () => schedule.queue.getJobCounts("delayed", "waiting", "active", "failed");
 
       // Recreate what is missing before taking new events, so the first batches find a complete set.
       await reconcileAll("start-up");
 
-      worker = new Worker<SchedulerJob, Outcome>(QUEUE_NAME, jobProcessor({ db, producer, topic: topics.out }), {
+      worker = new Worker<SchedulerJob, Outcome>(QUEUE_NAME, jobProcessor({ db, producer: sender, topic: topics.out }), {
         connection: bullConnection(redis),
         prefix: keys.bullPrefix,
         concurrency: opts.concurrency,
@@ -175,14 +184,35 @@ export async function schedulerService(config: Config, health: Health, options: 
       worker.on("error", (err) => log.error({ err: err.message }, "scheduler worker error"));
       await worker.waitUntilReady();
 
-      consumer = createConsumer(kafka, config.schedulerGroup);
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topics.in] });
-      await consumer.run({
-        partitionsConsumedConcurrently: 2,
-        eachBatchAutoResolve: false,
-        eachBatch: committingBatchHandler(() => consumer, log, handleBatch),
+      // The broker may be down at start: the scheduler starts (not ready) and consumes once it answers.
+      const kafkaUp = keepConnecting(log, async () => {
+        const kafka = createKafka(config, "taskstream-scheduler");
+        const a = kafka.admin();
+        const p = createProducer(kafka);
+        const c = createConsumer(kafka, config.schedulerGroup);
+        try {
+          await a.connect();
+          await a.listTopics();
+          await p.connect();
+          producer = p;
+          await c.connect();
+          await c.subscribe({ topics: [topics.in] });
+          consumer = c;
+          await c.run({
+            partitionsConsumedConcurrently: 2,
+            eachBatchAutoResolve: false,
+            eachBatch: committingBatchHandler(() => c, log, handleBatch),
+          });
+          admin = a;
+        } catch (err) {
+          producer = undefined;
+          consumer = undefined;
+          await Promise.allSettled([c.disconnect(), p.disconnect(), a.disconnect()]);
+          throw err;
+        }
       });
+      stopKafka = kafkaUp.stop;
+      await withTimeout(kafkaUp.firstAttempt, config.dependencyTimeoutMs, "broker").catch(() => {});
 
       // Connected by now: a later "ready" is a reconnect, after which (Redis may have lost its data)
       // every job is checked again.
@@ -197,6 +227,7 @@ export async function schedulerService(config: Config, health: Health, options: 
       // Stop intake, let running jobs finish (their events are produced), flush, close.
       stopping = true;
       clearInterval(timer);
+      stopKafka();
       await consumer?.disconnect();
       await worker?.close();
       await reconciling;

@@ -14,7 +14,7 @@ import { seriesInTimezone } from "./store.ts";
 
 export async function followTimezoneChange(
   db: Db,
-  producer: Producer,
+  producer: Pick<Producer, "send">,
   topic: string,
   event: EventOf<"settings.updated">,
   now = new Date(),

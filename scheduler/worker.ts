@@ -33,7 +33,7 @@ const missedOccurrences = metric.counter(
 
 export interface WorkerDeps {
   db: Db;
-  producer: Producer;
+  producer: Pick<Producer, "send">;
   /** The reminders topic (with TOPIC_PREFIX). */
   topic: string;
   now?: () => Date;
