@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { taskFields } from "../../test/harness.ts";
 import { eventProblems, newEvent, parseEvent, serializeEvent } from "./envelope.ts";
 import { isDateTime } from "./formats.ts";
 import { isStorableText, unstorableTextPath } from "./text.ts";
@@ -45,18 +46,8 @@ describe("instants", () => {
 
 describe("events the processors could not apply", () => {
   const ctx = { user_id: "u1", aggregate_id: "a1", correlation_id: "6f1b8f43-5f8a-4a36-9b85-7b2f7f0e3c11" };
-  const task = {
-    title: "t",
-    description: null,
-    priority: "medium" as const,
-    due_date: null,
-    timezone: "UTC",
-    recurrence_rule: null,
-    next_occurrence: null,
-    parent_task_id: null,
-    tags: [],
-    reminders: [],
-  };
+  const task = taskFields();
+
   it("refuses NUL and surrogates in any string, and out-of-range instants, at parse time", () => {
     for (const bad of [{ title: "a\u0000b" }, { title: "\ud800" }, { description: "x\u0000" }, { due_date: "0000-01-01T00:00:00Z" }]) {
       const e = newEvent("task.created", ctx, { task: { ...task, ...bad } });
