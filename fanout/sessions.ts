@@ -55,7 +55,7 @@ export const userTopic = (userId: string) => `u:${userId}`;
 export class Sessions {
   private readonly all = new Set<Socket>();
   private readonly perUser = new Map<string, Set<Socket>>();
-  /** Per user with sockets here: the highest seq published to the user's topic. */
+  /** Per user with live sockets here: the highest seq the user's topic carried (or its first socket went live at). */
   private readonly lastSeq = new Map<string, number>();
 
   constructor(
@@ -161,7 +161,11 @@ export class Sessions {
           if (data.queue.length === 0) {
             data.buffer = null;
             ws.subscribe(userTopic(data.userId));
-            ws.send(JSON.stringify({ type: "ready", seq: Math.max(data.latest, data.queuedUpTo) }), false);
+            const ready = Math.max(data.latest, data.queuedUpTo);
+            // The user's first live socket here has seen everything up to `ready`: an older frame
+            // published later (a redelivery, a Redis that lost the stream) is not sent again.
+            if (!this.lastSeq.has(data.userId)) this.lastSeq.set(data.userId, ready);
+            ws.send(JSON.stringify({ type: "ready", seq: ready }), false);
             return;
           }
         }
