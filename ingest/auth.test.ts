@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../common/config.ts";
-import { AuthError, signLocalToken, tokenVerifier } from "./auth.ts";
+import { AuthError, claimsVerifier, signLocalToken, tokenVerifier } from "./auth.ts";
 
 describe("HS256 (JWT_SECRET)", () => {
   const config = loadConfig({});
@@ -11,6 +11,17 @@ describe("HS256 (JWT_SECRET)", () => {
 
   it("accepts a token of the local stack and returns its sub", async () => {
     expect(await verify(await signLocalToken(config, "alice"))).toBe("alice");
+  });
+
+  it("remembers a verified token until it expires, and not a tampered one", async () => {
+    const claims = claimsVerifier(config);
+    const token = await signLocalToken(config, "bob", "2s");
+    const first = await claims(token);
+    expect(first.sub).toBe("bob");
+    expect(await claims(token)).toBe(first); // the same object: not verified again
+    const [h, p] = token.split(".");
+    await expect(claims(`${h}.${p}.${"A".repeat(43)}`)).rejects.toBeInstanceOf(AuthError);
+    expect(first.expiresAt).toBeLessThanOrEqual(Date.now() + 2000 + 5000 + 1000);
   });
 
   it.each([

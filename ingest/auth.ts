@@ -8,6 +8,8 @@ import type { Config } from "../common/config.ts";
 import { isStorableText } from "../common/contracts/index.ts";
 
 const MAX_TOKEN_LENGTH = 8192;
+/** Verified tokens whose claims are remembered until they expire (per process). */
+const VERIFIED_TOKENS_KEPT = 10_000;
 /** Clock skew allowed on `exp`/`nbf`; a token is accepted until exp plus this. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
@@ -49,14 +51,23 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
           jwtVerify(token, key, { ...options, algorithms: ["HS256"] })
       )(new TextEncoder().encode(config.jwtSecret));
 
+  // A verified token stays valid until it expires: its claims are kept (bounded, oldest out) so a
+  // client's every request does not pay for the signature again.
+  const verified = new Map<string, { sub: string; expiresAt: number }>();
   return async (token) => {
     if (!token) throw new AuthError("missing bearer token");
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenTooLargeError(`token exceeds ${MAX_TOKEN_LENGTH} characters`);
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) return known;
+    if (known) verified.delete(token);
     try {
       const { payload } = await verify(token);
       if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128 || !isStorableText(payload.sub))
         throw new AuthError("token has no usable sub");
-      return { sub: payload.sub, expiresAt: ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000 };
+      const claims = { sub: payload.sub, expiresAt: ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000 };
+      verified.set(token, claims);
+      if (verified.size > VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string);
+      return claims;
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(`invalid token: ${(err as { code?: string }).code ?? (err as Error).message}`);
