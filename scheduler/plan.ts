@@ -82,7 +82,7 @@ export function spawnAt(rule: string, start: Date, timezone: string, due: Date, 
 }
 
 const DAY_MS = 86_400_000;
-const LOOKBACK_DAYS = [2, 64, 800, Number.MAX_SAFE_INTEGER / DAY_MS];
+const LOOKBACK_DAYS = [2, 40, 400, Number.MAX_SAFE_INTEGER / DAY_MS];
 const LOOKBACK_LIMIT = 1024;
 
 export interface SeriesTask {
