@@ -23,12 +23,32 @@ describe("npm start -- all", () => {
 describe("bad configuration", () => {
   it.each([
     [{ DATABASE_URL: "not-a-url" }, /^taskstream: DATABASE_URL="not-a-url" is invalid/m],
-    [{ KAFKA_BROKERS: "127.0.0.1:1", DEPENDENCY_TIMEOUT_MS: "2000" }, /^taskstream: KAFKA_BROKERS: cannot use 127\.0\.0\.1:1/m],
     [{ REDIS_URL: "redis://127.0.0.1:1", DEPENDENCY_TIMEOUT_MS: "2000" }, /^taskstream: REDIS_URL: cannot use redis:\/\/127\.0\.0\.1:1/m],
   ])("%o exits non-zero with one line naming the setting", async (env, message) => {
     const proc = startProcess(["processors"], envFor(config, env));
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toMatch(message);
     expect(proc.output()).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
+
+describe("an unreachable broker", () => {
+  it("is an outage, not a configuration error: the process stays up, not ready, names KAFKA_BROKERS, and stops cleanly", async () => {
+    const proc = startProcess(["processors"], envFor(config, { KAFKA_BROKERS: "127.0.0.1:1", DEPENDENCY_TIMEOUT_MS: "2000" }));
+    try {
+      const body = await eventually(
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${config.processorsPort}/readyz`);
+          return r.status === 503 ? await r.text() : undefined;
+        },
+        30_000,
+        "processors answering not ready",
+      );
+      expect(body).toMatch(/KAFKA_BROKERS/);
+      await eventually(() => /broker not reachable \(KAFKA_BROKERS\)/.test(proc.output()), 30_000, "a warning naming KAFKA_BROKERS");
+    } finally {
+      proc.child.kill("SIGTERM");
+    }
+    expect(await proc.exited).toBe(0);
   });
 });
