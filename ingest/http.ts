@@ -162,8 +162,9 @@ function coerceQuery(schema: TSchema, raw: Record<string, string>): Record<strin
 type Method = "get" | "post" | "put" | "patch" | "delete";
 
 /**
- * Registers a route under /api/:user_id. Writes are rate limited per user and honour
- * Idempotency-Key (a retry returns the first answer and changes nothing twice).
+ * Registers a route under /api/:user_id. Requests are rate limited per user (reads in their own,
+ * larger bucket); writes honour Idempotency-Key (a retry returns the first answer and changes
+ * nothing twice).
  */
 export function route(server: Server, deps: HttpDeps, method: Method, path: string, handler: (ctx: Ctx) => Promise<Reply>): void {
   registeredRoutes.push({ method, path });
