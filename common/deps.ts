@@ -1,11 +1,12 @@
 /**
- * Opening the three external dependencies with a start-up deadline, and their readiness checks.
- * A failure names the setting to fix (KAFKA_BROKERS, DATABASE_URL, REDIS_URL) in one line.
+ * Opening PostgreSQL and Redis with a start-up deadline (a failure names DATABASE_URL or REDIS_URL
+ * in one line), and the readiness checks. The broker is not waited for here: a process starts
+ * without it and keeps connecting (common/kafka.ts, keepConnecting).
  */
 import type { Redis } from "ioredis";
 import { sql } from "slonik";
 import type { Config } from "./config.ts";
-import { type Admin, createKafka } from "./kafka.ts";
+import type { Admin } from "./kafka.ts";
 import { createDb, type Db } from "./postgres.ts";
 import { createRedis } from "./redis.ts";
 import { dependency } from "./service.ts";
