@@ -8,6 +8,14 @@ if [ "$PROFILE" != dev ] && [ "${STACK_KEEP:-0}" != 1 ]; then
   "$ROOT/stack/down.sh" >/dev/null 2>&1 || true
   rm -rf "$STACK_DIR" "/var/tmp/taskstream-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE"
 fi
+# Our fixed ports (3xxxx-5xxxx) lie in Linux's ephemeral range: an outgoing connection can take
+# one just before a server binds it ("cannot listen", seen in CI). Reserve them when allowed (root).
+reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
+ports="$KAFKA_PORT-$KAFKA_SASL_PORT,$PG_PORT,$REDIS_PORT,${PORT_BASE}8080-${PORT_BASE}8082,${PORT_BASE}8090"
+if [ -w "$reserved" ]; then
+  current="$(cat "$reserved")"
+  echo "${current:+$current,}$ports" > "$reserved" 2>/dev/null || true
+fi
 "$ROOT/stack/postgres.sh" start >&2 &
 "$ROOT/stack/redis.sh" start >&2 &
 "$ROOT/stack/kafka.sh" start >&2 &
