@@ -211,7 +211,7 @@ describe("recurring tasks", () => {
     await alice.ws.waitFor((m) => m.type === "task.created");
     expect((await alice.api("POST", `/tasks/${parent.id}/complete`)).status).toBe(202);
 
-    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned", 1, 10_000);
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned", 1, 30_000);
     expect(spawned._at - Date.parse(occurrence)).toBeGreaterThanOrEqual(0);
     expect(spawned._at - Date.parse(occurrence)).toBeLessThan(1000);
     expect(spawned).toMatchObject({
@@ -239,7 +239,7 @@ describe("recurring tasks", () => {
     const due = new Date(Date.now() - 5 * 86_400_000 + 3_600_000).toISOString();
     const res = await alice.api("POST", "/tasks", { title: "Backlog", due_date: due, recurrence_rule: "FREQ=DAILY" });
     expect(Date.parse(res.body.task.next_occurrence)).toBeLessThan(Date.now());
-    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned", 1, 10_000);
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned", 1, 30_000);
     expect(spawned.data).toMatchObject({
       occurrence: new Date(Date.parse(due) + 4 * 86_400_000).toISOString(),
       parent_next_occurrence: new Date(Date.parse(due) + 5 * 86_400_000).toISOString(),
