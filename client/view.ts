@@ -8,6 +8,7 @@
  * ignored, a deleted task stays deleted (a later snapshot cannot bring it back), and a snapshot
  * (`reload`) never replaces newer state the events already brought.
  */
+import { createdTaskView } from "../common/contracts/task-view.ts";
 import { Emitter } from "./emitter.ts";
 import type { AppliedEvent, RejectReason, ServerEvent, Tag, Task, WriteRejected } from "./types.ts";
 
@@ -44,27 +45,8 @@ export interface ViewEvents extends Record<string, unknown> {
 
 type Fields = Extract<AppliedEvent, { event_type: "task.created" }>["data"]["task"];
 
-function fromFields(e: Pick<ServerEvent, "aggregate_id" | "user_id" | "version" | "timestamp">, f: Fields): Task {
-  return {
-    id: e.aggregate_id,
-    user_id: e.user_id,
-    title: f.title,
-    description: f.description,
-    status: "pending",
-    priority: f.priority,
-    due_date: f.due_date,
-    timezone: f.timezone,
-    recurrence_rule: f.recurrence_rule,
-    next_occurrence: f.next_occurrence,
-    parent_task_id: f.parent_task_id,
-    tags: [...f.tags].sort(),
-    reminders: f.reminders.map((r) => ({ ...r, notified: false })),
-    version: e.version ?? 1,
-    created_at: e.timestamp,
-    updated_at: e.timestamp,
-    completed_at: null,
-  };
-}
+const fromFields = (e: Pick<ServerEvent, "aggregate_id" | "user_id" | "version" | "timestamp">, f: Fields): Task =>
+  createdTaskView(e.user_id, e.aggregate_id, f, e.timestamp, e.version ?? 1);
 
 export class TaskView extends Emitter<ViewEvents> {
   readonly confirmed = new Map<string, Task>();

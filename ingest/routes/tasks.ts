@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "hyper-express";
 import { newEvent, type ReminderSpec, type TaskEvent, type TaskFields, type UpdatableField } from "../../common/contracts/index.ts";
+import { createdTaskView } from "../../common/contracts/task-view.ts";
 import { type ErrorDetail, errors } from "../../common/errors.ts";
 import { isValidTimezone, nextOccurrence, parseRecurrenceRule } from "../../common/recurrence.ts";
 import { parseReminderSpecs, type ReminderSpec as ReminderInputSpec, reminderFireTime } from "../../common/reminder-time.ts";
@@ -52,28 +53,6 @@ function firstOccurrence(
   return nextOccurrence(rule, start, timezone, after)?.toISOString() ?? null;
 }
 
-function viewOf(userId: string, id: string, f: TaskFields, timestamp: string): TaskView {
-  return {
-    id,
-    user_id: userId,
-    title: f.title,
-    description: f.description,
-    status: "pending",
-    priority: f.priority,
-    due_date: f.due_date,
-    timezone: f.timezone,
-    recurrence_rule: f.recurrence_rule,
-    next_occurrence: f.next_occurrence,
-    parent_task_id: f.parent_task_id,
-    tags: [...f.tags].sort(),
-    reminders: f.reminders.map((r) => ({ ...r, notified: false })),
-    version: 1,
-    created_at: timestamp,
-    updated_at: timestamp,
-    completed_at: null,
-  };
-}
-
 const dedupeTags = (tags: string[] = []) => [...new Map(tags.map((t) => [t.trim().toLowerCase(), t.trim()])).values()].filter(Boolean);
 
 export function registerTaskRoutes(server: Server, d: RouteDeps) {
@@ -122,7 +101,7 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
       { user_id: ctx.userId, aggregate_id: id, correlation_id: ctx.correlationId, timestamp: now },
       { task: fields },
     );
-    return emit(ctx, e, viewOf(ctx.userId, id, fields, now));
+    return emit(ctx, e, createdTaskView(ctx.userId, id, fields, now));
   });
 
   const update = async (ctx: Ctx): Promise<Reply> => {
