@@ -1,0 +1,115 @@
+/**
+ * A batch of events evolved in memory, in order: which apply (each gets its user's next seq and
+ * its aggregate's next version), which are duplicates, skipped or rejected, and what each user's
+ * state is afterwards. A rejected write becomes a write.rejected event for its user, evolved
+ * like any other. Pure; the processors load the states and store the result.
+ */
+
+import { newEvent } from "../contracts/envelope.ts";
+import type { AppliedEvent, EventType, RejectReason, TaskEvent } from "../contracts/events.ts";
+import { nameBasedUuid } from "../ids.ts";
+import { evolve } from "./evolve.ts";
+import type { UserState } from "./model.ts";
+
+export interface Rejection {
+  event: TaskEvent;
+  code: RejectReason;
+  reason: string;
+}
+
+export interface ActivityEntry {
+  event_id: string;
+  user_id: string;
+  seq: number;
+  task_id: string | null;
+  action: string;
+  summary: string;
+  created_at: string;
+}
+
+export interface BatchOutcome {
+  /** Newly applied, in order, with seq and version (write.rejected events included). */
+  applied: AppliedEvent[];
+  activity: ActivityEntry[];
+  skipped: number;
+  /** Not applied; all but `superseded` ones also go to the dead-letter topic. */
+  rejected: Rejection[];
+  /** Each user's state after the batch. */
+  states: Map<string, UserState>;
+  /** Each user's last seq after the batch. */
+  seqs: Map<string, number>;
+}
+
+/** Events the scheduler makes: nobody wrote them, so nobody is told when they do not apply. */
+const SYSTEM_EVENTS = new Set<EventType>(["reminder.triggered", "recurring.spawned", "write.rejected"]);
+
+/** The id of the write.rejected event that answers `eventId`: one per write, however often it is redelivered. */
+export const rejectionId = (eventId: string): string => nameBasedUuid(eventId, "write.rejected");
+
+/** The write.rejected event telling `event`'s user why it was not applied; null for system events. */
+export function rejectionOf(event: TaskEvent, code: RejectReason, message: string): TaskEvent | null {
+  if (SYSTEM_EVENTS.has(event.event_type)) return null;
+  return newEvent(
+    "write.rejected",
+    {
+      user_id: event.user_id,
+      aggregate_id: event.aggregate_id,
+      correlation_id: event.correlation_id,
+      event_id: rejectionId(event.event_id),
+    },
+    {
+      event_id: event.event_id,
+      event_type: event.event_type,
+      correlation_id: event.correlation_id,
+      reason: code,
+      message: message.slice(0, 1000),
+    },
+  );
+}
+
+/**
+ * `states` and `seqs` hold every user of the batch as loaded; `seen` the event ids already
+ * applied (they are skipped here; the caller republishes them).
+ */
+export function evolveBatch(
+  states: ReadonlyMap<string, UserState>,
+  seqs: ReadonlyMap<string, number>,
+  events: readonly TaskEvent[],
+  seen: ReadonlySet<string>,
+): BatchOutcome {
+  const out: BatchOutcome = { applied: [], activity: [], skipped: 0, rejected: [], states: new Map(states), seqs: new Map(seqs) };
+  const done = new Set(seen);
+  const apply = (event: TaskEvent): void => {
+    if (done.has(event.event_id)) return;
+    done.add(event.event_id);
+    const state = out.states.get(event.user_id);
+    if (!state) throw new Error(`no state loaded for user ${event.user_id}`);
+    const outcome = evolve(state, event);
+    if (outcome.kind === "skipped") {
+      out.skipped++;
+      return;
+    }
+    if (outcome.kind === "rejected") {
+      out.rejected.push({ event, code: outcome.code, reason: outcome.reason });
+      const notice = rejectionOf(event, outcome.code, outcome.reason);
+      if (notice) apply(notice);
+      return;
+    }
+    out.states.set(event.user_id, outcome.state);
+    const seq = (out.seqs.get(event.user_id) ?? 0) + 1;
+    out.seqs.set(event.user_id, seq);
+    const stored = { ...event, seq, version: outcome.version, ...(outcome.data ? { data: outcome.data } : {}) } as AppliedEvent;
+    out.applied.push(stored);
+    out.activity.push({
+      event_id: event.event_id,
+      user_id: event.user_id,
+      seq,
+      task_id: outcome.taskId ?? null,
+      action: event.event_type,
+      summary: outcome.summary,
+      created_at: event.timestamp,
+    });
+  };
+  for (const event of events) apply(event);
+  return out;
+}

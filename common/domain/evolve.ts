@@ -1,0 +1,371 @@
+/**
+ * evolve(state, event): what one event does to a user's state — the one place the rules of
+ * applying events live (last write wins, tags by name, `before` reminders following the due
+ * date, a reminder notifying once, a series moving on). The processors evolve a whole batch in
+ * memory with it, replay uses it, and ingest uses it for the task its 202 answer describes.
+ *
+ * Pure: no I/O, no clock. An event that cannot apply to this state is `rejected` (its writer is
+ * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
+ */
+import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields, UpdatableField } from "../contracts/events.ts";
+import { nameBasedUuid } from "../ids.ts";
+import { reminderFireTime } from "../reminder-time.ts";
+import { instant, type Reminder, type Tag, type Task, type UserState } from "./model.ts";
+
+export type Outcome =
+  | {
+      kind: "applied";
+      state: UserState;
+      /** The event's data as stored and sent, when it differs from what was written (an update gains the real old values). */
+      data?: TaskEvent["data"];
+      /** The aggregate's version after this event. */
+      version: number;
+      /** One line for the activity feed. */
+      summary: string;
+      /** The task the event belongs to, if any. */
+      taskId?: string;
+    }
+  | { kind: "skipped"; reason: string }
+  | { kind: "rejected"; code: RejectReason; reason: string };
+
+type Applied = Omit<Extract<Outcome, { kind: "applied" }>, "kind" | "state" | "version">;
+
+const rejected = (code: RejectReason, reason: string): Outcome => ({ kind: "rejected", code, reason });
+const skipped = (reason: string): Outcome => ({ kind: "skipped", reason });
+const missing = (id: string): Outcome => rejected("not_found", `task ${id} does not exist (deleted or never created)`);
+
+/** Tag ids a task's new tag names create derive from the event, so replay rebuilds the same ids. */
+export const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, name.toLowerCase());
+
+const byName = (tags: ReadonlyMap<string, Tag> | null, name: string): Tag | undefined => {
+  if (!tags) return undefined;
+  const lower = name.toLowerCase();
+  for (const t of tags.values()) if (t.name.toLowerCase() === lower) return t;
+  return undefined;
+};
+
+/** The task a task.created (or a spawned instance) makes. */
+export function createdTask(userId: string, id: string, f: TaskFields, timestamp: string, version = 1): Task {
+  return {
+    id,
+    user_id: userId,
+    title: f.title,
+    description: f.description,
+    status: "pending",
+    priority: f.priority,
+    due_date: f.due_date,
+    timezone: f.timezone,
+    recurrence_rule: f.recurrence_rule,
+    next_occurrence: f.next_occurrence,
+    parent_task_id: f.parent_task_id,
+    tags: [...f.tags].sort(),
+    reminders: f.reminders.map((r) => ({ ...r, notified: false, created_at: timestamp })),
+    version,
+    created_at: timestamp,
+    updated_at: timestamp,
+    completed_at: null,
+  };
+}
+
+/** The task's tag names resolved against the user's tags (their spelling wins), creating the missing tags. */
+function withTags(state: UserState, names: readonly string[], eventId: string, at: string): { names: string[]; tags: UserState["tags"] } {
+  if (!state.tags) return { names: [...names].sort(), tags: null };
+  let tags = state.tags;
+  const resolved: string[] = [];
+  for (const name of names) {
+    const existing = byName(tags, name);
+    if (existing) {
+      resolved.push(existing.name);
+      continue;
+    }
+    const id = derivedTagId(eventId, name);
+    if (tags === state.tags) tags = new Map(tags);
+    (tags as Map<string, Tag>).set(id, { id, name, color: null, created_at: at, updated_at: at });
+    resolved.push(name);
+  }
+  return { names: resolved.sort(), tags };
+}
+
+/** `before` reminders follow the due date (calendar units in the task's timezone); a moved one may notify again. */
+function followDueDate(task: Task): Reminder[] {
+  if (!task.reminders.some((r) => r.before !== undefined)) return task.reminders;
+  if (task.due_date === null) return task.reminders.filter((r) => r.before === undefined);
+  const due = new Date(task.due_date);
+  return task.reminders.map((r) =>
+    r.before === undefined
+      ? r
+      : {
+          ...r,
+          remind_at: (reminderFireTime({ kind: "before", before: r.before }, due, task.timezone) as Date).toISOString(),
+          notified: false,
+          notified_at: null,
+        },
+  );
+}
+
+function bump(state: UserState, aggregateId: string): { versions: Map<string, number>; version: number } {
+  const version = (state.versions.get(aggregateId) ?? 0) + 1;
+  const versions = new Map(state.versions);
+  versions.set(aggregateId, version);
+  return { versions, version };
+}
+
+/** The state with `task` (or its absence) recorded and the aggregate's version moved on. */
+function applied(state: UserState, aggregateId: string, change: Partial<UserState>, a: Applied, task?: Task | null): Outcome {
+  const { versions, version } = bump(state, aggregateId);
+  let tasks = change.tasks ?? state.tasks;
+  if (task !== undefined) {
+    tasks = new Map(tasks);
+    (tasks as Map<string, Task | null>).set(aggregateId, task === null ? null : { ...task, version });
+  }
+  return { kind: "applied", state: { ...state, ...change, tasks, versions }, version, ...a };
+}
+
+const withTask = (state: UserState, id: string, task: Task): UserState => {
+  const tasks = new Map(state.tasks);
+  tasks.set(id, task);
+  return { ...state, tasks };
+};
+
+type Rule<K extends TaskEvent["event_type"]> = (state: UserState, e: EventOf<K>) => Outcome;
+
+const taskCreated: Rule<"task.created"> = (state, e) => {
+  if (state.tasks.get(e.aggregate_id)) return rejected("conflict", `task ${e.aggregate_id} already exists`);
+  const { names, tags } = withTags(state, e.data.task.tags, e.event_id, e.timestamp);
+  const task = { ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp), tags: names };
+  return applied(state, e.aggregate_id, { tags }, { summary: `created "${task.title}"`, taskId: task.id }, task);
+};
+
+/** Last write wins by event timestamp: an update older than the task's last change is `superseded`. */
+const taskUpdated: Rule<"task.updated"> = (state, e) => {
+  const task = state.tasks.get(e.aggregate_id);
+  if (!task) return missing(e.aggregate_id);
+  if (instant(e.timestamp) < instant(task.updated_at))
+    return rejected("superseded", `a later change of task ${e.aggregate_id} won (last write wins)`);
+  let next: Task = { ...task, updated_at: e.timestamp };
+  let tags = state.tags;
+  const changes: Record<string, { old: unknown; new: unknown }> = {};
+  for (const field of Object.keys(e.data.changes) as UpdatableField[]) {
+    const value = e.data.changes[field]?.new;
+    if (field === "tags") {
+      const resolved = withTags(state, value as string[], e.event_id, e.timestamp);
+      tags = resolved.tags;
+      changes.tags = { old: task.tags, new: value };
+      next = { ...next, tags: resolved.names };
+    } else {
+      changes[field] = { old: task[field], new: value };
+      next = { ...next, [field]: value };
+    }
+  }
+  if ("due_date" in changes) next = { ...next, reminders: followDueDate(next) };
+  return applied(
+    state,
+    e.aggregate_id,
+    { tags },
+    { data: { changes: changes as TaskChanges }, summary: `updated ${Object.keys(changes).sort().join(", ")}`, taskId: task.id },
+    next,
+  );
+};
+
+const statusChange =
+  (status: Task["status"]): Rule<"task.completed" | "task.uncompleted"> =>
+  (state, e) => {
+    const task = state.tasks.get(e.aggregate_id);
+    if (!task) return missing(e.aggregate_id);
+    const completedAt = "completed_at" in e.data ? e.data.completed_at : null;
+    const updatedAt = instant(e.timestamp) > instant(task.updated_at) ? e.timestamp : task.updated_at;
+    const summary = status === "completed" ? `completed "${task.title}"` : `reopened "${task.title}"`;
+    return applied(
+      state,
+      e.aggregate_id,
+      {},
+      { summary, taskId: task.id },
+      { ...task, status, completed_at: completedAt, updated_at: updatedAt },
+    );
+  };
+
+const taskDeleted: Rule<"task.deleted"> = (state, e) => {
+  const task = state.tasks.get(e.aggregate_id);
+  if (!task) return missing(e.aggregate_id);
+  return applied(state, e.aggregate_id, {}, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
+};
+
+const spawned: Rule<"recurring.spawned"> = (state, e) => {
+  const parentId = e.data.task.parent_task_id;
+  const parent = parentId ? state.tasks.get(parentId) : undefined;
+  if (!parentId || !parent) return missing(parentId ?? "(none)");
+  if (state.tasks.get(e.aggregate_id)) return skipped(`instance ${e.aggregate_id} already spawned`);
+  // Only forward: a late spawn must not undo a skip that already moved the series on.
+  const moves = parent.next_occurrence !== null && instant(parent.next_occurrence) <= instant(e.data.occurrence);
+  const base = moves ? withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence }) : state;
+  const { names, tags } = withTags(base, e.data.task.tags, e.event_id, e.timestamp);
+  const instance = { ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp), tags: names };
+  return applied(
+    base,
+    e.aggregate_id,
+    { tags },
+    { summary: `new occurrence of "${e.data.task.title}" at ${e.data.occurrence}`, taskId: instance.id },
+    instance,
+  );
+};
+
+const skippedOccurrence: Rule<"recurring.skipped"> = (state, e) => {
+  const task = state.tasks.get(e.aggregate_id);
+  if (!task) return missing(e.aggregate_id);
+  if (task.next_occurrence === null || instant(task.next_occurrence) !== instant(e.data.occurrence))
+    return skipped(`occurrence ${e.data.occurrence} is not the next one`);
+  return applied(
+    state,
+    e.aggregate_id,
+    {},
+    { summary: `skipped the occurrence at ${e.data.occurrence} of "${task.title}"`, taskId: task.id },
+    { ...task, next_occurrence: e.data.next_occurrence },
+  );
+};
+
+const reminderCreated: Rule<"reminder.created"> = (state, e) => {
+  const task = state.tasks.get(e.aggregate_id);
+  if (!task) return missing(e.aggregate_id);
+  const r = e.data.reminder;
+  const reminders = task.reminders.some((x) => x.id === r.id)
+    ? task.reminders
+    : [...task.reminders, { ...r, notified: false, created_at: e.timestamp }];
+  return applied(
+    state,
+    e.aggregate_id,
+    {},
+    { summary: `reminder at ${r.remind_at} on "${task.title}"`, taskId: task.id },
+    { ...task, reminders },
+  );
+};
+
+const reminderDeleted: Rule<"reminder.deleted"> = (state, e) => {
+  const task = state.tasks.get(e.aggregate_id);
+  if (!task) return missing(e.aggregate_id);
+  if (!task.reminders.some((r) => r.id === e.data.reminder_id)) return skipped(`reminder ${e.data.reminder_id} is already gone`);
+  const reminders = task.reminders.filter((r) => r.id !== e.data.reminder_id);
+  return applied(
+    state,
+    e.aggregate_id,
+    {},
+    { summary: `removed a reminder from "${task.title}"`, taskId: task.id },
+    { ...task, reminders },
+  );
+};
+
+/** A reminder notifies once, and only while its task is pending and its time is the one the job was for. */
+const reminderTriggered: Rule<"reminder.triggered"> = (state, e) => {
+  const task = state.tasks.get(e.aggregate_id);
+  const reminder = task?.reminders.find((r) => r.id === e.data.reminder_id);
+  if (!task || !reminder || reminder.notified || task.status !== "pending" || instant(reminder.remind_at) !== instant(e.data.remind_at))
+    return skipped(`reminder ${e.data.reminder_id} already notified, cancelled or its task is done`);
+  const reminders = task.reminders.map((r) => (r.id === reminder.id ? { ...r, notified: true, notified_at: e.data.fired_at } : r));
+  return applied(
+    state,
+    e.aggregate_id,
+    {},
+    { summary: `reminder for "${e.data.title}"${e.data.late ? " (late)" : ""}`, taskId: task.id },
+    { ...task, reminders },
+  );
+};
+
+/** Tags are unique per user by name, case-insensitively. */
+const tagCreated: Rule<"tag.created"> = (state, e) => {
+  const tags = state.tags ?? new Map<string, Tag>();
+  if (tags.has(e.aggregate_id) || byName(tags, e.data.name))
+    return rejected("conflict", `tag "${e.data.name}" or id ${e.aggregate_id} already exists`);
+  const next = new Map(tags);
+  next.set(e.aggregate_id, {
+    id: e.aggregate_id,
+    name: e.data.name,
+    color: e.data.color,
+    created_at: e.timestamp,
+    updated_at: e.timestamp,
+  });
+  return applied(state, e.aggregate_id, { tags: next }, { summary: `created tag "${e.data.name}"` });
+};
+
+/** Tasks show tags by name: a renamed or deleted tag changes the tasks that carry it. */
+function retagTasks(state: UserState, from: string, to: string | null): UserState["tasks"] {
+  let tasks = state.tasks;
+  for (const [id, task] of state.tasks) {
+    if (!task?.tags.includes(from)) continue;
+    if (tasks === state.tasks) tasks = new Map(tasks);
+    const names = task.tags.filter((t) => t !== from);
+    (tasks as Map<string, Task | null>).set(id, { ...task, tags: (to === null ? names : [...names, to]).sort() });
+  }
+  return tasks;
+}
+
+const tagUpdated: Rule<"tag.updated"> = (state, e) => {
+  const tag = state.tags?.get(e.aggregate_id);
+  if (!tag || !state.tags) return rejected("not_found", `tag ${e.aggregate_id} does not exist`);
+  const name = e.data.changes.name?.new;
+  const clash = name !== undefined ? byName(state.tags, name) : undefined;
+  if (clash && clash.id !== tag.id) return rejected("conflict", `another tag is already named "${name}"`);
+  const color = e.data.changes.color ? e.data.changes.color.new : tag.color;
+  const next = new Map(state.tags);
+  next.set(tag.id, { ...tag, name: name ?? tag.name, color, updated_at: e.timestamp });
+  const changes = {
+    ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
+    ...(e.data.changes.color ? { color: { old: tag.color, new: color } } : {}),
+  };
+  const tasks = name !== undefined ? retagTasks(state, tag.name, name) : state.tasks;
+  return applied(state, e.aggregate_id, { tags: next, tasks }, { data: { changes }, summary: `renamed or recoloured tag "${tag.name}"` });
+};
+
+const tagDeleted: Rule<"tag.deleted"> = (state, e) => {
+  const tag = state.tags?.get(e.aggregate_id);
+  if (!tag || !state.tags) return skipped(`tag ${e.aggregate_id} is already gone`);
+  const next = new Map(state.tags);
+  next.delete(tag.id);
+  return applied(state, e.aggregate_id, { tags: next, tasks: retagTasks(state, tag.name, null) }, { summary: "deleted a tag" });
+};
+
+const settingsUpdated: Rule<"settings.updated"> = (state, e) => {
+  const timezone = e.data.changes.timezone.new;
+  return applied(
+    state,
+    e.aggregate_id,
+    { timezone },
+    { data: { changes: { timezone: { old: state.timezone, new: timezone } } }, summary: `timezone set to ${timezone}` },
+  );
+};
+
+const ON_TASK = /^(task|reminder|recurring)\./;
+const ON_ID = /^(task|reminder|recurring|tag)\./;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** write.rejected counts as one of its aggregate's versions (a task's history shows it). */
+const writeRejected: Rule<"write.rejected"> = (state, e) => {
+  const task = ON_TASK.test(e.data.event_type) ? state.tasks.get(e.aggregate_id) : undefined;
+  const summary = `${e.data.event_type} not applied (${e.data.reason}): ${e.data.message}`.slice(0, 500);
+  return applied(state, e.aggregate_id, {}, { summary, ...(task ? { taskId: task.id } : {}) }, task ?? undefined);
+};
+
+const rules: { [K in TaskEvent["event_type"]]: Rule<K> } = {
+  "task.created": taskCreated,
+  "task.updated": taskUpdated,
+  "task.completed": statusChange("completed"),
+  "task.uncompleted": statusChange("pending"),
+  "task.deleted": taskDeleted,
+  "recurring.spawned": spawned,
+  "recurring.skipped": skippedOccurrence,
+  "reminder.created": reminderCreated,
+  "reminder.deleted": reminderDeleted,
+  "reminder.triggered": reminderTriggered,
+  "tag.created": tagCreated,
+  "tag.updated": tagUpdated,
+  "tag.deleted": tagDeleted,
+  "settings.updated": settingsUpdated,
+  "write.rejected": writeRejected,
+};
+
+export function evolve(state: UserState, event: TaskEvent): Outcome {
+  // Tasks and tags are named by uuids; any other id names nothing that could ever exist.
+  if (ON_ID.test(event.event_type) && !UUID.test(event.aggregate_id))
+    return rejected("invalid", `cannot be applied: ${event.event_type} names "${event.aggregate_id.slice(0, 64)}", which is not a uuid`);
+  // The map pairs each type with its rule, so the event always fits the rule it selects.
+  const rule = rules[event.event_type] as (state: UserState, event: TaskEvent) => Outcome;
+  return rule(state, event);
+}

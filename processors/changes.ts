@@ -1,0 +1,76 @@
+/**
+ * The rows a batch changes: the difference between each user's state as loaded and as evolved.
+ * Pure. The evolve rules copy what they change, so an unchanged task is the same object.
+ */
+import type { AppliedEvent } from "../common/contracts/index.ts";
+import type { ActivityEntry } from "../common/domain/batch.ts";
+import type { Tag, Task, UserState } from "../common/domain/model.ts";
+import type { ProjectionChanges } from "../storage/queries/projection.ts";
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function tagIdOf(tags: ReadonlyMap<string, Tag> | null, name: string): string {
+  const lower = name.toLowerCase();
+  for (const t of tags?.values() ?? []) if (t.name.toLowerCase() === lower) return t.id;
+  throw new Error(`tag "${name}" is not among the user's loaded tags`);
+}
+
+export function projectionChanges(
+  before: ReadonlyMap<string, UserState>,
+  after: ReadonlyMap<string, UserState>,
+  seqsBefore: ReadonlyMap<string, number>,
+  seqsAfter: ReadonlyMap<string, number>,
+  events: AppliedEvent[],
+  activity: ActivityEntry[],
+): ProjectionChanges {
+  const c: ProjectionChanges = {
+    users: [],
+    deletedTasks: [],
+    deletedTags: [],
+    tags: [],
+    tasks: [],
+    relinkedTasks: [],
+    links: [],
+    deletedReminders: [],
+    reminders: [],
+    events,
+    activity,
+  };
+  for (const [userId, final] of after) {
+    const initial = before.get(userId);
+    if (!initial) continue;
+    const seq = seqsAfter.get(userId) ?? 0;
+    if (seq !== seqsBefore.get(userId) || final.timezone !== initial.timezone) c.users.push({ id: userId, seq, timezone: final.timezone });
+    if (final.tags !== initial.tags && final.tags) {
+      for (const [id, tag] of final.tags) if (initial.tags?.get(id) !== tag) c.tags.push({ ...tag, user_id: userId });
+      for (const id of initial.tags?.keys() ?? []) if (!final.tags.has(id)) c.deletedTags.push(id);
+    }
+    if (final.tasks === initial.tasks) continue;
+    for (const [id, task] of final.tasks) {
+      const was = initial.tasks.get(id) ?? null;
+      if (task === was) continue;
+      if (task === null) {
+        if (was) c.deletedTasks.push(id);
+        continue;
+      }
+      taskRows(c, final, task, was);
+    }
+  }
+  return c;
+}
+
+function taskRows(c: ProjectionChanges, state: UserState, task: Task, was: Task | null) {
+  c.tasks.push(task);
+  if (!was || !sameList(was.tags, task.tags)) {
+    if (was) c.relinkedTasks.push(task.id);
+    for (const name of task.tags) c.links.push({ task_id: task.id, tag_id: tagIdOf(state.tags, name) });
+  }
+  if (was?.reminders === task.reminders) return;
+  const previous = new Map((was?.reminders ?? []).map((r) => [r.id, r]));
+  for (const r of task.reminders) {
+    if (previous.get(r.id) !== r) c.reminders.push({ ...r, task_id: task.id, user_id: task.user_id });
+    previous.delete(r.id);
+  }
+  // A task re-created under its old id in the same batch keeps none of the old reminders either.
+  c.deletedReminders.push(...previous.keys());
+}

@@ -1,0 +1,172 @@
+/**
+ * The processors' reads and writes of the projection, set-based: a batch's state is loaded in a
+ * constant number of statements and its changes are written in a constant number, whatever the
+ * batch's size (each statement skipped when it has nothing to do).
+ */
+import { type CommonQueryMethods, sql } from "slonik";
+import type { AppliedEvent } from "../../common/contracts/index.ts";
+import type { ActivityEntry } from "../../common/domain/batch.ts";
+import type { Reminder, Tag, Task } from "../../common/domain/model.ts";
+
+/** Rows as one jsonb parameter, unpacked with jsonb_to_recordset. */
+const rows = (values: readonly object[]) => sql.fragment`${JSON.stringify(values)}::jsonb`;
+
+const ts = (column: string) =>
+  sql.fragment`to_char(${sql.identifier(column.split("."))} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const envelope = sql.fragment`
+  json_build_object(
+    'event_id', e.event_id, 'event_type', e.event_type, 'schema_version', e.schema_version, 'user_id', e.user_id,
+    'aggregate_id', e.aggregate_id, 'version', e.version, 'seq', e.seq, 'timestamp', ${ts("e.timestamp")},
+    'correlation_id', e.correlation_id, 'data', e.data)`;
+
+const taskJson = sql.fragment`
+  json_build_object(
+    'id', t.id, 'user_id', t.user_id, 'title', t.title, 'description', t.description, 'status', t.status,
+    'priority', t.priority, 'due_date', ${ts("t.due_date")}, 'timezone', t.timezone, 'recurrence_rule', t.recurrence_rule,
+    'next_occurrence', ${ts("t.next_occurrence")}, 'parent_task_id', t.parent_task_id, 'version', t.version,
+    'created_at', ${ts("t.created_at")}, 'updated_at', ${ts("t.updated_at")}, 'completed_at', ${ts("t.completed_at")},
+    'tags', coalesce((select json_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id where tt.task_id = t.id), '[]'),
+    'reminders', coalesce((select json_agg(json_strip_nulls(json_build_object(
+        'id', r.id, 'before', r.before, 'at', ${ts("r.at")}, 'remind_at', ${ts("r.remind_at")}, 'notified', r.notified,
+        'notified_at', ${ts("r.notified_at")}, 'created_at', ${ts("r.created_at")})) order by r.remind_at, r.id)
+      from reminders r where r.task_id = t.id), '[]'))`;
+
+export type StoredReminder = Reminder & { created_at?: string };
+export type UserTag = Tag & { user_id: string };
+
+export interface BatchState {
+  /** Events of the batch (or their write.rejected answers) applied by an earlier delivery. */
+  seen: AppliedEvent[];
+  tasks: Task[];
+  tags: UserTag[];
+  /** Each aggregate's last version; aggregates without events are absent. */
+  versions: Record<string, number>;
+}
+
+/**
+ * Creates the batch's users if new and locks them, in id order (no deadlock between concurrent
+ * partitions): while a batch holds a user, no other batch changes that user's projection.
+ */
+export async function lockUsers(tx: CommonQueryMethods, userIds: string[]): Promise<Map<string, { seq: number; timezone: string }>> {
+  const sorted = [...userIds].sort();
+  await tx.query(sql.unsafe`
+    insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(sorted, "text")}) u
+    on conflict (id) do nothing`);
+  const rows = (await tx.any(sql.unsafe`
+    select id, seq, timezone from users where id = any(${sql.array(sorted, "text")}) order by id for update`)) as {
+    id: string;
+    seq: number;
+    timezone: string;
+  }[];
+  return new Map(rows.map((u) => [u.id, { seq: Number(u.seq), timezone: u.timezone }]));
+}
+
+export interface BatchKeys {
+  eventIds: string[];
+  /** Tasks the batch reads (uuids only). */
+  taskIds: string[];
+  /** Users whose tags the batch needs, and users whose recurring tasks it needs. */
+  tagUsers: string[];
+  seriesUsers: string[];
+  aggregateIds: string[];
+}
+
+/** Everything a batch's events are evolved against, in one statement. */
+export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Promise<BatchState> {
+  const row = (await tx.one(sql.unsafe`
+    select
+      (select coalesce(json_agg(${envelope} order by e.user_id, e.seq), '[]') from events e
+        where e.event_id = any(${sql.array(k.eventIds, "uuid")})) as seen,
+      (select coalesce(json_agg(${taskJson}), '[]') from tasks t
+        where t.id = any(${sql.array(k.taskIds, "uuid")})
+           or (t.user_id = any(${sql.array(k.seriesUsers, "text")}) and t.recurrence_rule is not null)) as tasks,
+      (select coalesce(json_agg(json_build_object('user_id', g.user_id, 'id', g.id, 'name', g.name, 'color', g.color,
+              'created_at', ${ts("g.created_at")}, 'updated_at', ${ts("g.updated_at")})), '[]') from tags g
+        where g.user_id = any(${sql.array(k.tagUsers, "text")})) as tags,
+      (select coalesce(json_object_agg(a.id, a.version), '{}') from (
+         select x as id, (select max(version) from events where aggregate_id = x) as version
+         from unnest(${sql.array(k.aggregateIds, "text")}) x) a where a.version is not null) as versions`)) as {
+    seen: AppliedEvent[];
+    tasks: Task[];
+    tags: UserTag[];
+    versions: Record<string, number>;
+  };
+  return row;
+}
+
+/** What a batch changes, as rows. */
+export interface ProjectionChanges {
+  users: { id: string; seq: number; timezone: string }[];
+  deletedTasks: string[];
+  deletedTags: string[];
+  tags: UserTag[];
+  tasks: Task[];
+  /** Tasks whose tag links are replaced by `links`. */
+  relinkedTasks: string[];
+  links: { task_id: string; tag_id: string }[];
+  deletedReminders: string[];
+  reminders: (StoredReminder & { task_id: string; user_id: string })[];
+  events: AppliedEvent[];
+  activity: ActivityEntry[];
+}
+
+export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges): Promise<void> {
+  if (c.deletedTasks.length > 0)
+    // Reminders and tag links go with a task (on delete cascade); its history stays in events.
+    await tx.query(sql.unsafe`delete from tasks where id = any(${sql.array(c.deletedTasks, "uuid")})`);
+  if (c.deletedTags.length > 0) await tx.query(sql.unsafe`delete from tags where id = any(${sql.array(c.deletedTags, "uuid")})`);
+  if (c.tags.length > 0)
+    await tx.query(sql.unsafe`
+      insert into tags (id, user_id, name, color, created_at, updated_at)
+      select x.id, x.user_id, x.name, x.color, x.created_at, x.updated_at
+      from jsonb_to_recordset(${rows(c.tags)}) as x(id uuid, user_id text, name text, color text, created_at timestamptz, updated_at timestamptz)
+      on conflict (id) do update set name = excluded.name, color = excluded.color, updated_at = excluded.updated_at`);
+  if (c.tasks.length > 0)
+    await tx.query(sql.unsafe`
+      insert into tasks (id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, next_occurrence,
+                         parent_task_id, version, created_at, updated_at, completed_at)
+      select x.id, x.user_id, x.title, x.description, x.status, x.priority, x.due_date, x.timezone, x.recurrence_rule,
+             x.next_occurrence, x.parent_task_id, x.version, x.created_at, x.updated_at, x.completed_at
+      from jsonb_to_recordset(${rows(c.tasks.map(({ tags: _t, reminders: _r, ...row }) => row))}) as x(
+        id uuid, user_id text, title text, description text, status text, priority text, due_date timestamptz, timezone text,
+        recurrence_rule text, next_occurrence timestamptz, parent_task_id uuid, version int, created_at timestamptz,
+        updated_at timestamptz, completed_at timestamptz)
+      on conflict (id) do update set
+        title = excluded.title, description = excluded.description, status = excluded.status, priority = excluded.priority,
+        due_date = excluded.due_date, timezone = excluded.timezone, recurrence_rule = excluded.recurrence_rule,
+        next_occurrence = excluded.next_occurrence, version = excluded.version, updated_at = excluded.updated_at,
+        completed_at = excluded.completed_at`);
+  if (c.relinkedTasks.length > 0)
+    await tx.query(sql.unsafe`delete from task_tags where task_id = any(${sql.array(c.relinkedTasks, "uuid")})`);
+  if (c.links.length > 0)
+    await tx.query(sql.unsafe`
+      insert into task_tags (task_id, tag_id) select x.task_id, x.tag_id from jsonb_to_recordset(${rows(c.links)}) as x(task_id uuid, tag_id uuid)
+      on conflict do nothing`);
+  if (c.deletedReminders.length > 0)
+    await tx.query(sql.unsafe`delete from reminders where id = any(${sql.array(c.deletedReminders, "uuid")})`);
+  if (c.reminders.length > 0)
+    await tx.query(sql.unsafe`
+      insert into reminders (id, task_id, user_id, before, at, remind_at, notified, notified_at, created_at)
+      select x.id, x.task_id, x.user_id, x.before, x.at, x.remind_at, x.notified, x.notified_at, x.created_at
+      from jsonb_to_recordset(${rows(c.reminders)}) as x(id uuid, task_id uuid, user_id text, before text, at timestamptz,
+        remind_at timestamptz, notified boolean, notified_at timestamptz, created_at timestamptz)
+      on conflict (id) do update set remind_at = excluded.remind_at, notified = excluded.notified, notified_at = excluded.notified_at`);
+  if (c.events.length > 0) {
+    await tx.query(sql.unsafe`
+      insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
+      select x.event_id, x.user_id, x.seq, x.aggregate_id, x.version, x.event_type, x.schema_version, x.timestamp, x.correlation_id, x.data
+      from jsonb_to_recordset(${rows(c.events)}) as x(
+        event_id uuid, user_id text, seq bigint, aggregate_id text, version int, event_type text, schema_version text,
+        "timestamp" timestamptz, correlation_id uuid, data jsonb)`);
+    await tx.query(sql.unsafe`
+      insert into activity_logs (event_id, user_id, seq, task_id, action, summary, created_at)
+      select x.event_id, x.user_id, x.seq, x.task_id, x.action, x.summary, x.created_at
+      from jsonb_to_recordset(${rows(c.activity)}) as x(
+        event_id uuid, user_id text, seq bigint, task_id text, action text, summary text, created_at timestamptz)`);
+  }
+  if (c.users.length > 0)
+    await tx.query(sql.unsafe`
+      update users u set seq = x.seq, timezone = x.timezone, updated_at = now()
+      from jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text) where u.id = x.id`);
+}
