@@ -35,6 +35,10 @@ export const redisKeys = (prefix: string) => ({
   idempotency: (userId: string, key: string) => `${prefix}:u:{${userId}}:idem:${key}`,
   /** The user's kept Idempotency-Key answers, by time (bounds their number). */
   idempotencyIndex: (userId: string) => `${prefix}:u:{${userId}}:idem-index`,
+  /** The user's timezone, written by the processors when they apply a settings change (ingest reads it with every request). */
+  userTimezone: (userId: string) => `${prefix}:u:{${userId}}:tz`,
+  /** Hash of the user's writes accepted but not applied yet (ingest adds, the processors remove once applied). */
+  pendingWrites: (userId: string) => `${prefix}:u:{${userId}}:pending`,
   rateLimit: (userId: string) => `${prefix}:u:{${userId}}:rl`,
   readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
   bullPrefix: `${prefix}:bull`,

@@ -5,26 +5,22 @@
 import { randomUUID } from "node:crypto";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
-import { isStorableText, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
+import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
+import type { Admission, Reply } from "./admission.ts";
 import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "./auth.ts";
-import type { Idempotency } from "./idempotency.ts";
 import { registeredRoutes } from "./openapi.ts";
-import type { RateLimiter } from "./rate-limit.ts";
 import { fieldPath, validate } from "./schemas.ts";
 
 const log = logger("ingest");
 const requests = metric.counter("http_requests_total", "HTTP requests by route and status", ["route", "status"]);
 const requestSeconds = metric.latency("http_request_seconds", "HTTP request duration", ["route"]);
 
-export interface Reply {
-  status: number;
-  body: unknown;
-}
+export type { Reply } from "./admission.ts";
 
 export interface Ctx {
   req: Request;
@@ -35,13 +31,15 @@ export interface Ctx {
   body<T extends TSchema>(schema: T): Promise<Static<T>>;
   /** The validated query string (numbers converted). */
   query<T extends TSchema>(schema: T): Static<T>;
+  /** The user's timezone as Redis has it (null: not known there). */
+  timezone: string | null;
+  /** The user's writes accepted but not applied yet, oldest first. */
+  pending: TaskEvent[];
 }
 
 export interface HttpDeps {
   verify: VerifyToken;
-  rateLimit: RateLimiter;
-  readRateLimit: RateLimiter;
-  idempotency: Idempotency;
+  admission: Admission;
   bodyLimit: number;
 }
 
@@ -197,17 +195,31 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
           if (!result.ok) throw errors.validation(result.details);
           return result.value;
         },
+        timezone: null,
+        pending: [],
       };
       res.header("x-correlation-id", ctx.correlationId);
+      const key = isWrite ? req.headers["idempotency-key"] : undefined;
+      // The key is bound to this exact request: same route, path and body.
+      const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
+      const admitted = await deps.admission.admit(userId, {
+        write: isWrite,
+        ...(key !== undefined ? { idempotencyKey: key } : {}),
+        fingerprint,
+      });
+      if (admitted.retryAfter > 0) throw errors.rateLimited(admitted.retryAfter);
       let reply: Reply;
-      const retryAfter = await (isWrite ? deps.rateLimit : deps.readRateLimit)(userId);
-      if (retryAfter > 0) throw errors.rateLimited(retryAfter);
-      if (isWrite) {
-        // The key is bound to this exact request: same route, path and body.
-        const fingerprint = req.headers["idempotency-key"] === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
-        reply = await deps.idempotency.run(userId, req.headers["idempotency-key"], fingerprint, () => handler(ctx));
-      } else {
-        reply = await handler(ctx);
+      if (admitted.replay) reply = admitted.replay;
+      else {
+        ctx.timezone = admitted.timezone;
+        ctx.pending = admitted.pending;
+        try {
+          reply = await handler(ctx);
+        } catch (err) {
+          await admitted.settle(null);
+          throw err;
+        }
+        await admitted.settle(reply);
       }
       status = reply.status;
       res.status(reply.status).json(reply.body);

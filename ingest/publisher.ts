@@ -25,6 +25,12 @@ export interface EventWriter {
   emit(event: TaskEvent): Promise<{ queued: boolean }>;
 }
 
+/** Told of each write before it is produced, and if it is refused after all (read-your-writes bookkeeping). */
+export interface WriteHooks {
+  accepting(event: TaskEvent): Promise<void>;
+  refused(event: TaskEvent): Promise<void>;
+}
+
 export interface WriterOptions {
   /** How long a produce may take before the event goes to the fallback queue. */
   produceTimeoutMs: number;
@@ -55,6 +61,7 @@ export function resilientWriter(
   db: Db,
   topic: string,
   opts: WriterOptions,
+  hooks?: WriteHooks,
 ): EventWriter & { breaker: CircuitBreaker } {
   const produce = async (event: TaskEvent) => {
     const end = produceSeconds.startTimer();
@@ -97,6 +104,7 @@ export function resilientWriter(
       writes.inc({ path: "queued" });
       return { queued: true };
     } catch (err) {
+      await hooks?.refused(event);
       log.error({ err: (err as Error).message }, "broker and fallback queue both unavailable");
       throw errors.unavailable("the event log and its fallback queue are both unavailable; retry later");
     }
@@ -106,6 +114,7 @@ export function resilientWriter(
     breaker,
     async emit(event) {
       refuseUnappliable(event);
+      await hooks?.accepting(event);
       let behind: boolean;
       try {
         behind = breaker.opened || (await mustQueueBehind(event.user_id));

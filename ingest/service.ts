@@ -10,19 +10,19 @@ import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
+import { admission } from "./admission.ts";
 import { tokenVerifier } from "./auth.ts";
 import { corsMiddleware } from "./cors.ts";
 import { sendError } from "./http.ts";
-import { idempotency } from "./idempotency.ts";
 import { openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
 import { resilientWriter } from "./publisher.ts";
-import { rateLimiter } from "./rate-limit.ts";
+import { readYourWrites } from "./read-your-writes.ts";
+import type { RouteDeps } from "./routes/context.ts";
 import { registerReminderRoutes } from "./routes/reminders.ts";
 import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerUserRoutes } from "./routes/user.ts";
-import { taskState } from "./task-state.ts";
 import { timezoneOf } from "./timezones.ts";
 
 const log = logger("ingest");
@@ -70,28 +70,29 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
       // CORS, preflight and browser-safety headers on every response, 404s and errors included.
       server.use(corsMiddleware(config.corsOrigins));
-      const http = {
-        verify: tokenVerifier(config),
-        rateLimit: rateLimiter(redis, keys.rateLimit, config.rateLimitPerSecond, config.rateLimitBurst),
-        // Reads are limited too (each costs a query), in their own bucket, READ_RATE_FACTOR times as large.
-        readRateLimit: rateLimiter(
-          redis,
-          keys.readRateLimit,
-          config.rateLimitPerSecond * READ_RATE_FACTOR,
-          config.rateLimitBurst * READ_RATE_FACTOR,
-        ),
-        idempotency: idempotency(redis, keys),
-        bodyLimit: config.bodyLimitBytes,
-      };
-      const deps = {
+      // Reads are limited too (each costs a query), in their own bucket, READ_RATE_FACTOR times as large.
+      const admit = admission(
+        redis,
+        keys,
+        { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+        { perSecond: config.rateLimitPerSecond * READ_RATE_FACTOR, burst: config.rateLimitBurst * READ_RATE_FACTOR },
+      );
+      const http = { verify: tokenVerifier(config), admission: admit, bodyLimit: config.bodyLimitBytes };
+      const deps: RouteDeps = {
         config,
         http,
         db,
         redis,
         keys,
-        writer: resilientWriter(producer, db, topic, { produceTimeoutMs: config.produceTimeoutMs }),
-        tasks: taskState(db, redis, keys),
-        timezoneOf: timezoneOf(db),
+        writer: resilientWriter(
+          producer,
+          db,
+          topic,
+          { produceTimeoutMs: config.produceTimeoutMs },
+          { accepting: admit.rememberPending, refused: admit.forgetPending },
+        ),
+        timezoneOf: timezoneOf(db, redis, keys),
+        ...readYourWrites(redis, keys),
       };
       registerTaskRoutes(server, deps);
       registerReminderRoutes(server, deps);

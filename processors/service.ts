@@ -28,6 +28,7 @@ import { type Health, healthServer, type Service, withTimeout } from "../common/
 import { applyBatch } from "./apply-batch.ts";
 import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
+import { settleWrites } from "./settle.ts";
 
 const log = logger("processors");
 const applied = metric.counter("processor_events_total", "Events handled by the processors, by outcome", ["outcome"]);
@@ -84,6 +85,7 @@ export async function processorsService(config: Config, health: Health): Promise
     await sendDeadLetters(producer, topics.dlq, dead);
     const toPublish = [...result.duplicates, ...result.applied];
     await publishApplied(redis, db, keys, toPublish, config.eventStreamMaxLen);
+    await settleWrites(redis, keys, events, result.applied);
     if (toPublish.length > 0) {
       await producer.send({
         topic: topics.updates,

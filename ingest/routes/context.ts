@@ -1,10 +1,15 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Config } from "../../common/config.ts";
+import type { TaskEvent } from "../../common/contracts/index.ts";
+import type { Command, Decision, Refusal } from "../../common/domain/decide.ts";
+import type { Task } from "../../common/domain/model.ts";
+import { errors } from "../../common/errors.ts";
 import type { Db } from "../../common/postgres.ts";
 import type { RedisKeys } from "../../common/redis.ts";
-import type { HttpDeps } from "../http.ts";
+import type { Ctx, HttpDeps, Reply } from "../http.ts";
 import type { EventWriter } from "../publisher.ts";
-import type { TaskState } from "../task-state.ts";
+import { currentTask, touches } from "../task-state.ts";
 
 /** What route modules get: the stores they read, the writer they emit events through. */
 export interface RouteDeps {
@@ -14,7 +19,55 @@ export interface RouteDeps {
   redis: Redis;
   keys: RedisKeys;
   writer: EventWriter;
-  tasks: TaskState;
-  /** The user's default timezone (see timezones.ts). */
+  /** The user's default timezone when Redis does not know it (see timezones.ts). */
   timezoneOf: (userId: string) => Promise<string>;
+  /** Waits (bounded) until the request's pending writes are applied; leaves in ctx.pending those still pending. */
+  settled: (ctx: Ctx) => Promise<void>;
+  /** Listed tasks with the writes still pending after `settled` evolved over them. */
+  withPendingWrites: (ctx: Ctx, tasks: Task[]) => Promise<Task[]>;
 }
+
+export const command = (ctx: Ctx): Command => ({
+  user_id: ctx.userId,
+  correlation_id: ctx.correlationId,
+  now: new Date().toISOString(),
+  newId: randomUUID,
+});
+
+export function refusalError(refusal: Refusal) {
+  switch (refusal.kind) {
+    case "validation":
+      return errors.validation(refusal.details);
+    case "not_found":
+      return errors.notFound(refusal.what);
+    case "conflict":
+      return errors.conflict(refusal.message);
+  }
+}
+
+/** The reply to a decided write: 202 with the task as it will be, or 200 when nothing changes. */
+export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision, extra: Record<string, unknown> = {}): Promise<Reply> {
+  if (!decision.ok) throw refusalError(decision.refusal);
+  if (!decision.event)
+    return { status: 200, body: { task: decision.task, ...extra, event_id: null, correlation_id: ctx.correlationId, queued: false } };
+  const { queued } = await d.writer.emit(decision.event);
+  return {
+    status: 202,
+    body: { task: decision.task, ...extra, event_id: decision.event.event_id, correlation_id: ctx.correlationId, queued },
+  };
+}
+
+export async function loadTask(d: RouteDeps, ctx: Ctx, param = "task_id"): Promise<Task> {
+  const task = await currentTask(d.db, ctx.userId, ctx.params[param], ctx.pending);
+  if (!task) throw errors.notFound(`task ${ctx.params[param]}`);
+  return task;
+}
+
+/** The user's timezone: a pending settings change, else Redis's, else PostgreSQL's. */
+export async function userTimezone(d: RouteDeps, ctx: Ctx): Promise<string> {
+  const change = ctx.pending.findLast((e) => e.event_type === "settings.updated");
+  if (change?.event_type === "settings.updated") return change.data.changes.timezone.new;
+  return ctx.timezone ?? (await d.timezoneOf(ctx.userId));
+}
+
+export const pendingOn = (pending: readonly TaskEvent[], taskId: string) => pending.filter((e) => touches(e, taskId));

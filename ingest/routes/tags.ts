@@ -2,12 +2,13 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "hyper-express";
 import { newEvent } from "../../common/contracts/index.ts";
+import * as decide from "../../common/domain/decide.ts";
 import { errors } from "../../common/errors.ts";
 import { findTagByName, getTag, listTags } from "../../storage/queries/user-data.ts";
 import { type Ctx, route } from "../http.ts";
 import { AttachTag, CreateTag, UpdateTag } from "../schemas.ts";
 import { isUuid } from "../task-state.ts";
-import type { RouteDeps } from "./context.ts";
+import { answer, command, loadTask, type RouteDeps } from "./context.ts";
 
 export function registerTagRoutes(server: Server, d: RouteDeps) {
   const ctxOf = (ctx: Ctx, aggregateId: string) => ({ user_id: ctx.userId, aggregate_id: aggregateId, correlation_id: ctx.correlationId });
@@ -69,16 +70,8 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
   });
 
   const retag = async (ctx: Ctx, tags: (current: string[]) => string[]) => {
-    const task = await d.tasks.current(ctx.userId, ctx.params.task_id);
-    if (!task) throw errors.notFound(`task ${ctx.params.task_id}`);
-    const next = [...new Set(tags(task.tags))].sort();
-    if (JSON.stringify(next) === JSON.stringify(task.tags))
-      return { status: 200, body: { task, event_id: null, correlation_id: ctx.correlationId, queued: false } };
-    const e = newEvent("task.updated", ctxOf(ctx, task.id), { changes: { tags: { old: task.tags, new: next } } } as never);
-    const { queued } = await d.writer.emit(e);
-    const after = { ...task, tags: next, version: task.version + 1 };
-    await d.tasks.remember(after);
-    return { status: 202, body: { task: after, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
+    const task = await loadTask(d, ctx);
+    return answer(d, ctx, decide.retagTask(command(ctx), task, [...new Set(tags(task.tags))]));
   };
 
   route(server, d.http, "post", "/api/:user_id/tasks/:task_id/tags", async (ctx) => {

@@ -4,22 +4,22 @@ import { newEvent } from "../../common/contracts/index.ts";
 import { errors } from "../../common/errors.ts";
 import { isValidTimezone } from "../../common/recurrence.ts";
 import { readSince } from "../../storage/event-log.ts";
-import { listActivity, userTimezone } from "../../storage/queries/user-data.ts";
+import { listActivity } from "../../storage/queries/user-data.ts";
 import { route } from "../http.ts";
 import { EventsQuery, PageQuery, Settings } from "../schemas.ts";
-import type { RouteDeps } from "./context.ts";
+import { type RouteDeps, userTimezone as timezoneFor } from "./context.ts";
 
 export function registerUserRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "get", "/api/:user_id/settings", async (ctx) => ({
     status: 200,
-    body: { settings: { timezone: await userTimezone(d.db, ctx.userId) } },
+    body: { settings: { timezone: await timezoneFor(d, ctx) } },
   }));
 
   route(server, d.http, "put", "/api/:user_id/settings", async (ctx) => {
     const body = await ctx.body(Settings);
     if (!isValidTimezone(body.timezone))
       throw errors.validation([{ path: "timezone", message: `"${body.timezone}" is not an IANA timezone` }]);
-    const old = await userTimezone(d.db, ctx.userId);
+    const old = await timezoneFor(d, ctx);
     const e = newEvent(
       "settings.updated",
       { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId },

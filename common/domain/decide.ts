@@ -1,0 +1,250 @@
+/**
+ * decide(state, command): the events a user's request makes, or why it is refused — the rules of
+ * writing (schedules checked, a series' first occurrence, tags deduplicated, reminders resolved,
+ * no-op updates answered without an event). Ingest calls these; the task its 202 answer shows is
+ * the decided event evolved over the same state (evolve.ts), so there is one rule for both.
+ *
+ * Pure apart from the ids and clock the caller passes in.
+ */
+import { newEvent } from "../contracts/envelope.ts";
+import type { ReminderSpec, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
+import type { ErrorDetail } from "../errors.ts";
+import { isValidTimezone, nextOccurrence, parseRecurrenceRule } from "../recurrence.ts";
+import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
+import { evolve } from "./evolve.ts";
+import { type Task, taskView, type UserState } from "./model.ts";
+
+export interface Command {
+  user_id: string;
+  correlation_id: string;
+  /** ISO-8601 instant of the request. */
+  now: string;
+  newId: () => string;
+}
+
+export type Refusal =
+  | { kind: "validation"; details: ErrorDetail[] }
+  | { kind: "not_found"; what: string }
+  | { kind: "conflict"; message: string };
+
+/** The event to write and the task as it will be once applied; `event: null` when nothing changes. */
+export type Decision = { ok: true; event: TaskEvent | null; task: Task } | { ok: false; refusal: Refusal };
+
+export interface TaskInput {
+  title?: string;
+  description?: string | null;
+  due_date?: string | null;
+  priority?: Task["priority"];
+  tags?: string[];
+  recurrence_rule?: string | null;
+  timezone?: string;
+  reminders?: unknown[];
+}
+
+const refuse = (refusal: Refusal): Decision => ({ ok: false, refusal });
+const iso = (s: string | null | undefined): string | null => (s ? new Date(s).toISOString() : null);
+const dedupeTags = (tags: string[] = []) => [...new Map(tags.map((t) => [t.trim().toLowerCase(), t.trim()])).values()].filter(Boolean);
+
+/** The state one task is decided against (ingest knows the task, not the whole user). */
+const stateOf = (userId: string, timezone: string, task: Task | null, id: string): UserState => ({
+  id: userId,
+  timezone,
+  tasks: new Map([[id, task]]),
+  tags: null,
+  versions: new Map(task ? [[id, task.version]] : []),
+});
+
+/** The envelope of the event a command makes on `aggregateId`. */
+const on = (cmd: Command, aggregateId: string) => ({
+  user_id: cmd.user_id,
+  aggregate_id: aggregateId,
+  correlation_id: cmd.correlation_id,
+  event_id: cmd.newId(),
+  timestamp: cmd.now,
+});
+
+function decided(state: UserState, event: TaskEvent): Decision {
+  const aggregateId = event.aggregate_id;
+  const outcome = evolve(state, event);
+  if (outcome.kind === "rejected")
+    return refuse(
+      outcome.code === "not_found" ? { kind: "not_found", what: `task ${aggregateId}` } : { kind: "conflict", message: outcome.reason },
+    );
+  // A deleted task is answered as it was.
+  const task = (outcome.kind === "applied" ? outcome.state.tasks.get(aggregateId) : undefined) ?? state.tasks.get(aggregateId);
+  if (!task) return refuse({ kind: "not_found", what: `task ${aggregateId}` });
+  return { ok: true, event, task: taskView(task) };
+}
+
+/** Timezone, RRULE and reminder checks the schema cannot express; every problem is reported. */
+function checkSchedule(
+  input: { timezone?: string; recurrence_rule?: string | null; due_date?: string | null; reminders?: unknown[] },
+  details: ErrorDetail[],
+) {
+  if (input.timezone !== undefined && !isValidTimezone(input.timezone))
+    details.push({ path: "timezone", message: `"${input.timezone}" is not an IANA timezone` });
+  let rule: string | null = null;
+  if (input.recurrence_rule) {
+    const parsed = parseRecurrenceRule(input.recurrence_rule);
+    if (parsed.ok) rule = parsed.canonical;
+    else details.push({ path: "recurrence_rule", message: parsed.message });
+  }
+  let reminders: ReminderInput[] = [];
+  if (input.reminders) {
+    const parsed = parseReminderSpecs(input.reminders, input.due_date ? new Date(input.due_date) : null);
+    if (parsed.ok) reminders = parsed.specs;
+    else details.push({ path: parsed.path, message: parsed.message });
+  }
+  return { rule, reminders };
+}
+
+/** A series' first occurrence after its start (its due date, else its creation), and never before `notBefore`. */
+export function firstOccurrence(
+  rule: string | null,
+  dueDate: string | null,
+  createdAt: string,
+  timezone: string,
+  notBefore?: string,
+): string | null {
+  if (!rule) return null;
+  const start = new Date(dueDate ?? createdAt);
+  // An edit never schedules an occurrence in the past (the scheduler would spawn it at once).
+  const after = notBefore && Date.parse(notBefore) > start.getTime() ? new Date(notBefore) : start;
+  return nextOccurrence(rule, start, timezone, after)?.toISOString() ?? null;
+}
+
+export function reminderOf(spec: ReminderInput, dueDate: string | null, timezone: string, id: string, now: string): ReminderSpec {
+  const remindAt = reminderFireTime(spec, dueDate ? new Date(dueDate) : null, timezone);
+  return {
+    id,
+    ...(spec.kind === "before" ? { before: spec.before } : { at: spec.at.toISOString() }),
+    remind_at: (remindAt ?? new Date(now)).toISOString(),
+  };
+}
+
+/** POST /tasks. `timezone` is the user's, the default of the task's. */
+export function createTask(cmd: Command, timezone: string, input: TaskInput & { title: string }): Decision {
+  const details: ErrorDetail[] = [];
+  const zone = input.timezone ?? timezone;
+  const { rule, reminders } = checkSchedule({ ...input, timezone: zone }, details);
+  if (details.length) return refuse({ kind: "validation", details });
+  const id = cmd.newId();
+  const dueDate = iso(input.due_date);
+  const fields: TaskFields = {
+    title: input.title,
+    description: input.description ?? null,
+    priority: input.priority ?? "medium",
+    due_date: dueDate,
+    timezone: zone,
+    recurrence_rule: rule,
+    next_occurrence: firstOccurrence(rule, dueDate, cmd.now, zone),
+    parent_task_id: null,
+    tags: dedupeTags(input.tags),
+    reminders: reminders.map((spec) => reminderOf(spec, dueDate, zone, cmd.newId(), cmd.now)),
+  };
+  return decided(stateOf(cmd.user_id, timezone, null, id), newEvent("task.created", on(cmd, id), { task: fields }));
+}
+
+/** PATCH/PUT /tasks/:id: only what really changes goes into the event; nothing changing is no event. */
+export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision {
+  const details: ErrorDetail[] = [];
+  const { rule } = checkSchedule(
+    { timezone: input.timezone ?? task.timezone, recurrence_rule: input.recurrence_rule, due_date: input.due_date ?? task.due_date },
+    details,
+  );
+  if (details.length) return refuse({ kind: "validation", details });
+  const next: TaskChanges = {};
+  const after = {
+    title: input.title ?? task.title,
+    description: input.description !== undefined ? input.description : task.description,
+    priority: input.priority ?? task.priority,
+    due_date: input.due_date !== undefined ? iso(input.due_date) : task.due_date,
+    timezone: input.timezone ?? task.timezone,
+    recurrence_rule: input.recurrence_rule !== undefined ? rule : task.recurrence_rule,
+    tags: input.tags !== undefined ? dedupeTags(input.tags).sort() : task.tags,
+  };
+  const change = <K extends keyof typeof after>(field: K) => {
+    if (JSON.stringify(task[field]) !== JSON.stringify(after[field]))
+      Object.assign(next, { [field]: { old: task[field], new: after[field] } });
+  };
+  for (const field of Object.keys(after) as (keyof typeof after)[]) if (input[field] !== undefined) change(field);
+  if (next.recurrence_rule || next.due_date || next.timezone) {
+    const occurrence = after.recurrence_rule
+      ? firstOccurrence(after.recurrence_rule, after.due_date, task.created_at, after.timezone, cmd.now)
+      : null;
+    if (occurrence !== task.next_occurrence) next.next_occurrence = { old: task.next_occurrence, new: occurrence };
+  }
+  if (Object.keys(next).length === 0) return { ok: true, event: null, task };
+  return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.updated", on(cmd, task.id), { changes: next }));
+}
+
+/** The task's tag list replaced by `names` (POST/DELETE /tasks/:id/tags). */
+export function retagTask(cmd: Command, task: Task, names: string[]): Decision {
+  return updateTask(cmd, task, { tags: names });
+}
+
+export function deleteTask(cmd: Command, task: Task): Decision {
+  return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.deleted", on(cmd, task.id), {}));
+}
+
+export function completeTask(cmd: Command, task: Task): Decision {
+  if (task.status === "completed") return refuse({ kind: "conflict", message: `task ${task.id} is already completed` });
+  return decided(
+    stateOf(cmd.user_id, task.timezone, task, task.id),
+    newEvent("task.completed", on(cmd, task.id), { completed_at: cmd.now }),
+  );
+}
+
+export function uncompleteTask(cmd: Command, task: Task): Decision {
+  if (task.status === "pending") return refuse({ kind: "conflict", message: `task ${task.id} is not completed` });
+  return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.uncompleted", on(cmd, task.id), {}));
+}
+
+export function skipOccurrence(cmd: Command, task: Task): Decision {
+  if (!task.recurrence_rule || !task.next_occurrence)
+    return refuse({ kind: "conflict", message: `task ${task.id} has no upcoming occurrence to skip` });
+  const start = new Date(task.due_date ?? task.created_at);
+  const following = nextOccurrence(task.recurrence_rule, start, task.timezone, new Date(task.next_occurrence))?.toISOString() ?? null;
+  return decided(
+    stateOf(cmd.user_id, task.timezone, task, task.id),
+    newEvent("recurring.skipped", on(cmd, task.id), {
+      occurrence: task.next_occurrence,
+      next_occurrence: following,
+    }),
+  );
+}
+
+/** POST /tasks/:id/reminders: `input` is the request body; `path` names it in errors. */
+export function addReminder(cmd: Command, task: Task, input: unknown): Decision & { reminder?: ReminderSpec } {
+  const parsed = parseReminderSpec(input, { path: "(body)", dueDate: task.due_date ? new Date(task.due_date) : null });
+  if (!parsed.ok)
+    return refuse({ kind: "validation", details: [{ path: parsed.path.replace(/^\(body\)\.?/, ""), message: parsed.message }] });
+  const reminder = reminderOf(parsed.spec, task.due_date, task.timezone, cmd.newId(), cmd.now);
+  return {
+    ...decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("reminder.created", on(cmd, task.id), { reminder })),
+    reminder,
+  };
+}
+
+export function deleteReminder(cmd: Command, task: Task, reminderId: string): Decision {
+  if (!task.reminders.some((r) => r.id === reminderId && !r.notified)) return refuse({ kind: "not_found", what: `reminder ${reminderId}` });
+  return decided(
+    stateOf(cmd.user_id, task.timezone, task, task.id),
+    newEvent("reminder.deleted", on(cmd, task.id), { reminder_id: reminderId }),
+  );
+}
+
+/**
+ * The task as it will be once the user's pending writes (accepted, not yet applied) are: those
+ * writes evolved over the projection's task, in the order they were accepted. Null when the
+ * task does not exist (or will not, once they apply). `pending` holds the writes on this task.
+ */
+export function withPending(task: Task | null, taskId: string, userId: string, pending: readonly TaskEvent[]): Task | null {
+  let state = stateOf(userId, task?.timezone ?? "UTC", task, taskId);
+  for (const event of pending) {
+    const outcome = evolve(state, event);
+    if (outcome.kind === "applied") state = outcome.state;
+  }
+  const result = state.tasks.get(taskId);
+  return result ? taskView(result) : null;
+}

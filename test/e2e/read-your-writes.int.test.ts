@@ -1,0 +1,63 @@
+/**
+ * Read your writes under load: right after a write's 202, a GET of the task and of the list
+ * reflect it, whether or not the processors have applied it yet — for many users writing at once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../../ingest/auth.ts";
+import { apiClient, startSystem, testConfig, uniqueId } from "../harness.ts";
+
+const config = testConfig();
+let system: Awaited<ReturnType<typeof startSystem>>;
+
+beforeAll(async () => {
+  system = await startSystem(config);
+}, 90_000);
+afterAll(async () => {
+  await system?.stop();
+});
+
+const USERS = 30;
+const ROUNDS = 15;
+
+async function oneUser(): Promise<string[]> {
+  const id = uniqueId("ryw");
+  const api = apiClient(config, id, await signLocalToken(config, id));
+  const misses: string[] = [];
+  const check = (what: string, ok: boolean) => {
+    if (!ok) misses.push(`${id}: ${what}`);
+  };
+  for (let i = 0; i < ROUNDS; i++) {
+    const created = await api("POST", "/tasks", { title: `t${i}`, tags: ["load"] });
+    expect(created.status).toBe(202);
+    const taskId: string = created.body.task.id;
+    const got = await api("GET", `/tasks/${taskId}`);
+    check(`GET after create ${i}`, got.status === 200 && got.body.task.title === `t${i}`);
+    expect((await api("PATCH", `/tasks/${taskId}`, { title: `t${i} edited` })).status).toBe(202);
+    const edited = await api("GET", `/tasks/${taskId}`);
+    check(`GET after edit ${i}`, edited.body.task?.title === `t${i} edited`);
+    const list = await api("GET", "/tasks?limit=100");
+    check(
+      `list after edit ${i}`,
+      list.body.tasks.some((t: { id: string; title: string }) => t.id === taskId && t.title === `t${i} edited`),
+    );
+    expect((await api("POST", `/tasks/${taskId}/complete`)).status).toBe(202);
+    const done = await api("GET", `/tasks/${taskId}`);
+    check(`GET after complete ${i}`, done.body.task?.status === "completed");
+    if (i % 3 === 0) {
+      expect((await api("DELETE", `/tasks/${taskId}`)).status).toBe(202);
+      check(`GET after delete ${i}`, (await api("GET", `/tasks/${taskId}`)).status === 404);
+      const after = await api("GET", "/tasks?limit=100");
+      check(`list after delete ${i}`, !after.body.tasks.some((t: { id: string }) => t.id === taskId));
+      // A write on the task ingest knows to be deleted is refused at once, not accepted and rejected later.
+      check(`edit after delete ${i}`, (await api("PATCH", `/tasks/${taskId}`, { title: "gone" })).status === 404);
+    }
+  }
+  return misses;
+}
+
+describe("read your writes", () => {
+  it("a GET of the task and the list right after each 202 reflect that write, for many users at once", async () => {
+    const misses = (await Promise.all(Array.from({ length: USERS }, oneUser))).flat();
+    expect(misses).toEqual([]);
+  }, 120_000);
+});
