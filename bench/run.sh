@@ -37,12 +37,14 @@ done
 if [ "$MODE" = compare ]; then suites=(ramp); fi
 [ ${#suites[@]} -gt 0 ] || suites=(e2e ramp ws-scale reminders query)
 
-export STACK_PROFILE=bench STACK_PORT_BASE=4
-export INGEST_PORT=48080 PROCESSORS_PORT=48081 SCHEDULER_PORT=48082 FANOUT_PORT=48090 HOST=127.0.0.1
+# BENCH_PORT_BASE moves the whole bench (stack, services, Centrifugo) to ports <base>xxxx.
+B="${BENCH_PORT_BASE:-4}"
+export STACK_PROFILE=bench STACK_PORT_BASE=$B
+export INGEST_PORT=${B}8080 PROCESSORS_PORT=${B}8081 SCHEDULER_PORT=${B}8082 FANOUT_PORT=${B}8090 HOST=127.0.0.1
 export INGEST_URL="http://127.0.0.1:$INGEST_PORT" FANOUT_URL="ws://127.0.0.1:$FANOUT_PORT"
 export PROCESSORS_METRICS_URL="http://127.0.0.1:$PROCESSORS_PORT/metrics"
 # Centrifugo (make bench-compare only): its own port and its own Redis, both in the 4xxxx range.
-export CENTRIFUGO_PORT="${CENTRIFUGO_PORT:-48000}" CENTRIFUGO_REDIS_PORT="${CENTRIFUGO_REDIS_PORT:-46380}"
+export CENTRIFUGO_PORT="${CENTRIFUGO_PORT:-${B}8000}" CENTRIFUGO_REDIS_PORT="${CENTRIFUGO_REDIS_PORT:-${B}6380}"
 export CENTRIFUGO_URL="http://127.0.0.1:$CENTRIFUGO_PORT"
 # Bench users write far above the per-user production limits; nothing else differs from prod defaults.
 export RATE_LIMIT_PER_SECOND="${RATE_LIMIT_PER_SECOND:-1000000}" RATE_LIMIT_BURST="${RATE_LIMIT_BURST:-1000000}"

@@ -37,8 +37,10 @@ export const redisKeys = (prefix: string) => ({
   idempotencyIndex: (userId: string) => `${prefix}:u:{${userId}}:idem-index`,
   /** The user's timezone, written by the processors when they apply a settings change (ingest reads it with every request). */
   userTimezone: (userId: string) => `${prefix}:u:{${userId}}:tz`,
-  /** Hash of the user's writes accepted but not applied yet (ingest adds, the processors remove once applied). */
+  /** Index of the user's writes accepted but not applied yet, event id -> aggregate id (ingest adds, the processors remove once applied). */
   pendingWrites: (userId: string) => `${prefix}:u:{${userId}}:pending`,
+  /** Those pending writes' events, per aggregate (a request reads only the aggregates it needs). */
+  pendingEvents: (userId: string, aggregateId: string) => `${prefix}:u:{${userId}}:pending:${aggregateId}`,
   rateLimit: (userId: string) => `${prefix}:u:{${userId}}:rl`,
   readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
   bullPrefix: `${prefix}:bull`,

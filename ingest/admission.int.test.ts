@@ -17,7 +17,7 @@ describe("Idempotency-Key answers", () => {
     const user = uniqueId("idem");
     let writes = 0;
     const run = async (key: string): Promise<Reply> => {
-      const admitted = await store.admit(user, { write: true, idempotencyKey: key, fingerprint: "same request" });
+      const admitted = await store.admit(user, { write: true, idempotencyKey: key, fingerprint: "same request", aggregates: [user] });
       if (admitted.replay) return admitted.replay;
       const reply = { status: 202, body: { n: ++writes } };
       await admitted.settle(reply);
@@ -32,9 +32,9 @@ describe("Idempotency-Key answers", () => {
     // The oldest answers were let go.
     expect(await run("k1")).toEqual({ status: 202, body: { n: 6 } });
     // The same key for another request is a conflict.
-    await expect(store.admit(user, { write: true, idempotencyKey: "k5", fingerprint: "other request" })).rejects.toThrow(
-      /different request/,
-    );
+    await expect(
+      store.admit(user, { write: true, idempotencyKey: "k5", fingerprint: "other request", aggregates: [user] }),
+    ).rejects.toThrow(/different request/);
   });
 });
 
@@ -47,10 +47,14 @@ describe("pending writes", () => {
       newEvent("settings.updated", ctx, { changes: { timezone: { old: "UTC", new: tz } } }),
     );
     for (const e of events) await store.rememberPending(e);
-    const admitted = await store.admit(user, { write: false, fingerprint: "" });
+    const admitted = await store.admit(user, { write: false, fingerprint: "", aggregates: [user], index: true });
     expect(admitted.pending.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
     await store.forgetPending(events[1]!);
-    const again = await store.admit(user, { write: false, fingerprint: "" });
+    const again = await store.admit(user, { write: false, fingerprint: "", aggregates: [user], index: true });
     expect(again.pending.map((e) => e.event_id)).toEqual([events[0]!.event_id, events[2]!.event_id]);
+    expect([...again.pendingIndex.keys()].sort()).toEqual([events[0]!.event_id, events[2]!.event_id].sort());
+    // Another aggregate's pending writes are not read.
+    const elsewhere = await store.admit(user, { write: false, fingerprint: "", aggregates: ["some-task"] });
+    expect(elsewhere.pending).toEqual([]);
   });
 });

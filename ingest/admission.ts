@@ -30,28 +30,37 @@ const PENDING_SECONDS = 120;
 /** At most this many pending writes per user are remembered (the rate limit keeps it far lower). */
 const MAX_PENDING = 1000;
 
-// KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 pending writes
-// ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds
-// returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending values}
+// KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
+// ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
+// returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index}
 const ADMIT = `
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-if tokens < 1 then return {math.ceil((1 - tokens) / rate), false, false, {}} end
+if tokens < 1 then return {math.ceil((1 - tokens) / rate), false, false, {}, {}} end
 redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 local stored = false
 if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5], 'NX') then stored = redis.call('GET', KEYS[2]) end
-return {0, stored, redis.call('GET', KEYS[3]), redis.call('HVALS', KEYS[4])}`;
+local events = {}
+for i = 5, #KEYS do
+  for _, v in ipairs(redis.call('HVALS', KEYS[i])) do events[#events + 1] = v end
+end
+local index = {}
+if ARGV[6] == '1' then index = redis.call('HGETALL', KEYS[4]) end
+return {0, stored, redis.call('GET', KEYS[3]), events, index}`;
 
-// KEYS[1] pending writes; ARGV: 1 event id, 2 event JSON, 3 most kept, 4 seconds kept
+// KEYS: 1 the user's pending-write index (event id -> aggregate id), 2 the aggregate's pending events
+// ARGV: 1 event id, 2 aggregate id, 3 event JSON, 4 most kept, 5 seconds kept
 const REMEMBER_PENDING = `
-if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then return 0 end
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[4]) then return 0 end
 local n = redis.call('HINCRBY', KEYS[1], '#', 1)
-redis.call('HSET', KEYS[1], ARGV[1], n .. ' ' .. ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], n .. ' ' .. ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
 return n`;
 
 // KEYS[1] the key's slot, KEYS[2] the user's index of kept slots (sorted by time)
@@ -68,22 +77,20 @@ end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1`;
 
-type AdmitReply = [number, string | null, string | null, string[]];
+type AdmitReply = [number, string | null, string | null, string[], string[]];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    admit(
-      bucket: string,
-      slot: string,
-      timezone: string,
-      pending: string,
-      rate: number,
-      burst: number,
-      now: number,
-      claim: string,
-      claimSeconds: number,
-    ): Result<AdmitReply, Context>;
-    rememberPending(pending: string, eventId: string, event: string, max: number, seconds: number): Result<number, Context>;
+    admit(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitReply, Context>;
+    rememberPending(
+      index: string,
+      events: string,
+      eventId: string,
+      aggregateId: string,
+      event: string,
+      max: number,
+      seconds: number,
+    ): Result<number, Context>;
     keepAnswer(slot: string, index: string, answer: string, keepSeconds: number, now: number, max: number): Result<number, Context>;
   }
 }
@@ -105,8 +112,10 @@ export interface Admitted {
   replay?: Reply;
   /** The user's timezone as Redis knows it (null: ask PostgreSQL). */
   timezone: string | null;
-  /** The user's writes accepted but not applied yet, in the order they were accepted. */
+  /** The user's writes accepted but not applied yet on the aggregates asked for, in the order they were accepted. */
   pending: TaskEvent[];
+  /** With `index`: every pending write of the user, event id -> aggregate id. */
+  pendingIndex: Map<string, string>;
   /** Call with the answer once the write is done (keeps it for retries), or with null when it failed (frees the key). */
   settle(reply: Reply | null): Promise<void>;
 }
@@ -126,7 +135,16 @@ function pendingEvents(values: string[]): TaskEvent[] {
 }
 
 export interface Admission {
-  admit(userId: string, request: { write: boolean; idempotencyKey?: string; fingerprint: string }): Promise<Admitted>;
+  /**
+   * `aggregates`: whose pending writes the request needs (the user's own settings, the task in its
+   * path); `index`: the ids of all the user's pending writes too (a list waits for them).
+   */
+  admit(
+    userId: string,
+    request: { write: boolean; idempotencyKey?: string; fingerprint: string; aggregates: string[]; index?: boolean },
+  ): Promise<Admitted>;
+  /** The pending events of these writes (event id -> aggregate id), in the order they were accepted. */
+  pendingEvents(userId: string, writes: Map<string, string>): Promise<TaskEvent[]>;
   /** Remembers a write about to be accepted until the processors have applied it (best effort). */
   rememberPending(event: TaskEvent): Promise<void>;
   /** Forgets a write that was refused after all. */
@@ -134,12 +152,12 @@ export interface Admission {
 }
 
 export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: Limits, maxKept = MAX_KEPT_PER_USER): Admission {
-  redis.defineCommand("admit", { numberOfKeys: 4, lua: ADMIT });
-  redis.defineCommand("rememberPending", { numberOfKeys: 1, lua: REMEMBER_PENDING });
+  redis.defineCommand("admit", { lua: ADMIT });
+  redis.defineCommand("rememberPending", { numberOfKeys: 2, lua: REMEMBER_PENDING });
   redis.defineCommand("keepAnswer", { numberOfKeys: 2, lua: KEEP_ANSWER });
   const nothingToSettle = async () => {};
   return {
-    async admit(userId, { write, idempotencyKey: key, fingerprint }) {
+    async admit(userId, { write, idempotencyKey: key, fingerprint, aggregates, index = false }) {
       if (key !== undefined && (key.length < 1 || key.length > 200))
         throw errors.validation([{ path: "Idempotency-Key", message: "must be 1 to 200 characters" }]);
       const limits = write ? writes : reads;
@@ -147,30 +165,29 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
       const print = sha256(fingerprint);
       let reply: AdmitReply;
       try {
-        reply = await redis.admit(
+        const keyList = [
           write ? keys.rateLimit(userId) : keys.readRateLimit(userId),
           slot,
           keys.userTimezone(userId),
           keys.pendingWrites(userId),
-          limits.perSecond,
-          limits.burst,
-          Date.now(),
-          key === undefined ? "" : JSON.stringify({ print, state: "pending" }),
-          IN_PROGRESS_SECONDS,
-        );
+          ...[...new Set(aggregates)].map((a) => keys.pendingEvents(userId, a)),
+        ];
+        const claim = key === undefined ? "" : JSON.stringify({ print, state: "pending" });
+        const args = [limits.perSecond, limits.burst, Date.now(), claim, IN_PROGRESS_SECONDS, index ? "1" : "0"];
+        reply = await redis.admit(keyList.length, ...keyList, ...args);
       } catch (err) {
         if (!isInfrastructureError(err)) throw err;
         if (key !== undefined) throw errors.unavailable("Idempotency-Key cannot be honoured while Redis is unavailable; retry later");
         unlimited.inc();
-        return { retryAfter: 0, timezone: null, pending: [], settle: nothingToSettle };
+        return { retryAfter: 0, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
       }
-      const [retryAfter, storedClaim, timezone, pending] = reply;
-      if (retryAfter > 0) return { retryAfter, timezone: null, pending: [], settle: nothingToSettle };
+      const [retryAfter, storedClaim, timezone, pending, indexPairs] = reply;
+      if (retryAfter > 0) return { retryAfter, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
       if (storedClaim !== null) {
         const stored = JSON.parse(storedClaim) as { print: string; state: string; reply?: Reply };
         if (stored.print !== print) throw errors.conflict("Idempotency-Key was already used for a different request");
         if (stored.state !== "done" || !stored.reply) throw errors.conflict("a request with this Idempotency-Key is still in progress");
-        return { retryAfter: 0, replay: stored.reply, timezone, pending: [], settle: nothingToSettle };
+        return { retryAfter: 0, replay: stored.reply, timezone, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
       }
       const settle =
         key === undefined
@@ -183,15 +200,38 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
               const kept = JSON.stringify({ print, state: "done", reply: answer });
               await redis.keepAnswer(slot, keys.idempotencyIndex(userId), kept, KEEP_SECONDS, Date.now(), maxKept).catch(() => {});
             };
-      return { retryAfter: 0, timezone, pending: pendingEvents(pending), settle };
+      const pendingIndex = new Map<string, string>();
+      for (let i = 0; i + 1 < indexPairs.length; i += 2)
+        if (indexPairs[i] !== "#") pendingIndex.set(indexPairs[i] as string, indexPairs[i + 1] as string);
+      return { retryAfter: 0, timezone, pending: pendingEvents(pending), pendingIndex, settle };
+    },
+    async pendingEvents(userId, writes) {
+      if (writes.size === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const [id, aggregate] of writes) pipeline.hget(keys.pendingEvents(userId, aggregate), id);
+      const values = ((await pipeline.exec()) ?? []).map(([err, v]) => (err || typeof v !== "string" ? "" : v));
+      return pendingEvents(values);
     },
     async rememberPending(event) {
       await redis
-        .rememberPending(keys.pendingWrites(event.user_id), event.event_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS)
+        .rememberPending(
+          keys.pendingWrites(event.user_id),
+          keys.pendingEvents(event.user_id, event.aggregate_id),
+          event.event_id,
+          event.aggregate_id,
+          JSON.stringify(event),
+          MAX_PENDING,
+          PENDING_SECONDS,
+        )
         .catch(() => {});
     },
     async forgetPending(event) {
-      await redis.hdel(keys.pendingWrites(event.user_id), event.event_id).catch(() => {});
+      await redis
+        .multi()
+        .hdel(keys.pendingWrites(event.user_id), event.event_id)
+        .hdel(keys.pendingEvents(event.user_id, event.aggregate_id), event.event_id)
+        .exec()
+        .catch(() => {});
     },
   };
 }

@@ -33,8 +33,10 @@ export interface Ctx {
   query<T extends TSchema>(schema: T): Static<T>;
   /** The user's timezone as Redis has it (null: not known there). */
   timezone: string | null;
-  /** The user's writes accepted but not applied yet, oldest first. */
+  /** The user's writes accepted but not applied yet on the task in the path and the user's settings, oldest first. */
   pending: TaskEvent[];
+  /** For reads without a task in the path: all the user's pending writes, event id -> aggregate id. */
+  pendingIndex: Map<string, string>;
 }
 
 export interface HttpDeps {
@@ -197,15 +199,21 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
         },
         timezone: null,
         pending: [],
+        pendingIndex: new Map(),
       };
       res.header("x-correlation-id", ctx.correlationId);
       const key = isWrite ? req.headers["idempotency-key"] : undefined;
       // The key is bound to this exact request: same route, path and body.
       const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
+      const taskId = req.path_parameters.task_id;
       const admitted = await deps.admission.admit(userId, {
         write: isWrite,
         ...(key !== undefined ? { idempotencyKey: key } : {}),
         fingerprint,
+        // The user's own pending settings, and the pending writes of the task in the path.
+        aggregates: taskId ? [userId, taskId] : [userId],
+        // A list of tasks waits for all the user's pending writes.
+        index: !isWrite && taskId === undefined,
       });
       if (admitted.retryAfter > 0) throw errors.rateLimited(admitted.retryAfter);
       let reply: Reply;
@@ -213,6 +221,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
       else {
         ctx.timezone = admitted.timezone;
         ctx.pending = admitted.pending;
+        ctx.pendingIndex = admitted.pendingIndex;
         try {
           reply = await handler(ctx);
         } catch (err) {

@@ -9,23 +9,26 @@ import type { Redis } from "ioredis";
 import { withPending } from "../common/domain/decide.ts";
 import type { Task } from "../common/domain/model.ts";
 import type { RedisKeys } from "../common/redis.ts";
+import type { Admission } from "./admission.ts";
 import type { Ctx } from "./http.ts";
 import { touches } from "./task-state.ts";
 
 const WAIT_MS = 1000;
 const POLL_MS = 5;
 
-export function readYourWrites(redis: Redis, keys: RedisKeys) {
+export function readYourWrites(redis: Redis, keys: RedisKeys, admission: Admission) {
   return {
     async settled(ctx: Ctx): Promise<void> {
       const deadline = Date.now() + WAIT_MS;
-      while (ctx.pending.length > 0) {
-        const still = await redis.hmget(keys.pendingWrites(ctx.userId), ...ctx.pending.map((e) => e.event_id)).catch(() => null);
-        if (still === null) return; // Redis unavailable: read what is applied.
-        ctx.pending = ctx.pending.filter((_, i) => still[i] !== null);
-        if (ctx.pending.length === 0 || Date.now() >= deadline) return;
+      let waiting = ctx.pendingIndex;
+      while (waiting.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        const ids = [...waiting.keys()];
+        const still = await redis.hmget(keys.pendingWrites(ctx.userId), ...ids).catch(() => null);
+        if (still === null) return; // Redis unavailable: read what is applied.
+        waiting = new Map(ids.filter((_, i) => still[i] !== null).map((id) => [id, waiting.get(id) as string]));
       }
+      ctx.pending = waiting.size === 0 ? [] : await admission.pendingEvents(ctx.userId, waiting);
     },
     async withPendingWrites(ctx: Ctx, tasks: Task[]): Promise<Task[]> {
       if (ctx.pending.length === 0) return tasks;

@@ -92,7 +92,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           { accepting: admit.rememberPending, refused: admit.forgetPending },
         ),
         timezoneOf: timezoneOf(db, redis, keys),
-        ...readYourWrites(redis, keys),
+        ...readYourWrites(redis, keys, admit),
       };
       registerTaskRoutes(server, deps);
       registerReminderRoutes(server, deps);

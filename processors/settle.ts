@@ -15,6 +15,7 @@ export async function settleWrites(redis: Redis, keys: RedisKeys, handled: reado
   for (const e of handled) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e.event_id]);
   const pipeline = redis.pipeline();
   for (const [userId, ids] of byUser) pipeline.hdel(keys.pendingWrites(userId), ...ids);
+  for (const e of handled) pipeline.hdel(keys.pendingEvents(e.user_id, e.aggregate_id), e.event_id);
   for (const e of applied)
     if (e.event_type === "settings.updated")
       pipeline.set(keys.userTimezone(e.user_id), e.data.changes.timezone.new, "EX", TIMEZONE_SECONDS);
