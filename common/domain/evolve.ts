@@ -69,13 +69,16 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
 
 /** The task's tag names resolved against the user's tags (their spelling wins), creating the missing tags. */
 function withTags(state: UserState, names: readonly string[], eventId: string, at: string): { names: string[]; tags: UserState["tags"] } {
-  if (!state.tags) return { names: [...names].sort(), tags: null };
+  if (!state.tags) {
+    const lower = names.map((n) => n.toLowerCase());
+    return { names: names.filter((_, i) => lower.indexOf(lower[i] ?? "") === i).sort(), tags: null };
+  }
   let tags = state.tags;
   const resolved: string[] = [];
   for (const name of names) {
     const existing = byName(tags, name);
     if (existing) {
-      resolved.push(existing.name);
+      if (!resolved.includes(existing.name)) resolved.push(existing.name);
       continue;
     }
     const id = derivedTagId(eventId, name);
