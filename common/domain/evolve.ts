@@ -59,7 +59,10 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
     next_occurrence: f.next_occurrence,
     parent_task_id: f.parent_task_id,
     tags: [...f.tags].sort(),
-    reminders: f.reminders.map((r) => ({ ...r, notified: false, created_at: timestamp })),
+    // A reminder id written twice is one reminder, the first (as the reminders table's primary key kept it).
+    reminders: f.reminders
+      .filter((r, i) => f.reminders.findIndex((x) => x.id === r.id) === i)
+      .map((r) => ({ ...r, notified: false, created_at: timestamp })),
     version,
     created_at: timestamp,
     updated_at: timestamp,
