@@ -80,7 +80,8 @@ export function evolveBatch(
   const out: BatchOutcome = { applied: [], activity: [], skipped: 0, rejected: [], states: new Map(states), seqs: new Map(seqs) };
   const done = new Set(seen);
   const apply = (event: TaskEvent): void => {
-    if (done.has(event.event_id)) return;
+    // A write answered with write.rejected is done too: redelivered, it must not apply after its writer was told it failed.
+    if (done.has(event.event_id) || (!SYSTEM_EVENTS.has(event.event_type) && done.has(rejectionId(event.event_id)))) return;
     done.add(event.event_id);
     const state = out.states.get(event.user_id);
     if (!state) throw new Error(`no state loaded for user ${event.user_id}`);
