@@ -82,7 +82,6 @@ export function evolveBatch(
   const apply = (event: TaskEvent): void => {
     // A write answered with write.rejected is done too: redelivered, it must not apply after its writer was told it failed.
     if (done.has(event.event_id) || (!SYSTEM_EVENTS.has(event.event_type) && done.has(rejectionId(event.event_id)))) return;
-    done.add(event.event_id);
     const state = out.states.get(event.user_id);
     if (!state) throw new Error(`no state loaded for user ${event.user_id}`);
     const outcome = evolve(state, event);
@@ -96,6 +95,8 @@ export function evolveBatch(
       if (notice) apply(notice);
       return;
     }
+    // Done only once stored (as a later batch learns from the store): a skipped event leaves no trace.
+    done.add(event.event_id);
     out.states.set(event.user_id, outcome.state);
     const seq = (out.seqs.get(event.user_id) ?? 0) + 1;
     out.seqs.set(event.user_id, seq);
