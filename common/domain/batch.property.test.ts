@@ -233,9 +233,14 @@ function eventsArb(pool: Pool, maxLength: number, minLength = 0): fc.Arbitrary<T
 
 const seqsArb = (pool: Pool) => fc.tuple(...pool.users.map(() => fc.integer({ min: 0, max: 5 })));
 
+/**
+ * Empty users sharing one versions map, as the processors load them (one map for every aggregate of
+ * the batch), holding a version of each user's settings already.
+ */
 function initial(pool: Pool, seqList: number[]): { states: Map<string, UserState>; seqs: Map<string, number> } {
+  const versions = new Map(pool.users.map((u, i) => [u, i + 2]));
   return {
-    states: new Map(pool.users.map((u) => [u, emptyUser(u)])),
+    states: new Map(pool.users.map((u) => [u, { ...emptyUser(u), versions }])),
     seqs: new Map(pool.users.map((u, i) => [u, seqList[i] ?? 0])),
   };
 }
@@ -404,6 +409,7 @@ describe("evolveBatch over any valid event sequence", () => {
         const { states, seqs } = initial(SMALL, seqList);
         const out = evolveBatch(states, seqs, events, new Set());
         checkInvariants(states, seqs, events, out);
+        expect(plain(states)).toEqual(plain(initial(SMALL, seqList).states));
       }),
       { numRuns: 300 },
     );
@@ -429,7 +435,10 @@ describe("evolveBatch over any valid event sequence", () => {
           const { states, seqs } = initial(SMALL, seqList);
           const whole = evolveBatch(states, seqs, events, new Set());
           const first = evolveBatch(states, seqs, events.slice(0, cut), new Set());
+          const snapshot = plain(first.states);
           const second = evolveBatch(first.states, first.seqs, events.slice(cut), new Set(first.applied.map((e) => e.event_id)));
+          // A batch changes nothing it was given (it copies what it changes first).
+          expect(plain(first.states)).toEqual(snapshot);
           const made = new Set(events.map((e) => rejectionId(e.event_id)));
           expect(unclocked([...first.applied, ...second.applied], made)).toEqual(unclocked(whole.applied, made));
           expect(unclockedActivity([...first.activity, ...second.activity], made)).toEqual(unclockedActivity(whole.activity, made));
