@@ -79,12 +79,14 @@ export function evolveBatch(
 ): BatchOutcome {
   const out: BatchOutcome = { applied: [], activity: [], skipped: 0, rejected: [], states: new Map(states), seqs: new Map(seqs) };
   const done = new Set(seen);
+  // The maps evolve copies during this batch are the batch's own: later events change them in place.
+  const own = new WeakSet<object>();
   const apply = (event: TaskEvent): void => {
-    if (done.has(event.event_id)) return;
-    done.add(event.event_id);
+    // A write answered with write.rejected is done too: redelivered, it must not apply after its writer was told it failed.
+    if (done.has(event.event_id) || (!SYSTEM_EVENTS.has(event.event_type) && done.has(rejectionId(event.event_id)))) return;
     const state = out.states.get(event.user_id);
     if (!state) throw new Error(`no state loaded for user ${event.user_id}`);
-    const outcome = evolve(state, event);
+    const outcome = evolve(state, event, own);
     if (outcome.kind === "skipped") {
       out.skipped++;
       return;
@@ -95,6 +97,8 @@ export function evolveBatch(
       if (notice) apply(notice);
       return;
     }
+    // Done only once stored (as a later batch learns from the store): a skipped event leaves no trace.
+    done.add(event.event_id);
     out.states.set(event.user_id, outcome.state);
     const seq = (out.seqs.get(event.user_id) ?? 0) + 1;
     out.seqs.set(event.user_id, seq);

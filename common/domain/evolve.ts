@@ -34,6 +34,19 @@ const rejected = (code: RejectReason, reason: string): Outcome => ({ kind: "reje
 const skipped = (reason: string): Outcome => ({ kind: "skipped", reason });
 const missing = (id: string): Outcome => rejected("not_found", `task ${id} does not exist (deleted or never created)`);
 
+/**
+ * Maps the caller owns for the duration of one evolve (evolveBatch's working copies, made by this
+ * module during the batch): changed in place instead of copied, so a batch does not copy a user's
+ * tasks and versions once per event. Any other map is copied, and the copy is owned from then on.
+ */
+let owned: WeakSet<object> | undefined;
+function copy<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
+  if (owned?.has(map)) return map as Map<K, V>;
+  const next = new Map(map);
+  owned?.add(next);
+  return next;
+}
+
 /** Tag ids a task's new tag names create derive from the event, so replay rebuilds the same ids. */
 export const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, name.toLowerCase());
 
@@ -59,7 +72,10 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
     next_occurrence: f.next_occurrence,
     parent_task_id: f.parent_task_id,
     tags: [...f.tags].sort(),
-    reminders: f.reminders.map((r) => ({ ...r, notified: false, created_at: timestamp })),
+    // A reminder id written twice is one reminder, the first (as the reminders table's primary key kept it).
+    reminders: f.reminders
+      .filter((r, i) => f.reminders.findIndex((x) => x.id === r.id) === i)
+      .map((r) => ({ ...r, notified: false, created_at: timestamp })),
     version,
     created_at: timestamp,
     updated_at: timestamp,
@@ -69,17 +85,20 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
 
 /** The task's tag names resolved against the user's tags (their spelling wins), creating the missing tags. */
 function withTags(state: UserState, names: readonly string[], eventId: string, at: string): { names: string[]; tags: UserState["tags"] } {
-  if (!state.tags) return { names: [...names].sort(), tags: null };
+  if (!state.tags) {
+    const lower = names.map((n) => n.toLowerCase());
+    return { names: names.filter((_, i) => lower.indexOf(lower[i] ?? "") === i).sort(), tags: null };
+  }
   let tags = state.tags;
   const resolved: string[] = [];
   for (const name of names) {
     const existing = byName(tags, name);
     if (existing) {
-      resolved.push(existing.name);
+      if (!resolved.includes(existing.name)) resolved.push(existing.name);
       continue;
     }
     const id = derivedTagId(eventId, name);
-    if (tags === state.tags) tags = new Map(tags);
+    if (tags === state.tags) tags = copy(tags);
     (tags as Map<string, Tag>).set(id, { id, name, color: null, created_at: at, updated_at: at });
     resolved.push(name);
   }
@@ -105,7 +124,7 @@ function followDueDate(task: Task): Reminder[] {
 
 function bump(state: UserState, aggregateId: string): { versions: Map<string, number>; version: number } {
   const version = (state.versions.get(aggregateId) ?? 0) + 1;
-  const versions = new Map(state.versions);
+  const versions = copy(state.versions);
   versions.set(aggregateId, version);
   return { versions, version };
 }
@@ -115,14 +134,14 @@ function applied(state: UserState, aggregateId: string, change: Partial<UserStat
   const { versions, version } = bump(state, aggregateId);
   let tasks = change.tasks ?? state.tasks;
   if (task !== undefined) {
-    tasks = new Map(tasks);
+    tasks = copy(tasks);
     (tasks as Map<string, Task | null>).set(aggregateId, task === null ? null : { ...task, version });
   }
   return { kind: "applied", state: { ...state, ...change, tasks, versions }, version, ...a };
 }
 
 const withTask = (state: UserState, id: string, task: Task): UserState => {
-  const tasks = new Map(state.tasks);
+  const tasks = copy(state.tasks);
   tasks.set(id, task);
   return { ...state, tasks };
 };
@@ -274,7 +293,7 @@ const tagCreated: Rule<"tag.created"> = (state, e) => {
   const tags = state.tags ?? new Map<string, Tag>();
   if (tags.has(e.aggregate_id) || byName(tags, e.data.name))
     return rejected("conflict", `tag "${e.data.name}" or id ${e.aggregate_id} already exists`);
-  const next = new Map(tags);
+  const next = copy(tags);
   next.set(e.aggregate_id, {
     id: e.aggregate_id,
     name: e.data.name,
@@ -290,7 +309,7 @@ function retagTasks(state: UserState, from: string, to: string | null): UserStat
   let tasks = state.tasks;
   for (const [id, task] of state.tasks) {
     if (!task?.tags.includes(from)) continue;
-    if (tasks === state.tasks) tasks = new Map(tasks);
+    if (tasks === state.tasks) tasks = copy(tasks);
     const names = task.tags.filter((t) => t !== from);
     (tasks as Map<string, Task | null>).set(id, { ...task, tags: (to === null ? names : [...names, to]).sort() });
   }
@@ -304,7 +323,7 @@ const tagUpdated: Rule<"tag.updated"> = (state, e) => {
   const clash = name !== undefined ? byName(state.tags, name) : undefined;
   if (clash && clash.id !== tag.id) return rejected("conflict", `another tag is already named "${name}"`);
   const color = e.data.changes.color ? e.data.changes.color.new : tag.color;
-  const next = new Map(state.tags);
+  const next = copy(state.tags);
   next.set(tag.id, { ...tag, name: name ?? tag.name, color, updated_at: e.timestamp });
   const changes = {
     ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
@@ -317,7 +336,7 @@ const tagUpdated: Rule<"tag.updated"> = (state, e) => {
 const tagDeleted: Rule<"tag.deleted"> = (state, e) => {
   const tag = state.tags?.get(e.aggregate_id);
   if (!tag || !state.tags) return skipped(`tag ${e.aggregate_id} is already gone`);
-  const next = new Map(state.tags);
+  const next = copy(state.tags);
   next.delete(tag.id);
   return applied(state, e.aggregate_id, { tags: next, tasks: retagTasks(state, tag.name, null) }, { summary: "deleted a tag" });
 };
@@ -361,7 +380,20 @@ const rules: { [K in TaskEvent["event_type"]]: Rule<K> } = {
   "write.rejected": writeRejected,
 };
 
-export function evolve(state: UserState, event: TaskEvent): Outcome {
+/**
+ * `own` (evolveBatch's): maps the rules may change in place, because nobody but the caller holds
+ * them or any state made from them before this event. Without it, evolve changes nothing it is given.
+ */
+export function evolve(state: UserState, event: TaskEvent, own?: WeakSet<object>): Outcome {
+  owned = own;
+  try {
+    return evolveOne(state, event);
+  } finally {
+    owned = undefined;
+  }
+}
+
+function evolveOne(state: UserState, event: TaskEvent): Outcome {
   // Tasks and tags are named by uuids; any other id names nothing that could ever exist.
   if (ON_ID.test(event.event_type) && !UUID.test(event.aggregate_id))
     return rejected("invalid", `cannot be applied: ${event.event_type} names "${event.aggregate_id.slice(0, 64)}", which is not a uuid`);

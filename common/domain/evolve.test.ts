@@ -1,0 +1,815 @@
+/**
+ * evolve(state, event), one event type at a time: what applies (the exact state and `data`
+ * afterwards), what is rejected (and why) and what is skipped. These are the rules the old SQL
+ * handlers (processors/handlers/*.ts before 3a8ac3d) implemented.
+ */
+import { describe, expect, it } from "vitest";
+import { newEvent } from "../contracts/envelope.ts";
+import type { EventOf, EventType, TaskEvent, TaskFields } from "../contracts/events.ts";
+import { nameBasedUuid } from "../ids.ts";
+import { createdTask, derivedTagId, evolve, type Outcome } from "./evolve.ts";
+import { emptyUser, type Tag, type Task, taskView, type UserState } from "./model.ts";
+
+const U = "alice";
+const CORR = nameBasedUuid("evolve.test", "correlation");
+const id = (name: string): string => nameBasedUuid("evolve.test", name);
+const T1 = id("task-1");
+const T2 = id("task-2");
+const G1 = id("tag-1");
+const G2 = id("tag-2");
+const R1 = id("reminder-1");
+const R2 = id("reminder-2");
+/** 2026-01-10 12:00Z plus `min` minutes. */
+const at = (min: number): string => new Date(Date.UTC(2026, 0, 10, 12, min)).toISOString();
+
+let counter = 0;
+function ev<K extends EventType>(type: K, aggregate: string, data: EventOf<K>["data"], ts = at(0), eventId?: string): EventOf<K> {
+  counter++;
+  return newEvent(
+    type,
+    { user_id: U, aggregate_id: aggregate, correlation_id: CORR, timestamp: ts, event_id: eventId ?? id(`event-${counter}`) },
+    data,
+  );
+}
+
+const fields = (over: Partial<TaskFields> = {}): TaskFields => ({
+  title: "Pay rent",
+  description: null,
+  priority: "medium",
+  due_date: null,
+  timezone: "UTC",
+  recurrence_rule: null,
+  next_occurrence: null,
+  parent_task_id: null,
+  tags: [],
+  reminders: [],
+  ...over,
+});
+
+type AppliedOutcome = Extract<Outcome, { kind: "applied" }>;
+
+function applied(outcome: Outcome): AppliedOutcome {
+  if (outcome.kind !== "applied") throw new Error(`expected applied, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+/** The state after `events`, each of which must apply. */
+function given(state: UserState, ...events: TaskEvent[]): UserState {
+  return events.reduce((s, e) => applied(evolve(s, e)).state, state);
+}
+
+const taskOf = (state: UserState, taskId = T1): Task => {
+  const task = state.tasks.get(taskId);
+  if (!task) throw new Error(`no task ${taskId}`);
+  return task;
+};
+
+const created = (over: Partial<TaskFields> = {}, ts = at(0), taskId = T1) => ev("task.created", taskId, { task: fields(over) }, ts);
+const tag = (tagId: string, name: string, ts = at(0), color: string | null = null): Tag => ({
+  id: tagId,
+  name,
+  color,
+  created_at: ts,
+  updated_at: ts,
+});
+
+describe("task.created", () => {
+  it("applies: the task exactly as written, version 1, reminders not notified", () => {
+    const e = created({
+      title: "Pay rent",
+      description: "by transfer",
+      priority: "high",
+      due_date: "2026-02-01T09:00:00.000Z",
+      tags: ["rent", "bills"],
+      reminders: [{ id: R1, before: "PT1H", remind_at: "2026-02-01T08:00:00.000Z" }],
+    });
+    const o = applied(evolve(emptyUser(U), e));
+    expect(o.version).toBe(1);
+    expect(o.data).toBeUndefined();
+    expect(o.taskId).toBe(T1);
+    expect(o.summary).toBe('created "Pay rent"');
+    expect(o.state.tasks.get(T1)).toEqual({
+      id: T1,
+      user_id: U,
+      title: "Pay rent",
+      description: "by transfer",
+      status: "pending",
+      priority: "high",
+      due_date: "2026-02-01T09:00:00.000Z",
+      timezone: "UTC",
+      recurrence_rule: null,
+      next_occurrence: null,
+      parent_task_id: null,
+      tags: ["bills", "rent"],
+      reminders: [{ id: R1, before: "PT1H", remind_at: "2026-02-01T08:00:00.000Z", notified: false, created_at: at(0) }],
+      version: 1,
+      created_at: at(0),
+      updated_at: at(0),
+      completed_at: null,
+    } satisfies Task);
+    expect(o.state.versions.get(T1)).toBe(1);
+  });
+
+  it("creates the tags the user lacks, with ids derived from the event id and the name, and keeps an existing tag's spelling", () => {
+    const state = { ...emptyUser(U), tags: new Map([[G1, tag(G1, "Work")]]) };
+    const e = created({ tags: ["work", "home"] }, at(5));
+    const o = applied(evolve(state, e));
+    expect(taskOf(o.state).tags).toEqual(["Work", "home"]);
+    const home = derivedTagId(e.event_id, "home");
+    expect(home).toBe(nameBasedUuid(e.event_id, "home"));
+    expect([...(o.state.tags?.values() ?? [])]).toEqual([tag(G1, "Work"), tag(home, "home", at(5))]);
+    // The input state is untouched (the rules copy what they change).
+    expect([...(state.tags?.keys() ?? [])]).toEqual([G1]);
+  });
+
+  it("a derived tag id is the same for any spelling of the name (lower-cased)", () => {
+    const e = created({ tags: ["HOME"] });
+    expect(derivedTagId(e.event_id, "HOME")).toBe(derivedTagId(e.event_id, "home"));
+    const o = applied(evolve(emptyUser(U), e));
+    expect([...(o.state.tags?.keys() ?? [])]).toEqual([derivedTagId(e.event_id, "home")]);
+    expect(o.state.tags?.get(derivedTagId(e.event_id, "home"))?.name).toBe("HOME");
+  });
+
+  it("names differing only in case name one tag: the task carries it once, first spelling wins", () => {
+    const e = created({ tags: ["Home", "home", "HOME"] });
+    const o = applied(evolve(emptyUser(U), e));
+    expect(taskOf(o.state).tags).toEqual(["Home"]);
+    expect([...(o.state.tags?.values() ?? [])].map((t) => t.name)).toEqual(["Home"]);
+  });
+
+  it("with the user's tags not loaded, takes the names as written (sorted) and leaves tags unloaded", () => {
+    const state = { ...emptyUser(U), tags: null };
+    const o = applied(evolve(state, created({ tags: ["b", "a", "B"] })));
+    expect(taskOf(o.state).tags).toEqual(["a", "b"]);
+    expect(o.state.tags).toBeNull();
+  });
+
+  it("is rejected (conflict) when the task exists, and changes nothing", () => {
+    const state = given(emptyUser(U), created());
+    const o = evolve(state, created({ title: "again" }, at(1)));
+    expect(o).toEqual({ kind: "rejected", code: "conflict", reason: `task ${T1} already exists` });
+  });
+
+  it("applies again after the task was deleted, its version going on", () => {
+    const state = given(emptyUser(U), created(), ev("task.deleted", T1, {}, at(1)));
+    const o = applied(evolve(state, created({ title: "reborn" }, at(2))));
+    expect(o.version).toBe(3);
+    expect(taskOf(o.state)).toMatchObject({ title: "reborn", version: 3, created_at: at(2), updated_at: at(2) });
+  });
+
+  it("is rejected (invalid) when the task id is not a uuid", () => {
+    const o = evolve(emptyUser(U), created({}, at(0), "task-1"));
+    expect(o).toMatchObject({ kind: "rejected", code: "invalid" });
+  });
+});
+
+describe("task.updated", () => {
+  const base = () =>
+    given(
+      emptyUser(U),
+      created({
+        title: "old title",
+        due_date: "2026-02-01T09:00:00.000Z",
+        tags: ["a"],
+        reminders: [
+          { id: R1, before: "PT1H", remind_at: "2026-02-01T08:00:00.000Z" },
+          { id: R2, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z" },
+        ],
+      }),
+    );
+
+  it("applies the new values, and its data carries the real old values (not the ones written)", () => {
+    const e = ev(
+      "task.updated",
+      T1,
+      { changes: { title: { old: "what the client thought", new: "new title" }, priority: { old: "low", new: "urgent" } } },
+      at(3),
+    );
+    const o = applied(evolve(base(), e));
+    expect(o.version).toBe(2);
+    expect(o.data).toEqual({ changes: { title: { old: "old title", new: "new title" }, priority: { old: "medium", new: "urgent" } } });
+    expect(o.summary).toBe("updated priority, title");
+    expect(o.taskId).toBe(T1);
+    expect(taskOf(o.state)).toEqual({ ...taskOf(base()), title: "new title", priority: "urgent", version: 2, updated_at: at(3) });
+  });
+
+  it("changes tags: old value is the task's resolved tags, the new names resolve to existing spellings or new tags", () => {
+    const state = given(base(), ev("tag.created", G1, { name: "Work", color: "red" }, at(1)));
+    const e = ev("task.updated", T1, { changes: { tags: { old: [], new: ["work", "x"] } } }, at(2));
+    const o = applied(evolve(state, e));
+    expect(o.data).toEqual({ changes: { tags: { old: ["a"], new: ["work", "x"] } } });
+    expect(taskOf(o.state).tags).toEqual(["Work", "x"]);
+    const x = derivedTagId(e.event_id, "x");
+    expect(o.state.tags?.get(x)).toEqual(tag(x, "x", at(2)));
+    expect(o.state.tags?.size).toBe(3); // a, Work, x
+  });
+
+  it("is rejected (superseded) when older than the task's last change; an equal timestamp applies", () => {
+    const state = given(base(), ev("task.updated", T1, { changes: { title: { old: "", new: "later" } } }, at(10)));
+    const older = ev("task.updated", T1, { changes: { title: { old: "", new: "earlier" } } }, at(9));
+    expect(evolve(state, older)).toEqual({
+      kind: "rejected",
+      code: "superseded",
+      reason: `a later change of task ${T1} won (last write wins)`,
+    });
+    const same = applied(evolve(state, ev("task.updated", T1, { changes: { title: { old: "", new: "same time" } } }, at(10))));
+    expect(taskOf(same.state).title).toBe("same time");
+  });
+
+  it("compares timestamps as instants, whatever their offset", () => {
+    const state = given(base(), ev("task.updated", T1, { changes: { title: { old: "", new: "later" } } }, "2026-01-10T12:10:00.000Z"));
+    const older = ev("task.updated", T1, { changes: { title: { old: "", new: "x" } } }, "2026-01-10T13:09:00+01:00");
+    expect(evolve(state, older)).toMatchObject({ kind: "rejected", code: "superseded" });
+    const newer = ev("task.updated", T1, { changes: { title: { old: "", new: "y" } } }, "2026-01-10T13:11:00+01:00");
+    expect(applied(evolve(state, newer)).version).toBe(3);
+  });
+
+  it("is rejected (not_found) on a task never created or deleted", () => {
+    const e = ev("task.updated", T2, { changes: { title: { old: "", new: "x" } } }, at(1));
+    expect(evolve(base(), e)).toEqual({
+      kind: "rejected",
+      code: "not_found",
+      reason: `task ${T2} does not exist (deleted or never created)`,
+    });
+    const deleted = given(base(), ev("task.deleted", T1, {}, at(1)));
+    expect(evolve(deleted, ev("task.updated", T1, { changes: { title: { old: "", new: "x" } } }, at(2)))).toMatchObject({
+      kind: "rejected",
+      code: "not_found",
+    });
+  });
+
+  it("a moved due date moves the `before` reminders (and they may notify again); `at` reminders stay", () => {
+    const state = given(
+      base(),
+      ev("reminder.triggered", T1, {
+        reminder_id: R1,
+        remind_at: "2026-02-01T08:00:00.000Z",
+        fired_at: "2026-02-01T08:00:01.000Z",
+        late: false,
+        title: "old title",
+      }),
+    );
+    expect(taskOf(state).reminders[0]).toMatchObject({ notified: true, notified_at: "2026-02-01T08:00:01.000Z" });
+    const e = ev("task.updated", T1, { changes: { due_date: { old: null, new: "2026-02-03T12:00:00.000Z" } } }, at(5));
+    const o = applied(evolve(state, e));
+    expect(o.data).toEqual({ changes: { due_date: { old: "2026-02-01T09:00:00.000Z", new: "2026-02-03T12:00:00.000Z" } } });
+    expect(taskOf(o.state).reminders).toEqual([
+      { id: R1, before: "PT1H", remind_at: "2026-02-03T11:00:00.000Z", notified: false, notified_at: null, created_at: at(0) },
+      { id: R2, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z", notified: false, created_at: at(0) },
+    ]);
+  });
+
+  it("`before` reminders count calendar days in the task's timezone (across a DST change)", () => {
+    const state = given(
+      emptyUser(U),
+      created({
+        timezone: "Europe/Berlin",
+        due_date: "2026-03-20T08:00:00.000Z",
+        reminders: [
+          { id: R1, before: "P1D", remind_at: "2026-03-19T08:00:00.000Z" },
+          { id: R2, before: "PT24H", remind_at: "2026-03-19T08:00:00.000Z" },
+        ],
+      }),
+    );
+    // 2026-03-29 09:00 CEST (+02:00); the day before, 09:00 is CET (+01:00).
+    const o = applied(
+      evolve(state, ev("task.updated", T1, { changes: { due_date: { old: null, new: "2026-03-29T07:00:00.000Z" } } }, at(1))),
+    );
+    expect(taskOf(o.state).reminders.map((r) => r.remind_at)).toEqual(["2026-03-28T08:00:00.000Z", "2026-03-28T07:00:00.000Z"]);
+  });
+
+  it("follows the task's new timezone when the same update changes it", () => {
+    const state = given(
+      emptyUser(U),
+      created({ due_date: "2026-03-20T08:00:00.000Z", reminders: [{ id: R1, before: "P1D", remind_at: "2026-03-19T08:00:00.000Z" }] }),
+    );
+    const e = ev(
+      "task.updated",
+      T1,
+      { changes: { timezone: { old: "UTC", new: "Europe/Berlin" }, due_date: { old: null, new: "2026-03-29T07:00:00.000Z" } } },
+      at(1),
+    );
+    expect(taskOf(applied(evolve(state, e)).state).reminders[0]?.remind_at).toBe("2026-03-28T08:00:00.000Z");
+  });
+
+  it("a due date removed drops the `before` reminders and keeps the `at` ones", () => {
+    const o = applied(evolve(base(), ev("task.updated", T1, { changes: { due_date: { old: null, new: null } } }, at(1))));
+    expect(taskOf(o.state).reminders.map((r) => r.id)).toEqual([R2]);
+  });
+
+  it("a change that does not touch the due date leaves the reminders as they are (same objects)", () => {
+    const before = base();
+    const o = applied(evolve(before, ev("task.updated", T1, { changes: { timezone: { old: "UTC", new: "Asia/Tokyo" } } }, at(1))));
+    expect(taskOf(o.state).reminders).toBe(taskOf(before).reminders);
+    expect(taskOf(o.state).timezone).toBe("Asia/Tokyo");
+  });
+
+  it("the other tasks stay the same objects", () => {
+    const state = given(base(), created({ title: "other" }, at(0), T2));
+    const o = applied(evolve(state, ev("task.updated", T1, { changes: { title: { old: "", new: "x" } } }, at(1))));
+    expect(o.state.tasks.get(T2)).toBe(state.tasks.get(T2));
+  });
+});
+
+describe("task.completed / task.uncompleted", () => {
+  it("completes: status, completed_at from the event, updated_at moves forward only", () => {
+    const state = given(emptyUser(U), created({}, at(5)));
+    const o = applied(evolve(state, ev("task.completed", T1, { completed_at: "2026-01-10T12:06:30.000Z" }, at(6))));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe('completed "Pay rent"');
+    expect(o.data).toBeUndefined();
+    expect(taskOf(o.state)).toEqual({
+      ...taskOf(state),
+      status: "completed",
+      completed_at: "2026-01-10T12:06:30.000Z",
+      updated_at: at(6),
+      version: 2,
+    });
+    // An older completion is not superseded (status changes do not compete), but it does not move updated_at back.
+    const older = applied(evolve(state, ev("task.completed", T1, { completed_at: at(1) }, at(1))));
+    expect(taskOf(older.state)).toMatchObject({ status: "completed", completed_at: at(1), updated_at: at(5) });
+  });
+
+  it("uncompletes: pending again, completed_at cleared", () => {
+    const state = given(emptyUser(U), created(), ev("task.completed", T1, { completed_at: at(1) }, at(1)));
+    const o = applied(evolve(state, ev("task.uncompleted", T1, {}, at(2))));
+    expect(o.version).toBe(3);
+    expect(o.summary).toBe('reopened "Pay rent"');
+    expect(taskOf(o.state)).toMatchObject({ status: "pending", completed_at: null, updated_at: at(2), version: 3 });
+  });
+
+  it("uncompleting a pending task applies (a version) and changes nothing else", () => {
+    const state = given(emptyUser(U), created({}, at(3)));
+    const o = applied(evolve(state, ev("task.uncompleted", T1, {}, at(2))));
+    expect(taskOf(o.state)).toEqual({ ...taskOf(state), version: 2 });
+  });
+
+  it("is rejected (not_found) on a missing task", () => {
+    expect(evolve(emptyUser(U), ev("task.completed", T1, { completed_at: at(0) }))).toMatchObject({ kind: "rejected", code: "not_found" });
+    expect(evolve(emptyUser(U), ev("task.uncompleted", T1, {}))).toMatchObject({ kind: "rejected", code: "not_found" });
+  });
+});
+
+describe("task.deleted", () => {
+  it("applies: the task is known not to exist (null), its version moves on", () => {
+    const state = given(emptyUser(U), created());
+    const o = applied(evolve(state, ev("task.deleted", T1, {}, at(1))));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe('deleted "Pay rent"');
+    expect(o.taskId).toBe(T1);
+    expect(o.state.tasks.has(T1)).toBe(true);
+    expect(o.state.tasks.get(T1)).toBeNull();
+    expect(o.state.versions.get(T1)).toBe(2);
+  });
+
+  it("is rejected (not_found) twice deleted or never created", () => {
+    const state = given(emptyUser(U), created(), ev("task.deleted", T1, {}, at(1)));
+    expect(evolve(state, ev("task.deleted", T1, {}, at(2)))).toMatchObject({ kind: "rejected", code: "not_found" });
+    expect(evolve(emptyUser(U), ev("task.deleted", T2, {}))).toMatchObject({ kind: "rejected", code: "not_found" });
+  });
+});
+
+describe("recurring.spawned", () => {
+  const NEXT = "2026-01-12T09:00:00.000Z";
+  const parent = () =>
+    given(
+      emptyUser(U),
+      created({ recurrence_rule: "FREQ=DAILY", due_date: "2026-01-11T09:00:00.000Z", next_occurrence: NEXT, tags: ["a"] }),
+    );
+  const spawn = (occurrence: string, next: string | null, instance = T2, ts = at(1)) =>
+    ev(
+      "recurring.spawned",
+      instance,
+      {
+        occurrence,
+        parent_next_occurrence: next,
+        late: false,
+        task: fields({ due_date: occurrence, parent_task_id: T1, tags: ["A", "b"] }),
+      },
+      ts,
+    );
+
+  it("applies: the instance is created and the parent's next occurrence moves on (parent's version unchanged)", () => {
+    const e = spawn(NEXT, "2026-01-13T09:00:00.000Z");
+    const o = applied(evolve(parent(), e));
+    expect(o.version).toBe(1);
+    expect(o.taskId).toBe(T2);
+    expect(o.summary).toBe(`new occurrence of "Pay rent" at ${NEXT}`);
+    expect(taskOf(o.state, T2)).toEqual({
+      ...createdTask(U, T2, e.data.task, at(1)),
+      tags: ["a", "b"],
+    });
+    expect(taskOf(o.state, T1)).toEqual({ ...taskOf(parent(), T1), next_occurrence: "2026-01-13T09:00:00.000Z" });
+    expect(o.state.versions.get(T1)).toBe(1);
+    expect(o.state.tags?.get(derivedTagId(e.event_id, "b"))?.name).toBe("b");
+  });
+
+  it("moves the series only forward: a late spawn for an earlier occurrence leaves next_occurrence", () => {
+    const state = given(parent(), spawn(NEXT, "2026-01-14T09:00:00.000Z"));
+    const late = applied(evolve(state, spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("late instance"))));
+    expect(taskOf(late.state, T1).next_occurrence).toBe("2026-01-14T09:00:00.000Z");
+    expect(late.state.tasks.get(id("late instance"))).toBeTruthy();
+  });
+
+  it("a later occurrence than the next one moves it; a parent without a next occurrence stays without", () => {
+    const o = applied(evolve(parent(), spawn("2026-01-20T09:00:00.000Z", "2026-01-21T09:00:00.000Z")));
+    expect(taskOf(o.state, T1).next_occurrence).toBe("2026-01-21T09:00:00.000Z");
+    const ended = given(parent(), ev("task.updated", T1, { changes: { next_occurrence: { old: null, new: null } } }, at(0)));
+    const none = applied(evolve(ended, spawn(NEXT, "2026-01-13T09:00:00.000Z")));
+    expect(taskOf(none.state, T1).next_occurrence).toBeNull();
+  });
+
+  it("is skipped when the instance exists already (the parent does not move)", () => {
+    const state = given(parent(), spawn(NEXT, "2026-01-13T09:00:00.000Z"));
+    const again = spawn("2026-01-13T09:00:00.000Z", "2026-01-14T09:00:00.000Z", T2, at(2));
+    expect(evolve(state, again)).toEqual({ kind: "skipped", reason: `instance ${T2} already spawned` });
+  });
+
+  it("is rejected (not_found) when the parent is missing or deleted, or none is named", () => {
+    expect(evolve(emptyUser(U), spawn(NEXT, null))).toEqual({
+      kind: "rejected",
+      code: "not_found",
+      reason: `task ${T1} does not exist (deleted or never created)`,
+    });
+    const gone = given(parent(), ev("task.deleted", T1, {}, at(1)));
+    expect(evolve(gone, spawn(NEXT, null))).toMatchObject({ kind: "rejected", code: "not_found" });
+    const orphan = ev("recurring.spawned", T2, { occurrence: NEXT, parent_next_occurrence: null, late: true, task: fields() });
+    expect(evolve(parent(), orphan)).toMatchObject({
+      kind: "rejected",
+      code: "not_found",
+      reason: "task (none) does not exist (deleted or never created)",
+    });
+  });
+});
+
+describe("recurring.skipped", () => {
+  const NEXT = "2026-01-12T09:00:00.000Z";
+  const series = () => given(emptyUser(U), created({ recurrence_rule: "FREQ=DAILY", next_occurrence: NEXT }));
+
+  it("applies for the current next occurrence (compared as an instant) and moves the series on", () => {
+    const e = ev("recurring.skipped", T1, { occurrence: "2026-01-12T10:00:00+01:00", next_occurrence: "2026-01-13T09:00:00.000Z" }, at(1));
+    const o = applied(evolve(series(), e));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe(`skipped the occurrence at 2026-01-12T10:00:00+01:00 of "Pay rent"`);
+    expect(taskOf(o.state)).toEqual({ ...taskOf(series()), next_occurrence: "2026-01-13T09:00:00.000Z", version: 2 });
+  });
+
+  it("is skipped for any other occurrence, or when the series has none", () => {
+    const e = ev("recurring.skipped", T1, { occurrence: "2026-01-11T09:00:00.000Z", next_occurrence: NEXT }, at(1));
+    expect(evolve(series(), e)).toEqual({ kind: "skipped", reason: "occurrence 2026-01-11T09:00:00.000Z is not the next one" });
+    const plain = given(emptyUser(U), created());
+    expect(evolve(plain, e)).toMatchObject({ kind: "skipped" });
+  });
+
+  it("is rejected (not_found) on a missing task", () => {
+    expect(evolve(emptyUser(U), ev("recurring.skipped", T1, { occurrence: NEXT, next_occurrence: null }))).toMatchObject({
+      kind: "rejected",
+      code: "not_found",
+    });
+  });
+});
+
+describe("reminder.created", () => {
+  const spec = { id: R1, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z" };
+
+  it("applies: the reminder is added, not notified, stamped with the event's time", () => {
+    const state = given(emptyUser(U), created());
+    const o = applied(evolve(state, ev("reminder.created", T1, { reminder: spec }, at(4))));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe(`reminder at 2026-01-20T10:00:00.000Z on "Pay rent"`);
+    expect(taskOf(o.state)).toEqual({ ...taskOf(state), reminders: [{ ...spec, notified: false, created_at: at(4) }], version: 2 });
+  });
+
+  it("a reminder id the task has already applies (a version) but keeps the existing reminder", () => {
+    const state = given(emptyUser(U), created(), ev("reminder.created", T1, { reminder: spec }, at(1)));
+    const o = applied(evolve(state, ev("reminder.created", T1, { reminder: { ...spec, remind_at: at(50), at: at(50) } }, at(2))));
+    expect(o.version).toBe(3);
+    expect(taskOf(o.state).reminders).toEqual(taskOf(state).reminders);
+  });
+
+  it("is rejected (not_found) on a missing task", () => {
+    expect(evolve(emptyUser(U), ev("reminder.created", T1, { reminder: spec }))).toMatchObject({ kind: "rejected", code: "not_found" });
+  });
+});
+
+describe("reminder.deleted", () => {
+  const withReminders = () =>
+    given(
+      emptyUser(U),
+      created({
+        reminders: [
+          { id: R1, at: at(30), remind_at: at(30) },
+          { id: R2, at: at(40), remind_at: at(40) },
+        ],
+      }),
+    );
+
+  it("applies: the reminder is gone", () => {
+    const o = applied(evolve(withReminders(), ev("reminder.deleted", T1, { reminder_id: R1 }, at(1))));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe('removed a reminder from "Pay rent"');
+    expect(taskOf(o.state).reminders.map((r) => r.id)).toEqual([R2]);
+  });
+
+  it("is skipped when the reminder is already gone", () => {
+    const state = given(withReminders(), ev("reminder.deleted", T1, { reminder_id: R1 }, at(1)));
+    expect(evolve(state, ev("reminder.deleted", T1, { reminder_id: R1 }, at(2)))).toEqual({
+      kind: "skipped",
+      reason: `reminder ${R1} is already gone`,
+    });
+  });
+
+  it("is rejected (not_found) on a missing task", () => {
+    expect(evolve(emptyUser(U), ev("reminder.deleted", T1, { reminder_id: R1 }))).toMatchObject({ kind: "rejected", code: "not_found" });
+  });
+});
+
+describe("reminder.triggered", () => {
+  const withReminder = () => given(emptyUser(U), created({ title: "Pay rent", reminders: [{ id: R1, at: at(30), remind_at: at(30) }] }));
+  const trigger = (remindAt = at(30), reminderId = R1, taskId = T1) =>
+    ev(
+      "reminder.triggered",
+      taskId,
+      { reminder_id: reminderId, remind_at: remindAt, fired_at: at(31), late: true, title: "Pay rent" },
+      at(31),
+    );
+
+  it("applies once: the reminder is notified with the time it fired", () => {
+    const o = applied(evolve(withReminder(), trigger()));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe('reminder for "Pay rent" (late)');
+    expect(taskOf(o.state)).toEqual({
+      ...taskOf(withReminder()),
+      reminders: [{ id: R1, at: at(30), remind_at: at(30), notified: true, notified_at: at(31), created_at: at(0) }],
+      version: 2,
+    });
+    // The API no longer shows it.
+    expect(taskView(taskOf(o.state)).reminders).toEqual([]);
+    expect(evolve(o.state, trigger())).toEqual({
+      kind: "skipped",
+      reason: `reminder ${R1} already notified, cancelled or its task is done`,
+    });
+  });
+
+  it("matches remind_at as an instant", () => {
+    expect(evolve(withReminder(), trigger("2026-01-10T13:30:00+01:00")).kind).toBe("applied");
+  });
+
+  it("is skipped (never rejected: nobody wrote it) when its time moved, its task is done, deleted or missing, or the reminder is gone", () => {
+    expect(evolve(withReminder(), trigger(at(29))).kind).toBe("skipped");
+    const done = given(withReminder(), ev("task.completed", T1, { completed_at: at(10) }, at(10)));
+    expect(evolve(done, trigger()).kind).toBe("skipped");
+    const deleted = given(withReminder(), ev("task.deleted", T1, {}, at(10)));
+    expect(evolve(deleted, trigger()).kind).toBe("skipped");
+    expect(evolve(emptyUser(U), trigger()).kind).toBe("skipped");
+    expect(evolve(withReminder(), trigger(at(30), R2)).kind).toBe("skipped");
+  });
+
+  it("a task reopened before the trigger notifies", () => {
+    const reopened = given(
+      withReminder(),
+      ev("task.completed", T1, { completed_at: at(10) }, at(10)),
+      ev("task.uncompleted", T1, {}, at(11)),
+    );
+    expect(evolve(reopened, trigger()).kind).toBe("applied");
+  });
+
+  it("a `before` reminder notified notifies again after the due date moved, at its new time only", () => {
+    const state = given(
+      emptyUser(U),
+      created({ due_date: at(60), reminders: [{ id: R1, before: "PT10M", remind_at: at(50) }] }),
+      trigger(at(50)),
+    );
+    const moved = given(state, ev("task.updated", T1, { changes: { due_date: { old: null, new: at(120) } } }, at(52)));
+    expect(evolve(moved, trigger(at(50))).kind).toBe("skipped");
+    expect(evolve(moved, trigger(at(110))).kind).toBe("applied");
+  });
+});
+
+describe("tag.created", () => {
+  it("applies: the tag with its name and colour", () => {
+    const o = applied(evolve(emptyUser(U), ev("tag.created", G1, { name: "Work", color: "#f00" }, at(2))));
+    expect(o.version).toBe(1);
+    expect(o.summary).toBe('created tag "Work"');
+    expect(o.taskId).toBeUndefined();
+    expect([...(o.state.tags?.values() ?? [])]).toEqual([tag(G1, "Work", at(2), "#f00")]);
+  });
+
+  it("is rejected (conflict) for a name the user has in any case, or an id taken", () => {
+    const state = given(emptyUser(U), ev("tag.created", G1, { name: "Work", color: null }));
+    expect(evolve(state, ev("tag.created", G2, { name: "WORK", color: null }, at(1)))).toEqual({
+      kind: "rejected",
+      code: "conflict",
+      reason: `tag "WORK" or id ${G2} already exists`,
+    });
+    expect(evolve(state, ev("tag.created", G1, { name: "other", color: null }, at(1)))).toMatchObject({
+      kind: "rejected",
+      code: "conflict",
+    });
+  });
+
+  it("a name a task created implicitly conflicts too", () => {
+    const state = given(emptyUser(U), created({ tags: ["home"] }));
+    expect(evolve(state, ev("tag.created", G1, { name: "Home", color: null }, at(1)))).toMatchObject({
+      kind: "rejected",
+      code: "conflict",
+    });
+  });
+
+  it("is rejected (invalid) when the tag id is not a uuid", () => {
+    expect(evolve(emptyUser(U), ev("tag.created", "work", { name: "Work", color: null }))).toMatchObject({
+      kind: "rejected",
+      code: "invalid",
+    });
+  });
+});
+
+describe("tag.updated", () => {
+  const tagged = () =>
+    given(
+      emptyUser(U),
+      ev("tag.created", G1, { name: "Work", color: "red" }),
+      ev("tag.created", G2, { name: "Home", color: null }),
+      created({ tags: ["work", "home"] }, at(1)),
+      created({ tags: ["x"] }, at(1), T2),
+    );
+
+  it("renames: the tag and every task carrying it; data has the real old name", () => {
+    const state = tagged();
+    const e = ev("tag.updated", G1, { changes: { name: { old: "?", new: "Job" } } }, at(5));
+    const o = applied(evolve(state, e));
+    expect(o.version).toBe(2);
+    expect(o.data).toEqual({ changes: { name: { old: "Work", new: "Job" } } });
+    expect(o.summary).toBe('renamed or recoloured tag "Work"');
+    expect(o.state.tags?.get(G1)).toEqual({ ...tag(G1, "Job", at(0), "red"), updated_at: at(5) });
+    expect(taskOf(o.state).tags).toEqual(["Home", "Job"]);
+    // A task's version does not move for a tag's rename, and a task without the tag is the same object.
+    expect(taskOf(o.state).version).toBe(1);
+    expect(o.state.tasks.get(T2)).toBe(state.tasks.get(T2));
+  });
+
+  it("recolours only: data has the colour's old value, the name and tasks stay", () => {
+    const state = tagged();
+    const o = applied(evolve(state, ev("tag.updated", G1, { changes: { color: { old: null, new: "blue" } } }, at(5))));
+    expect(o.data).toEqual({ changes: { color: { old: "red", new: "blue" } } });
+    expect(o.state.tags?.get(G1)).toMatchObject({ name: "Work", color: "blue", updated_at: at(5) });
+    expect(o.state.tasks).toBe(state.tasks);
+  });
+
+  it("a change of case of its own name applies", () => {
+    const o = applied(evolve(tagged(), ev("tag.updated", G1, { changes: { name: { old: "Work", new: "WORK" } } }, at(5))));
+    expect(taskOf(o.state).tags).toEqual(["Home", "WORK"]);
+  });
+
+  it("is rejected (conflict) for another tag's name in any case, (not_found) for a missing tag", () => {
+    expect(evolve(tagged(), ev("tag.updated", G1, { changes: { name: { old: "Work", new: "home" } } }, at(5)))).toEqual({
+      kind: "rejected",
+      code: "conflict",
+      reason: 'another tag is already named "home"',
+    });
+    expect(evolve(tagged(), ev("tag.updated", id("nope"), { changes: { color: { old: null, new: null } } }))).toMatchObject({
+      kind: "rejected",
+      code: "not_found",
+    });
+    const deleted = given(tagged(), ev("tag.deleted", G1, {}, at(5)));
+    expect(evolve(deleted, ev("tag.updated", G1, { changes: { color: { old: null, new: null } } }, at(6)))).toMatchObject({
+      kind: "rejected",
+      code: "not_found",
+    });
+  });
+});
+
+describe("tag.deleted", () => {
+  it("applies: the tag is gone and no task carries it any more", () => {
+    const state = given(emptyUser(U), ev("tag.created", G1, { name: "Work", color: null }), created({ tags: ["work", "x"] }, at(1)));
+    const o = applied(evolve(state, ev("tag.deleted", G1, {}, at(2))));
+    expect(o.version).toBe(2);
+    expect(o.summary).toBe("deleted a tag");
+    expect(o.state.tags?.has(G1)).toBe(false);
+    expect(taskOf(o.state).tags).toEqual(["x"]);
+    expect(taskOf(o.state).version).toBe(1);
+  });
+
+  it("is skipped when the tag is already gone", () => {
+    expect(evolve(emptyUser(U), ev("tag.deleted", G1, {}))).toEqual({ kind: "skipped", reason: `tag ${G1} is already gone` });
+  });
+});
+
+describe("settings.updated", () => {
+  it("applies: the user's timezone, data with the real old one, a version of the settings aggregate", () => {
+    const e = ev("settings.updated", U, { changes: { timezone: { old: "whatever", new: "Europe/Paris" } } }, at(1));
+    const o = applied(evolve(emptyUser(U, "Asia/Tokyo"), e));
+    expect(o.version).toBe(1);
+    expect(o.data).toEqual({ changes: { timezone: { old: "Asia/Tokyo", new: "Europe/Paris" } } });
+    expect(o.summary).toBe("timezone set to Europe/Paris");
+    expect(o.state.timezone).toBe("Europe/Paris");
+    expect(o.state.versions.get(U)).toBe(1);
+  });
+
+  it("the settings aggregate id need not be a uuid", () => {
+    const e = ev("settings.updated", "not-a-uuid", { changes: { timezone: { old: "UTC", new: "UTC" } } });
+    expect(evolve(emptyUser(U), e).kind).toBe("applied");
+  });
+});
+
+describe("write.rejected", () => {
+  const rejection = (aggregate: string, type: string, ts = at(1)) =>
+    ev(
+      "write.rejected",
+      aggregate,
+      { event_id: id("the write"), event_type: type, correlation_id: CORR, reason: "not_found", message: "gone" },
+      ts,
+    );
+
+  it("counts as a version of the task it concerns (the task's history shows it) and changes nothing else", () => {
+    const state = given(emptyUser(U), created());
+    const o = applied(evolve(state, rejection(T1, "task.updated")));
+    expect(o.version).toBe(2);
+    expect(o.taskId).toBe(T1);
+    expect(o.summary).toBe("task.updated not applied (not_found): gone");
+    expect(taskOf(o.state)).toEqual({ ...taskOf(state), version: 2 });
+  });
+
+  it("counts as a version of a deleted or missing task, of a tag and of a non-uuid aggregate; the task stays absent", () => {
+    const deleted = given(emptyUser(U), created(), ev("task.deleted", T1, {}, at(1)));
+    const o = applied(evolve(deleted, rejection(T1, "task.updated")));
+    expect(o.version).toBe(3);
+    expect(o.taskId).toBeUndefined();
+    expect(o.state.tasks.get(T1)).toBeNull();
+    const tagRejected = applied(evolve(emptyUser(U), rejection(G1, "tag.updated")));
+    expect(tagRejected.version).toBe(1);
+    expect(tagRejected.taskId).toBeUndefined();
+    expect(applied(evolve(emptyUser(U), rejection("task-1", "task.updated"))).version).toBe(1);
+  });
+
+  it("on a tag event with the same id as a task, does not touch the task", () => {
+    const state = given(emptyUser(U), created());
+    const o = applied(evolve(state, rejection(T1, "tag.created")));
+    expect(o.taskId).toBeUndefined();
+    expect(taskOf(o.state).version).toBe(1);
+  });
+
+  it("cuts a long summary to 500 characters", () => {
+    const long = ev("write.rejected", T1, {
+      event_id: id("w"),
+      event_type: "task.updated",
+      correlation_id: CORR,
+      reason: "invalid",
+      message: "x".repeat(1000),
+    });
+    expect(applied(evolve(emptyUser(U), long)).summary).toHaveLength(500);
+  });
+});
+
+describe("evolve", () => {
+  it("refuses (invalid) task, reminder, recurring and tag events whose id is not a uuid, naming the id", () => {
+    const cases: TaskEvent[] = [
+      ev("task.updated", "x", { changes: {} }),
+      ev("task.completed", "x", { completed_at: at(0) }),
+      ev("task.deleted", "x", {}),
+      ev("reminder.deleted", "x", { reminder_id: R1 }),
+      ev("recurring.skipped", "x", { occurrence: at(0), next_occurrence: null }),
+      ev("tag.deleted", "x", {}),
+    ];
+    for (const e of cases)
+      expect(evolve(emptyUser(U), e)).toEqual({
+        kind: "rejected",
+        code: "invalid",
+        reason: `cannot be applied: ${e.event_type} names "x", which is not a uuid`,
+      });
+  });
+
+  it("never changes the state it is given", () => {
+    const state = given(emptyUser(U), ev("tag.created", G1, { name: "Work", color: null }), created({ tags: ["work"] }));
+    const snapshot = structuredClone({ tasks: [...state.tasks], tags: [...(state.tags ?? [])], versions: [...state.versions] });
+    for (const e of [
+      ev("task.updated", T1, { changes: { tags: { old: [], new: ["new"] }, title: { old: "", new: "t" } } }, at(1)),
+      ev("tag.updated", G1, { changes: { name: { old: "", new: "Job" } } }, at(1)),
+      ev("tag.deleted", G1, {}, at(1)),
+      ev("task.deleted", T1, {}, at(1)),
+      ev("settings.updated", U, { changes: { timezone: { old: "", new: "Europe/Paris" } } }, at(1)),
+    ])
+      applied(evolve(state, e));
+    expect({ tasks: [...state.tasks], tags: [...(state.tags ?? [])], versions: [...state.versions] }).toEqual(snapshot);
+  });
+});
+
+describe("taskView", () => {
+  it("shows the reminders not notified, soonest first, without the projection's bookkeeping", () => {
+    const state = given(
+      emptyUser(U),
+      created({
+        reminders: [
+          { id: R1, at: at(40), remind_at: at(40) },
+          { id: R2, at: at(30), remind_at: at(30) },
+          { id: id("r3"), at: at(20), remind_at: at(20) },
+        ],
+      }),
+      ev("reminder.triggered", T1, { reminder_id: id("r3"), remind_at: at(20), fired_at: at(20), late: false, title: "" }, at(20)),
+    );
+    expect(taskView(taskOf(state)).reminders).toEqual([
+      { id: R2, at: at(30), remind_at: at(30), notified: false },
+      { id: R1, at: at(40), remind_at: at(40), notified: false },
+    ]);
+  });
+});
