@@ -104,17 +104,40 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[]): 
     const tasks = new Map<string, Map<string, Task | null>>();
     const tags = new Map<string, Map<string, Tag>>();
     for (const u of keys.tagUsers) tags.set(u, new Map());
+    const ownerOf = new Map(loaded.tasks.map((t) => [t.id, t.user_id]));
     for (const t of loaded.tasks) {
       const mine = tasks.get(t.user_id) ?? new Map<string, Task | null>();
       mine.set(t.id, t);
       tasks.set(t.user_id, mine);
     }
     for (const { user_id, ...tag } of loaded.tags) tags.get(user_id)?.set(tag.id, tag);
-    const versions = new Map(Object.entries(loaded.versions).map(([id, v]) => [id, Number(v)]));
+    // Each user gets the versions of its own events' aggregates (a user's first change copies only those).
+    const versions = new Map<string, Map<string, number>>();
+    for (const e of events) {
+      const v = loaded.versions[e.aggregate_id];
+      if (v === undefined) continue;
+      const mine = versions.get(e.user_id) ?? new Map<string, number>();
+      mine.set(e.aggregate_id, Number(v));
+      versions.set(e.user_id, mine);
+    }
+    // A task id another user holds is taken: creating it is a conflict, anything else on it finds nothing.
+    const foreign = new Map<string, Set<string>>();
+    for (const e of events) {
+      const owner = ownerOf.get(e.aggregate_id);
+      if (owner === undefined || owner === e.user_id) continue;
+      foreign.set(e.user_id, (foreign.get(e.user_id) ?? new Set()).add(e.aggregate_id));
+    }
     const states = new Map<string, UserState>();
     const seqs = new Map<string, number>();
     for (const [id, u] of users) {
-      states.set(id, { id, timezone: u.timezone, tasks: tasks.get(id) ?? new Map(), tags: tags.get(id) ?? null, versions });
+      states.set(id, {
+        id,
+        timezone: u.timezone,
+        tasks: tasks.get(id) ?? new Map(),
+        tags: tags.get(id) ?? null,
+        versions: versions.get(id) ?? new Map(),
+        ...(foreign.has(id) ? { taken: foreign.get(id) } : {}),
+      });
       seqs.set(id, u.seq);
     }
     const outcome = evolveBatch(states, seqs, events, new Set(loaded.seen.map((e) => e.event_id)));

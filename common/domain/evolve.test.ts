@@ -74,6 +74,11 @@ const tag = (tagId: string, name: string, ts = at(0), color: string | null = nul
 });
 
 describe("task.created", () => {
+  it("is a conflict when the id is another user's task (a hostile record), never a takeover", () => {
+    const o = evolve({ ...emptyUser(U), taken: new Set([T1]) }, created({ title: "mine now" }));
+    expect(o).toMatchObject({ kind: "rejected", code: "conflict" });
+  });
+
   it("applies: the task exactly as written, version 1, reminders not notified", () => {
     const e = created({
       title: "Pay rent",

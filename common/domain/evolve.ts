@@ -149,7 +149,8 @@ const withTask = (state: UserState, id: string, task: Task): UserState => {
 type Rule<K extends TaskEvent["event_type"]> = (state: UserState, e: EventOf<K>) => Outcome;
 
 const taskCreated: Rule<"task.created"> = (state, e) => {
-  if (state.tasks.get(e.aggregate_id)) return rejected("conflict", `task ${e.aggregate_id} already exists`);
+  if (state.tasks.get(e.aggregate_id) || state.taken?.has(e.aggregate_id))
+    return rejected("conflict", `task ${e.aggregate_id} already exists`);
   const { names, tags } = withTags(state, e.data.task.tags, e.event_id, e.timestamp);
   const task = { ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp), tags: names };
   return applied(state, e.aggregate_id, { tags }, { summary: `created "${task.title}"`, taskId: task.id }, task);
@@ -213,7 +214,7 @@ const spawned: Rule<"recurring.spawned"> = (state, e) => {
   const parentId = e.data.task.parent_task_id;
   const parent = parentId ? state.tasks.get(parentId) : undefined;
   if (!parentId || !parent) return missing(parentId ?? "(none)");
-  if (state.tasks.get(e.aggregate_id)) return skipped(`instance ${e.aggregate_id} already spawned`);
+  if (state.tasks.get(e.aggregate_id) || state.taken?.has(e.aggregate_id)) return skipped(`instance ${e.aggregate_id} already spawned`);
   // Only forward: a late spawn must not undo a skip that already moved the series on.
   const moves = parent.next_occurrence !== null && instant(parent.next_occurrence) <= instant(e.data.occurrence);
   const base = moves ? withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence }) : state;

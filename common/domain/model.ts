@@ -58,6 +58,8 @@ export interface UserState {
   tasks: ReadonlyMap<string, Task | null>;
   tags: ReadonlyMap<string, Tag> | null;
   versions: ReadonlyMap<string, number>;
+  /** Task ids that exist but belong to another user (only a hostile record names one). */
+  taken?: ReadonlySet<string>;
 }
 
 export const emptyUser = (id: string, timezone = "UTC"): UserState => ({

@@ -121,7 +121,8 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges)
       insert into tags (id, user_id, name, color, created_at, updated_at)
       select x.id, x.user_id, x.name, x.color, x.created_at, x.updated_at
       from jsonb_to_recordset(${rows(c.tags)}) as x(id uuid, user_id text, name text, color text, created_at timestamptz, updated_at timestamptz)
-      on conflict (id) do update set name = excluded.name, color = excluded.color, updated_at = excluded.updated_at`);
+      on conflict (id) do update set name = excluded.name, color = excluded.color, updated_at = excluded.updated_at
+      where tags.user_id = excluded.user_id`);
   if (c.tasks.length > 0)
     await tx.query(sql.unsafe`
       insert into tasks (id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, next_occurrence,
@@ -136,7 +137,8 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges)
         title = excluded.title, description = excluded.description, status = excluded.status, priority = excluded.priority,
         due_date = excluded.due_date, timezone = excluded.timezone, recurrence_rule = excluded.recurrence_rule,
         next_occurrence = excluded.next_occurrence, version = excluded.version, updated_at = excluded.updated_at,
-        completed_at = excluded.completed_at`);
+        completed_at = excluded.completed_at
+      where tasks.user_id = excluded.user_id`);
   if (c.relinkedTasks.length > 0)
     await tx.query(sql.unsafe`delete from task_tags where task_id = any(${sql.array(c.relinkedTasks, "uuid")})`);
   if (c.links.length > 0)
@@ -151,7 +153,8 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges)
       select x.id, x.task_id, x.user_id, x.before, x.at, x.remind_at, x.notified, x.notified_at, x.created_at
       from jsonb_to_recordset(${rows(c.reminders)}) as x(id uuid, task_id uuid, user_id text, before text, at timestamptz,
         remind_at timestamptz, notified boolean, notified_at timestamptz, created_at timestamptz)
-      on conflict (id) do update set remind_at = excluded.remind_at, notified = excluded.notified, notified_at = excluded.notified_at`);
+      on conflict (id) do update set remind_at = excluded.remind_at, notified = excluded.notified, notified_at = excluded.notified_at
+      where reminders.task_id = excluded.task_id`);
   if (c.events.length > 0) {
     await tx.query(sql.unsafe`
       insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
