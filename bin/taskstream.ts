@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "token": {
       checkStartupSecrets(config);
-      const { signLocalToken } = await import("../ingest/auth.ts");
+      const { signLocalToken } = await import("../common/auth.ts");
       if (!args[0]) throw new ConfigError("usage: token <user_id> [ttl, e.g. 24h]");
       process.stdout.write(`${await signLocalToken(config, args[0], args[1] ?? "24h")}\n`);
       return 0;

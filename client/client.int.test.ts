@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { signLocalToken } from "../ingest/auth.ts";
+import { signLocalToken } from "../common/auth.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
 import { Cluster } from "../test/faults/cluster.ts";
 import { testConfig, uniqueId } from "../test/harness.ts";

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { signLocalToken } from "../ingest/auth.ts";
+import { signLocalToken } from "../common/auth.ts";
 import { apiClient, startSystem, testConfig, uniqueId, wsConnect } from "../test/harness.ts";
 
 const extra = { WS_MAX_CONNECTIONS_PER_USER: "3", WS_MAX_BACKPRESSURE_BYTES: "65536", REPLAY_MAX_EVENTS: "5000" };

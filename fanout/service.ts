@@ -6,15 +6,15 @@
 
 import uWS from "uWebSockets.js";
 import type { Redis } from "ioredis";
+import { AuthError, bearer, claimsVerifier, TokenTooLargeError } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
 import { logger } from "../common/log.ts";
+import { originMatcher, upgradeOriginAllowed } from "../common/origins.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
-import { AuthError, bearer, claimsVerifier, TokenTooLargeError } from "../ingest/auth.ts";
-import { originMatcher, upgradeOriginAllowed } from "../ingest/cors.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
 

@@ -3,8 +3,8 @@
  * 404s and 413s, the browser-safety headers, and the fan-out's Origin check at the upgrade.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../common/auth.ts";
 import { startSystem, testConfig, uniqueId } from "../test/harness.ts";
-import { signLocalToken } from "./auth.ts";
 
 const ALLOWED = "http://localhost:5173";
 const FOREIGN = "https://evil.example";

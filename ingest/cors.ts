@@ -1,6 +1,7 @@
 /**
  * CORS and browser safety for the HTTP API, and the origin check the fan-out applies at the
- * WebSocket upgrade (CONTRACT.md "Auth and isolation"). One list, `CORS_ORIGINS`, governs both.
+ * WebSocket upgrade (CONTRACT.md "Auth and isolation"). One list, `CORS_ORIGINS`, governs both; its
+ * matcher is common/origins.ts.
  *
  * - Every response carries `Vary: Origin`, and `Access-Control-Allow-Origin: <origin>` when the
  *   request's origin is allowed (never `*`, never credentials: the API authenticates by bearer
@@ -12,44 +13,12 @@
  *   every response is `X-Content-Type-Options: nosniff`.
  */
 import type { MiddlewareHandler } from "hyper-express";
+import { originMatcher } from "../common/origins.ts";
 
 export const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 export const ALLOWED_HEADERS = "authorization, content-type, idempotency-key, x-correlation-id";
 export const EXPOSED_HEADERS = "retry-after, x-correlation-id, www-authenticate";
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
-
-/** One entry of CORS_ORIGINS as a regular expression over a lower-cased origin. */
-function entryPattern(entry: string): RegExp | "any" | null {
-  const e = entry.trim().toLowerCase().replace(/\/+$/, "");
-  if (e === "" || e === "none") return null;
-  if (e === "*") return "any";
-  const m = /^([a-z][a-z0-9+.-]*):\/\/(\*\.)?([^/:]+|\[[0-9a-f:.]+\])(?::(\*|\d{1,5}))?$/.exec(e);
-  if (!m) throw new Error(`CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], * as port or first label)`);
-  const [, scheme, sub, host, port] = m;
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const hostRe = `${sub ? "(?:[a-z0-9-]+\\.)+" : ""}${esc(host!)}`;
-  const portRe = port === "*" ? "(?::\\d{1,5})?" : port ? `:${port}` : "";
-  return new RegExp(`^${esc(scheme!)}://${hostRe}${portRe}$`);
-}
-
-/** Parses CORS_ORIGINS into a predicate over a request's `Origin` header. */
-export function originMatcher(list: string): (origin: string) => boolean {
-  const patterns = list.split(",").map(entryPattern);
-  if (patterns.includes("any")) return () => true;
-  const regexps = patterns.filter((p): p is RegExp => p instanceof RegExp);
-  return (origin) => {
-    const o = origin.toLowerCase();
-    // "null" (sandboxed frames, file://) is never matched by a pattern.
-    return o !== "null" && regexps.some((r) => r.test(o));
-  };
-}
-
-/**
- * At a WebSocket upgrade: no Origin header is a non-browser client (allowed: it cannot be a
- * cross-site hijack, and it must present a token anyway); a browser's origin must be listed.
- */
-export const upgradeOriginAllowed = (allowed: (origin: string) => boolean, origin: string | undefined): boolean =>
-  !origin || allowed(origin);
 
 /** The global hyper-express middleware (server.use) for CORS and the browser-safety headers. */
 export function corsMiddleware(corsOrigins: string): MiddlewareHandler {

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
+import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
 import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
@@ -12,7 +13,6 @@ import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
 import type { Admission, Reply } from "./admission.ts";
-import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "./auth.ts";
 import { registeredRoutes } from "./openapi.ts";
 import { fieldPath, validate } from "./schemas.ts";
 

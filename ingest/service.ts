@@ -1,6 +1,7 @@
 /** The ingest process: the HTTP API (hyper-express on uWebSockets.js), writing events to the broker. */
 import HyperExpress from "hyper-express";
 import type { Redis } from "ioredis";
+import { tokenVerifier } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
 import { topicName } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
@@ -11,7 +12,6 @@ import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { admission } from "./admission.ts";
-import { tokenVerifier } from "./auth.ts";
 import { corsMiddleware } from "./cors.ts";
 import { sendError } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";

@@ -1,10 +1,10 @@
 /** Write semantics on the real stack: Idempotency-Key, rate limit, last write wins, OpenAPI. */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../common/auth.ts";
 import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
 import { createKafka, createProducer } from "../common/kafka.ts";
 import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../test/harness.ts";
-import { signLocalToken } from "./auth.ts";
 import { routeSchemas } from "./openapi.ts";
 
 const limits = { RATE_LIMIT_BURST: "20", RATE_LIMIT_PER_SECOND: "1" };

@@ -8,12 +8,12 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../common/auth.ts";
 import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
 import { openDb, openRedis } from "../common/deps.ts";
 import { createKafka, createProducer, type Producer } from "../common/kafka.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
-import { signLocalToken } from "../ingest/auth.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
 import {
   apiClient,

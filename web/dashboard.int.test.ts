@@ -11,7 +11,7 @@ import { loadavg } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signLocalToken } from "../ingest/auth.ts";
+import { signLocalToken } from "../common/auth.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
 import { Cluster } from "../test/faults/cluster.ts";
 import { apiClient, testConfig, uniqueId } from "../test/harness.ts";

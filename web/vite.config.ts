@@ -5,8 +5,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
+import { signLocalToken } from "../common/auth.ts";
 import { LOCAL_JWT_SECRET, loadConfig } from "../common/config.ts";
-import { signLocalToken } from "../ingest/auth.ts";
 
 /**
  * GET /dev-token?user=<id>: a token for the local stack, like `make token`. Only on the dev

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, connect as tcpConnect } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { signLocalToken } from "../../ingest/auth.ts";
+import { signLocalToken } from "../../common/auth.ts";
 import { createTopics } from "../../redpanda/create-topics.ts";
 import { apiClient, envFor, eventually, startProcess, testConfig, uniqueId } from "../harness.ts";
 

@@ -4,9 +4,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../../common/auth.ts";
 import { topicName } from "../../common/contracts/index.ts";
 import { createKafka, createProducer } from "../../common/kafka.ts";
-import { signLocalToken } from "../../ingest/auth.ts";
 import { apiClient, startSystem, testConfig, uniqueId, wsConnect } from "../harness.ts";
 
 const config = testConfig();

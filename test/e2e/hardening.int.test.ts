@@ -5,11 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../../common/auth.ts";
 import { type AppliedEvent, newEvent, serializeEvent, type TaskEvent, topicName } from "../../common/contracts/index.ts";
 import { createKafka, createProducer, type Producer } from "../../common/kafka.ts";
 import { createDb, type Db } from "../../common/postgres.ts";
 import { createRedis, redisKeys } from "../../common/redis.ts";
-import { signLocalToken } from "../../ingest/auth.ts";
 import { applyBatch } from "../../processors/apply-batch.ts";
 import { defineAppendAndPublish, publishApplied } from "../../processors/publish.ts";
 import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId, wsConnect } from "../harness.ts";

@@ -1,7 +1,7 @@
 /** Bad input as a hostile client sends it: always a clear 4xx, never a 5xx, nothing stored. */
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signLocalToken } from "../../ingest/auth.ts";
+import { signLocalToken } from "../../common/auth.ts";
 import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../harness.ts";
 
 const config = testConfig();

@@ -5,11 +5,11 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../../common/auth.ts";
 import { newEvent, serializeEvent, type TaskEvent, topicName } from "../../common/contracts/index.ts";
 import { openDb } from "../../common/deps.ts";
 import { createKafka, createProducer } from "../../common/kafka.ts";
 import type { Db } from "../../common/postgres.ts";
-import { signLocalToken } from "../../ingest/auth.ts";
 import { replayIntoSchema } from "../../processors/replay.ts";
 import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId } from "../harness.ts";
 

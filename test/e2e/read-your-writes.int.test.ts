@@ -3,7 +3,7 @@
  * reflect it, whether or not the processors have applied it yet — for many users writing at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signLocalToken } from "../../ingest/auth.ts";
+import { signLocalToken } from "../../common/auth.ts";
 import { apiClient, startSystem, testConfig, uniqueId } from "../harness.ts";
 
 const config = testConfig();

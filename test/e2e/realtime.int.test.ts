@@ -4,9 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../../common/auth.ts";
 import { newEvent, serializeEvent, topicName } from "../../common/contracts/index.ts";
 import { createKafka, createProducer } from "../../common/kafka.ts";
-import { signLocalToken } from "../../ingest/auth.ts";
 import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId, wsConnect } from "../harness.ts";
 
 // A short Redis stream and replay window, so replays cross from PostgreSQL to Redis and past retention.

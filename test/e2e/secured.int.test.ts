@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../../common/auth.ts";
 import { LOCAL_JWT_SECRET } from "../../common/config.ts";
-import { signLocalToken } from "../../ingest/auth.ts";
 import { apiClient, envFor, eventually, startProcess, startSystem, testConfig, uniqueId, wsConnect } from "../harness.ts";
 
 const scram = {

@@ -5,8 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { signLocalToken } from "../../common/auth.ts";
 import type { Config } from "../../common/config.ts";
-import { signLocalToken } from "../../ingest/auth.ts";
 import { envFor, eventually, type RunningProcess, startProcess, uniqueId } from "../harness.ts";
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../common/config.ts";
-import { originMatcher, upgradeOriginAllowed } from "./cors.ts";
+import { loadConfig } from "./config.ts";
+import { originMatcher, upgradeOriginAllowed } from "./origins.ts";
 
 describe("CORS_ORIGINS matching", () => {
   const dev = originMatcher(loadConfig({}).corsOrigins);

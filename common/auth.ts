@@ -1,11 +1,11 @@
 /**
- * JWT verification with jose, shared by ingest (HTTP) and fan-out (WebSocket upgrade).
+ * JWT verification with jose, shared by ingest (HTTP) and fan-out (WebSocket upgrade), so it lives in common/.
  * HS256 with JWT_SECRET locally, or RS256/ES256/EdDSA from JWT_JWKS_URL; nothing else is accepted
  * (no `none`, no HS/RS confusion). `exp` and `sub` are required.
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
-import type { Config } from "../common/config.ts";
-import { isStorableText } from "../common/contracts/index.ts";
+import type { Config } from "./config.ts";
+import { isStorableText } from "./contracts/index.ts";
 
 const MAX_TOKEN_LENGTH = 8192;
 /** Verified tokens whose claims are remembered until they expire (per process). */

@@ -2,8 +2,8 @@
 import { createServer, type Server } from "node:http";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../common/config.ts";
 import { AuthError, claimsVerifier, signLocalToken, tokenVerifier } from "./auth.ts";
+import { loadConfig } from "./config.ts";
 
 describe("HS256 (JWT_SECRET)", () => {
   const config = loadConfig({});
