@@ -5,7 +5,8 @@ import type { Config } from "./config.ts";
 // "2026-11-23 10:00:00.123+00" -> "2026-11-23T10:00:00.123Z"
 const toIso = (value: string): string => new Date(value.replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00")).toISOString();
 
-const typeParsers: TypeParser[] = [
+/** Exported for tests that build a pool of their own (storage/typed-rows.int.test.ts). */
+export const typeParsers: TypeParser[] = [
   ...createTypeParserPreset().filter((p) => !["timestamptz", "timestamp", "int8", "date"].includes(p.name)),
   { name: "timestamptz", parse: toIso },
   { name: "int8", parse: (v: string) => Number.parseInt(v, 10) },

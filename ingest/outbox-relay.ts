@@ -3,17 +3,15 @@
  * One relay at a time across all ingest replicas (a PostgreSQL advisory lock), so one user's queued
  * events are never sent out of order; rows are deleted only after the broker acknowledged them.
  */
-import { sql } from "slonik";
 import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
-import { oldest, queuedCount, remove } from "./outbox.ts";
+import { oldest, queuedCount, releaseRelayLock, remove, tryRelayLock } from "../storage/queries/outbox.ts";
 
 const log = logger("outbox-relay");
 const relayed = metric.counter("outbox_relayed_total", "Events sent from the fallback queue to the broker");
 const depth = metric.gauge("outbox_depth", "Events waiting in the fallback queue");
-const LOCK_KEY = 7_240_311; // any constant shared by every ingest replica
 const BATCH = 500;
 
 export interface Relay {
@@ -26,7 +24,7 @@ export function startRelay(db: Db, producer: Pick<Producer, "send">, topic: stri
 
   const drainOnce = async () => {
     await db.connect(async (c) => {
-      if (!(await c.oneFirst(sql.unsafe`select pg_try_advisory_lock(${LOCK_KEY})`))) return;
+      if (!(await tryRelayLock(c))) return;
       try {
         for (;;) {
           const rows = await oldest(c, BATCH);
@@ -41,7 +39,7 @@ export function startRelay(db: Db, producer: Pick<Producer, "send">, topic: stri
         }
         depth.set(await queuedCount(c));
       } finally {
-        await c.query(sql.unsafe`select pg_advisory_unlock(${LOCK_KEY})`);
+        await releaseRelayLock(c);
       }
     });
   };

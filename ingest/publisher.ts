@@ -13,7 +13,7 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
-import { enqueue, hasQueued } from "./outbox.ts";
+import { enqueue, hasQueued } from "../storage/queries/outbox.ts";
 import { fieldPath } from "./schemas.ts";
 
 const log = logger("ingest");

@@ -2,8 +2,37 @@
  * The task a task.created event makes, as the API returns it: one rule for ingest's 202 answer
  * and the client library's local view. Pure and free of runtime imports, so browsers bundle it.
  */
-import type { TaskView } from "../../storage/queries/tasks.ts";
-import type { TaskFields } from "./events.ts";
+import type { Priority, TaskFields } from "./events.ts";
+
+/** A pending reminder of a task, as the API returns it. */
+export interface ReminderView {
+  id: string;
+  before?: string;
+  at?: string;
+  remind_at: string;
+  notified: boolean;
+}
+
+/** A task as the API returns it (CONTRACT.md "A task"); storage/queries/tasks.ts reads rows of this shape. */
+export interface TaskView {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  status: "pending" | "completed";
+  priority: Priority;
+  due_date: string | null;
+  timezone: string;
+  recurrence_rule: string | null;
+  next_occurrence: string | null;
+  parent_task_id: string | null;
+  tags: string[];
+  reminders: ReminderView[];
+  version: number;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
 
 export function createdTaskView(userId: string, id: string, f: TaskFields, timestamp: string, version = 1): TaskView {
   return {

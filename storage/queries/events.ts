@@ -1,6 +1,15 @@
 /** Reads of the immutable event store, as clients see events (the contract's envelope). */
 import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
 import type { AppliedEvent } from "../../common/contracts/index.ts";
+
+/**
+ * A row of `envelope`. The event is not checked again on the way out: it passed the contract's
+ * schema (common/contracts) before it was stored, and slonik does not validate rows at run time
+ * (no result-parser interceptor is installed; see storage/typed-rows.int.test.ts).
+ */
+const EventRow = z.object({ event: z.custom<AppliedEvent>() });
+const SeqRow = z.object({ seq: z.number() });
 
 const envelope = sql.fragment`
   json_build_object(
@@ -9,12 +18,14 @@ const envelope = sql.fragment`
     'timestamp', to_char("timestamp" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'correlation_id', correlation_id, 'data', data) as event`;
 
-const unwrap = (rows: readonly unknown[]): AppliedEvent[] => rows.map((r) => (r as { event: AppliedEvent }).event);
+const unwrap = (rows: readonly z.infer<typeof EventRow>[]): AppliedEvent[] => rows.map((r) => r.event);
 
 export async function storedEvents(db: CommonQueryMethods, eventIds: string[]): Promise<AppliedEvent[]> {
   if (eventIds.length === 0) return [];
   return unwrap(
-    await db.any(sql.unsafe`select ${envelope} from events where event_id = any(${sql.array(eventIds, "uuid")}) order by user_id, seq`),
+    await db.any(
+      sql.type(EventRow)`select ${envelope} from events where event_id = any(${sql.array(eventIds, "uuid")}) order by user_id, seq`,
+    ),
   );
 }
 
@@ -27,7 +38,7 @@ export async function eventsSince(
   until = Number.MAX_SAFE_INTEGER,
 ): Promise<AppliedEvent[]> {
   return unwrap(
-    await db.any(sql.unsafe`
+    await db.any(sql.type(EventRow)`
       select ${envelope} from events where user_id = ${userId} and seq > ${since} and seq <= ${until} order by seq limit ${limit}`),
   );
 }
@@ -35,10 +46,12 @@ export async function eventsSince(
 /** Every event of one task, oldest first. */
 export async function aggregateHistory(db: CommonQueryMethods, userId: string, aggregateId: string): Promise<AppliedEvent[]> {
   return unwrap(
-    await db.any(sql.unsafe`select ${envelope} from events where user_id = ${userId} and aggregate_id = ${aggregateId} order by version`),
+    await db.any(
+      sql.type(EventRow)`select ${envelope} from events where user_id = ${userId} and aggregate_id = ${aggregateId} order by version`,
+    ),
   );
 }
 
 export async function latestSeq(db: CommonQueryMethods, userId: string): Promise<number> {
-  return ((await db.maybeOneFirst(sql.unsafe`select seq from users where id = ${userId}`)) as number | null) ?? 0;
+  return (await db.maybeOneFirst(sql.type(SeqRow)`select seq from users where id = ${userId}`)) ?? 0;
 }

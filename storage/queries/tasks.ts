@@ -1,34 +1,32 @@
 /** Task reads for the API: one task, and the searchable, filterable, keyset-paginated list. */
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
+import { z } from "zod";
+import type { TaskView } from "../../common/contracts/task-view.ts";
 
-export interface ReminderView {
-  id: string;
-  before?: string;
-  at?: string;
-  remind_at: string;
-  notified: boolean;
-}
+export type { ReminderView, TaskView } from "../../common/contracts/task-view.ts";
 
-/** A task as the API returns it (CONTRACT.md "A task"). */
-export interface TaskView {
-  id: string;
-  user_id: string;
-  title: string;
-  description: string | null;
-  status: "pending" | "completed";
-  priority: "low" | "medium" | "high" | "urgent";
-  due_date: string | null;
-  timezone: string;
-  recurrence_rule: string | null;
-  next_occurrence: string | null;
-  parent_task_id: string | null;
-  tags: string[];
-  reminders: ReminderView[];
-  version: number;
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
-}
+/** A row of `taskColumns`: the API's task (CONTRACT.md "A task"). */
+const TaskRow = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  title: z.string(),
+  description: z.string().nullable(),
+  status: z.enum(["pending", "completed"]),
+  priority: z.enum(["low", "medium", "high", "urgent"]),
+  due_date: z.string().nullable(),
+  timezone: z.string(),
+  recurrence_rule: z.string().nullable(),
+  next_occurrence: z.string().nullable(),
+  parent_task_id: z.string().nullable(),
+  tags: z.array(z.string()),
+  reminders: z.array(
+    z.object({ id: z.string(), before: z.string().optional(), at: z.string().optional(), remind_at: z.string(), notified: z.boolean() }),
+  ),
+  version: z.number(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  completed_at: z.string().nullable(),
+}) satisfies z.ZodType<TaskView>;
 
 const taskColumns = sql.fragment`
   t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_date, t.timezone, t.recurrence_rule,
@@ -42,9 +40,7 @@ const taskColumns = sql.fragment`
     from reminders r where r.task_id = t.id and not r.notified), '[]') as reminders`;
 
 export async function getTask(db: CommonQueryMethods, userId: string, taskId: string): Promise<TaskView | null> {
-  return (await db.maybeOne(
-    sql.unsafe`select ${taskColumns} from tasks t where t.user_id = ${userId} and t.id = ${taskId}`,
-  )) as TaskView | null;
+  return db.maybeOne(sql.type(TaskRow)`select ${taskColumns} from tasks t where t.user_id = ${userId} and t.id = ${taskId}`);
 }
 
 export type SortBy = "created_at" | "due_date" | "priority" | "title";
@@ -117,9 +113,9 @@ export async function listTasks(
     where.push(desc ? sql.fragment`(${key}, t.id) < (${typed}, ${id}::uuid)` : sql.fragment`(${key}, t.id) > (${typed}, ${id}::uuid)`);
   }
   const order = desc ? sql.fragment`${key} desc, t.id desc` : sql.fragment`${key} asc, t.id asc`;
-  const rows = (await db.any(sql.unsafe`
+  const rows = await db.any(sql.type(TaskRow)`
     select ${taskColumns} from tasks t where ${sql.join(where, sql.fragment` and `)}
-    order by ${order} limit ${f.limit + 1}`)) as TaskView[];
+    order by ${order} limit ${f.limit + 1}`);
   const tasks = rows.slice(0, f.limit);
   const last = tasks[tasks.length - 1];
   return { tasks, next: rows.length > f.limit && last ? [sortValue[f.sortBy](last), last.id] : null };

@@ -1,59 +1,65 @@
 /** The other per-user reads of the API: tags, reminders, activity feed, settings. */
 import { type CommonQueryMethods, sql } from "slonik";
-import type { ReminderView } from "./tasks.ts";
+import { z } from "zod";
+import type { ReminderView } from "../../common/contracts/task-view.ts";
 
-export interface TagView {
-  id: string;
-  name: string;
-  color: string | null;
-  created_at: string;
-}
+const TagRow = z.object({ id: z.string(), name: z.string(), color: z.string().nullable(), created_at: z.string() });
+export type TagView = z.infer<typeof TagRow>;
 
-export async function listTags(db: CommonQueryMethods, userId: string): Promise<TagView[]> {
-  return (await db.any(
-    sql.unsafe`select id, name, color, created_at from tags where user_id = ${userId} order by lower(name)`,
-  )) as TagView[];
+const ReminderRow = z.object({
+  id: z.string(),
+  task_id: z.string(),
+  before: z.string().nullable(),
+  at: z.string().nullable(),
+  remind_at: z.string(),
+  notified: z.boolean(),
+});
+
+const ActivityRow = z.object({
+  seq: z.number(),
+  event_id: z.string(),
+  task_id: z.string().nullable(),
+  action: z.string(),
+  summary: z.string(),
+  created_at: z.string(),
+});
+export type ActivityView = z.infer<typeof ActivityRow>;
+
+const TimezoneRow = z.object({ timezone: z.string() });
+
+export async function listTags(db: CommonQueryMethods, userId: string): Promise<readonly TagView[]> {
+  return db.any(sql.type(TagRow)`select id, name, color, created_at from tags where user_id = ${userId} order by lower(name)`);
 }
 
 export async function getTag(db: CommonQueryMethods, userId: string, tagId: string): Promise<TagView | null> {
-  return (await db.maybeOne(
-    sql.unsafe`select id, name, color, created_at from tags where user_id = ${userId} and id = ${tagId}`,
-  )) as TagView | null;
+  return db.maybeOne(sql.type(TagRow)`select id, name, color, created_at from tags where user_id = ${userId} and id = ${tagId}`);
 }
 
 export async function findTagByName(db: CommonQueryMethods, userId: string, name: string): Promise<TagView | null> {
-  return (await db.maybeOne(
-    sql.unsafe`select id, name, color, created_at from tags where user_id = ${userId} and lower(name) = lower(${name})`,
-  )) as TagView | null;
+  return db.maybeOne(
+    sql.type(TagRow)`select id, name, color, created_at from tags where user_id = ${userId} and lower(name) = lower(${name})`,
+  );
 }
 
 /** Pending reminders of all the user's tasks, soonest first. */
 export async function listReminders(db: CommonQueryMethods, userId: string): Promise<(ReminderView & { task_id: string })[]> {
-  const rows = (await db.any(sql.unsafe`
+  const rows = await db.any(sql.type(ReminderRow)`
     select id, task_id, before, at, remind_at, notified from reminders
-    where user_id = ${userId} and not notified order by remind_at, id`)) as (ReminderView & {
-    task_id: string;
-    before: string | null;
-    at: string | null;
-  })[];
+    where user_id = ${userId} and not notified order by remind_at, id`);
   return rows.map(({ before, at, ...r }) => ({ ...r, ...(before ? { before } : {}), ...(at ? { at } : {}) }));
 }
 
-export interface ActivityView {
-  seq: number;
-  event_id: string;
-  task_id: string | null;
-  action: string;
-  summary: string;
-  created_at: string;
-}
-
-export async function listActivity(db: CommonQueryMethods, userId: string, limit: number, offset: number): Promise<ActivityView[]> {
-  return (await db.any(sql.unsafe`
+export async function listActivity(
+  db: CommonQueryMethods,
+  userId: string,
+  limit: number,
+  offset: number,
+): Promise<readonly ActivityView[]> {
+  return db.any(sql.type(ActivityRow)`
     select seq, event_id, task_id, action, summary, created_at from activity_logs
-    where user_id = ${userId} order by seq desc limit ${limit} offset ${offset}`)) as ActivityView[];
+    where user_id = ${userId} order by seq desc limit ${limit} offset ${offset}`);
 }
 
 export async function userTimezone(db: CommonQueryMethods, userId: string): Promise<string> {
-  return ((await db.maybeOneFirst(sql.unsafe`select timezone from users where id = ${userId}`)) as string | null) ?? "UTC";
+  return (await db.maybeOneFirst(sql.type(TimezoneRow)`select timezone from users where id = ${userId}`)) ?? "UTC";
 }

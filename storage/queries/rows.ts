@@ -1,0 +1,10 @@
+/**
+ * Row schemas more than one query file uses. Every query is `sql.type(<row schema>)`, so its row
+ * type comes from the schema (no `as` on a result). slonik does not check rows against the schema
+ * at run time (it only hands it to interceptors, and none is installed; see
+ * storage/typed-rows.int.test.ts), so a schema costs nothing on the hot paths.
+ */
+import { z } from "zod";
+
+/** Rows that are never read: an insert or delete without `returning`, an `exists` test. */
+export const NoColumns = z.object({});
