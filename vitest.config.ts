@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{client,common,ingest,processors,scheduler,fanout,storage,redpanda,bin}/**/*.test.ts"],
+          include: ["{client,common,ingest,processors,scheduler,fanout,storage,redpanda,bin,stack}/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
         },
       },

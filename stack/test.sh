@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts a throwaway Kafka/PostgreSQL/Redis (profile `test`,
-# own ports and data dir), runs lint, typecheck, unit and integration tests, then stops everything.
+# own ports and data dir), runs the import-rule check, lint, typecheck, unit and integration tests,
+# then stops everything.
 # Extra arguments go to vitest (e.g. `stack/test.sh processors/`). STACK_PROFILE/STACK_PORT_BASE
 # give a second, independent test stack (see stack/lib.sh).
 export STACK_PROFILE="${STACK_PROFILE:-test}"
@@ -11,7 +12,8 @@ start=$SECONDS
 "$ROOT/stack/install.sh"
 log "install checked in $((SECONDS - start))s"
 cd "$ROOT"
-log "lint (biome) and typecheck (tsc, and the k6 scripts against @types/k6)"
+log "import rules (stack/check-imports.mjs), lint (biome) and typecheck (tsc, and the k6 scripts against @types/k6)"
+node stack/check-imports.mjs
 node_modules/.bin/biome ci .
 node_modules/.bin/tsc --noEmit -p .
 node_modules/.bin/tsc --noEmit -p web
