@@ -27,6 +27,12 @@ export function createRedis(config: Config, name: string, opts: { lazy?: boolean
   return redis;
 }
 
+/**
+ * Every Redis key and channel of the system, under REDIS_PREFIX. Per-user keys carry the user id in
+ * a hash tag (`{…}`) so one user's keys share a Redis Cluster slot (the Lua scripts touch several).
+ * Nothing else builds a key: a new one is added here (common/redis.test.ts pins their spelling,
+ * since a renamed key strands what Redis already holds).
+ */
 export const redisKeys = (prefix: string) => ({
   /** Stream of a user's applied events, entry id `<seq>-0`, trimmed to EVENT_STREAM_MAXLEN. */
   userStream: (userId: string) => `${prefix}:u:{${userId}}:events`,
@@ -41,8 +47,14 @@ export const redisKeys = (prefix: string) => ({
   pendingWrites: (userId: string) => `${prefix}:u:{${userId}}:pending`,
   /** Those pending writes' events, per aggregate (a request reads only the aggregates it needs). */
   pendingEvents: (userId: string, aggregateId: string) => `${prefix}:u:{${userId}}:pending:${aggregateId}`,
+  /** Token buckets of the rate limit: writes, and reads (their own, larger bucket). */
   rateLimit: (userId: string) => `${prefix}:u:{${userId}}:rl`,
   readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
+  /** BullMQ's key prefix (the scheduler's queue and its jobs). */
   bullPrefix: `${prefix}:bull`,
+  /** The scheduler's own keys live below this prefix. */
+  schedulePrefix: `${prefix}:sched`,
+  /** The job ids the scheduler keeps for one task (so completing or deleting it removes them). */
+  taskJobs: (taskId: string) => `${prefix}:sched:task:{${taskId}}:jobs`,
 });
 export type RedisKeys = ReturnType<typeof redisKeys>;

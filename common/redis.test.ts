@@ -1,0 +1,60 @@
+/** The spelling of every Redis key: a renamed key strands what Redis already holds, so a change here is deliberate. */
+import { describe, expect, it } from "vitest";
+import { redisKeys } from "./redis.ts";
+
+describe("redisKeys", () => {
+  const k = redisKeys("ts");
+
+  it("spells every key and channel under the prefix, per-user keys in the user's hash slot", () => {
+    expect({
+      userStream: k.userStream("alice"),
+      eventsChannel: k.eventsChannel,
+      idempotency: k.idempotency("alice", "abc"),
+      idempotencyIndex: k.idempotencyIndex("alice"),
+      userTimezone: k.userTimezone("alice"),
+      pendingWrites: k.pendingWrites("alice"),
+      pendingEvents: k.pendingEvents("alice", "t1"),
+      rateLimit: k.rateLimit("alice"),
+      readRateLimit: k.readRateLimit("alice"),
+      bullPrefix: k.bullPrefix,
+      schedulePrefix: k.schedulePrefix,
+      taskJobs: k.taskJobs("t1"),
+    }).toEqual({
+      userStream: "ts:u:{alice}:events",
+      eventsChannel: "ts:events",
+      idempotency: "ts:u:{alice}:idem:abc",
+      idempotencyIndex: "ts:u:{alice}:idem-index",
+      userTimezone: "ts:u:{alice}:tz",
+      pendingWrites: "ts:u:{alice}:pending",
+      pendingEvents: "ts:u:{alice}:pending:t1",
+      rateLimit: "ts:u:{alice}:rl",
+      readRateLimit: "ts:u:{alice}:rlr",
+      bullPrefix: "ts:bull",
+      schedulePrefix: "ts:sched",
+      taskJobs: "ts:sched:task:{t1}:jobs",
+    });
+  });
+
+  it("names every key it has in the test above", () => {
+    expect(Object.keys(k).sort()).toEqual(
+      [
+        "userStream",
+        "eventsChannel",
+        "idempotency",
+        "idempotencyIndex",
+        "userTimezone",
+        "pendingWrites",
+        "pendingEvents",
+        "rateLimit",
+        "readRateLimit",
+        "bullPrefix",
+        "schedulePrefix",
+        "taskJobs",
+      ].sort(),
+    );
+  });
+
+  it("the scheduler's per-task job index is what scheduler/schedule.ts builds from schedulePrefix", () => {
+    expect(k.taskJobs("t1")).toBe(`${k.schedulePrefix}:task:{t1}:jobs`);
+  });
+});
