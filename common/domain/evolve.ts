@@ -7,7 +7,7 @@
  * Pure: no I/O, no clock. An event that cannot apply to this state is `rejected` (its writer is
  * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
  */
-import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields, UpdatableField } from "../contracts/events.ts";
+import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
 import { nameBasedUuid } from "../ids.ts";
 import { reminderFireTime } from "../reminder-time.ts";
 import { instant, type Reminder, type Tag, type Task, type UserState } from "./model.ts";
@@ -162,27 +162,32 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (!task) return missing(e.aggregate_id);
   if (instant(e.timestamp) < instant(task.updated_at))
     return rejected("superseded", `a later change of task ${e.aggregate_id} won (last write wins)`);
+  const c = e.data.changes;
   let next: Task = { ...task, updated_at: e.timestamp };
   let tags = state.tags;
-  const changes: Record<string, { old: unknown; new: unknown }> = {};
-  for (const field of Object.keys(e.data.changes) as UpdatableField[]) {
-    const value = e.data.changes[field]?.new;
-    if (field === "tags") {
-      const resolved = withTags(state, value as string[], e.event_id, e.timestamp);
-      tags = resolved.tags;
-      changes.tags = { old: task.tags, new: value };
-      next = { ...next, tags: resolved.names };
-    } else {
-      changes[field] = { old: task[field], new: value };
-      next = { ...next, [field]: value };
-    }
+  // Each change carries the value the task really had before it (the writer may have seen an older one).
+  const changes: TaskChanges = {};
+  if (c.title) [changes.title, next.title] = [{ old: task.title, new: c.title.new }, c.title.new];
+  if (c.description) [changes.description, next.description] = [{ old: task.description, new: c.description.new }, c.description.new];
+  if (c.priority) [changes.priority, next.priority] = [{ old: task.priority, new: c.priority.new }, c.priority.new];
+  if (c.due_date) [changes.due_date, next.due_date] = [{ old: task.due_date, new: c.due_date.new }, c.due_date.new];
+  if (c.timezone) [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
+  if (c.recurrence_rule)
+    [changes.recurrence_rule, next.recurrence_rule] = [{ old: task.recurrence_rule, new: c.recurrence_rule.new }, c.recurrence_rule.new];
+  if (c.next_occurrence)
+    [changes.next_occurrence, next.next_occurrence] = [{ old: task.next_occurrence, new: c.next_occurrence.new }, c.next_occurrence.new];
+  if (c.tags) {
+    const resolved = withTags(state, c.tags.new, e.event_id, e.timestamp);
+    tags = resolved.tags;
+    changes.tags = { old: task.tags, new: c.tags.new };
+    next = { ...next, tags: resolved.names };
   }
-  if ("due_date" in changes) next = { ...next, reminders: followDueDate(next) };
+  if (changes.due_date) next = { ...next, reminders: followDueDate(next) };
   return applied(
     state,
     e.aggregate_id,
     { tags },
-    { data: { changes: changes as TaskChanges }, summary: `updated ${Object.keys(changes).sort().join(", ")}`, taskId: task.id },
+    { data: { changes }, summary: `updated ${Object.keys(changes).sort().join(", ")}`, taskId: task.id },
     next,
   );
 };
