@@ -8,7 +8,7 @@ describe("redisKeys", () => {
   it("spells every key and channel under the prefix, per-user keys in the user's hash slot", () => {
     expect({
       userStream: k.userStream("alice"),
-      eventsChannel: k.eventsChannel,
+      userChannel: k.userChannel("alice"),
       idempotency: k.idempotency("alice", "abc"),
       idempotencyIndex: k.idempotencyIndex("alice"),
       userTimezone: k.userTimezone("alice"),
@@ -21,7 +21,7 @@ describe("redisKeys", () => {
       taskJobs: k.taskJobs("t1"),
     }).toEqual({
       userStream: "ts:u:{alice}:events",
-      eventsChannel: "ts:events",
+      userChannel: "ts:u:{alice}:ch",
       idempotency: "ts:u:{alice}:idem:abc",
       idempotencyIndex: "ts:u:{alice}:idem-index",
       userTimezone: "ts:u:{alice}:tz",
@@ -39,7 +39,7 @@ describe("redisKeys", () => {
     expect(Object.keys(k).sort()).toEqual(
       [
         "userStream",
-        "eventsChannel",
+        "userChannel",
         "idempotency",
         "idempotencyIndex",
         "userTimezone",

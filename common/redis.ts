@@ -36,8 +36,12 @@ export function createRedis(config: Config, name: string, opts: { lazy?: boolean
 export const redisKeys = (prefix: string) => ({
   /** Stream of a user's applied events, entry id `<seq>-0`, trimmed to EVENT_STREAM_MAXLEN. */
   userStream: (userId: string) => `${prefix}:u:{${userId}}:events`,
-  /** Single pub/sub channel every fan-out process subscribes to; messages carry user_id. */
-  eventsChannel: `${prefix}:events`,
+  /**
+   * A user's pub/sub channel: the processors publish each applied event of the user there, and a
+   * fan-out process subscribes to it only while it holds a socket of that user. The hash tag puts
+   * it in the user's slot, beside the stream (what sharded pub/sub on a Redis Cluster needs).
+   */
+  userChannel: (userId: string) => `${prefix}:u:{${userId}}:ch`,
   idempotency: (userId: string, key: string) => `${prefix}:u:{${userId}}:idem:${key}`,
   /** The user's kept Idempotency-Key answers, by time (bounds their number). */
   idempotencyIndex: (userId: string) => `${prefix}:u:{${userId}}:idem-index`,

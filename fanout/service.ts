@@ -1,7 +1,8 @@
 /**
  * The fan-out process: a uWebSockets.js app. Tokens are checked at the upgrade (refused there,
- * never after); one Redis subscription per process feeds the per-user topics; a reconnecting
- * client replays from `since` with no gap and no duplicate (sessions.ts).
+ * never after); one Redis subscriber connection per process, subscribed to the channels of the
+ * users this process holds sockets of (subscriptions.ts), feeds the per-user topics; a
+ * reconnecting client replays from `since` with no gap and no duplicate (sessions.ts).
  */
 
 import uWS from "uWebSockets.js";
@@ -11,18 +12,27 @@ import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
 import { logger } from "../common/log.ts";
+import { metric } from "../common/metrics.ts";
 import { originMatcher, upgradeOriginAllowed } from "../common/origins.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
+import { Subscriptions } from "./subscriptions.ts";
 
 const log = logger("fanout");
 const MAX_INBOUND_PER_SECOND = 20;
 const MAX_INBOUND_BYTES = 4096;
 /** Replay messages read at a time. */
 const REPLAY_PAGE = 500;
+/** A user's channel stays subscribed this long after the last socket left (clients reconnect at once after 1001/1012/4008). */
+const CHANNEL_IDLE_MS = 5000;
+
+const pubsubIn = metric.counter(
+  "fanout_pubsub_messages_total",
+  "Pub/sub messages received from Redis (events of the users subscribed here)",
+);
 
 function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
   res.cork(() =>
@@ -38,6 +48,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   const verify = claimsVerifier(config);
   const originAllowed = originMatcher(config.corsOrigins);
   let db: Db, redis: Redis, subscriber: Redis;
+  let subscriptions: Subscriptions;
   let listenSocket: uWS.us_listen_socket | false = false;
   let slowTimer: NodeJS.Timeout | undefined;
   let expiryTimer: NodeJS.Timeout | undefined;
@@ -48,9 +59,13 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   };
   const sessions = new Sessions(app, replayPage, config.wsMaxConnectionsPerUser, config.wsMaxBackpressureBytes);
 
-  async function replayAndGoLive(ws: Socket) {
+  async function replayAndGoLive(ws: Socket, subscribed: Promise<void>) {
     const data = ws.getUserData();
     try {
+      // Live events must reach this process before the replay is read: then whatever the read
+      // misses arrives live, and what both carry is dropped by seq (Sessions).
+      await subscribed;
+      if (data.closed) return;
       if (data.since === null) {
         const latest = await latestSeqOf(redis, db, keys, data.userId);
         sessions.goLive(ws, [], latest, latest, false);
@@ -133,7 +148,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     },
     open: (ws) => {
       sessions.add(ws);
-      void replayAndGoLive(ws);
+      void replayAndGoLive(ws, subscriptions.acquire(ws.getUserData().userId));
     },
     message: (ws, message) => {
       if (message.byteLength > MAX_INBOUND_BYTES) return ws.end(CLOSE.tooBig, "message too big");
@@ -147,7 +162,10 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
     },
     drain: (ws) => sessions.pump(ws),
-    close: (ws) => sessions.remove(ws),
+    close: (ws) => {
+      sessions.remove(ws);
+      subscriptions.release(ws.getUserData().userId);
+    },
   });
 
   for (const path of ["/healthz", "/readyz", "/metrics"]) {
@@ -177,21 +195,23 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       redis = await openRedis(config, "fanout");
       subscriber = await openRedis(config, "fanout-subscriber");
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
-      subscriber.on("message", (_channel: string, message: string) => {
-        const frame = parsePubsubFrame(message);
+      subscriptions = new Subscriptions(subscriber, keys.userChannel, CHANNEL_IDLE_MS);
+      subscriber.on("message", (channel: string, message: string) => {
+        pubsubIn.inc();
+        const userId = subscriptions.userOf(channel);
+        const frame = userId === undefined ? null : parsePubsubFrame(userId, message);
         if (frame) sessions.deliver(frame);
       });
-      // Messages published while the subscription was down are lost to live sockets: make them
-      // resume from their last seq instead of silently missing events.
-      let subscribedOnce = false;
+      // Connected by now: any later "ready" is a reconnect. Messages published while the
+      // subscription was down are lost to live sockets: make them resume from their last seq
+      // instead of silently missing events. (ioredis resubscribes to every channel it had.)
       subscriber.on("ready", () => {
-        if (subscribedOnce && sessions.size > 0) {
+        subscriptions.reconnected();
+        if (sessions.size > 0) {
           log.warn({ sockets: sessions.size }, "Redis subscription restored; asking clients to resume with since");
           sessions.closeAll(CLOSE.restart, "event feed reconnected: resume with since");
         }
       });
-      await subscriber.subscribe(keys.eventsChannel);
-      subscribedOnce = true;
       slowTimer = setInterval(() => sessions.closeSlowConsumers(), 100);
       expiryTimer = setInterval(() => sessions.closeExpired(Date.now()), 1000);
       listenSocket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.fanoutPort, resolve));
@@ -202,6 +222,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       clearInterval(slowTimer);
       clearInterval(expiryTimer);
       sessions.closeAll(CLOSE.goingAway, "server shutting down: reconnect elsewhere");
+      subscriptions?.stop();
       subscriber?.disconnect();
       redis?.disconnect();
       await db?.end();

@@ -61,7 +61,7 @@ async function run(redis: Redis, keys: RedisKeys, events: AppliedEvent[], maxLen
       event.seq,
       wire,
       maxLen,
-      keys.eventsChannel,
+      keys.userChannel(event.user_id),
       pubsubFrame(event, wire),
       FRESH_STREAM_FILL_LIMIT,
     );

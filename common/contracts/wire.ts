@@ -7,11 +7,11 @@ import type { AppliedEvent } from "./events.ts";
 export const wireMessage = (event: AppliedEvent): string => JSON.stringify({ type: event.event_type, ...event });
 
 /**
- * The pub/sub frame: `<user_id>\n<seq>\n<timestamp ms>\n<wire message>`. The fan-out routes and
- * measures latency from the header lines without parsing the JSON.
+ * The pub/sub frame, published on the user's own channel (`keys.userChannel`):
+ * `<seq>\n<timestamp ms>\n<wire message>`. The channel names the user, so the frame does not; the
+ * fan-out routes and measures latency from the header lines without parsing the JSON.
  */
-export const pubsubFrame = (event: AppliedEvent, wire: string): string =>
-  `${event.user_id}\n${event.seq}\n${Date.parse(event.timestamp)}\n${wire}`;
+export const pubsubFrame = (event: AppliedEvent, wire: string): string => `${event.seq}\n${Date.parse(event.timestamp)}\n${wire}`;
 
 export interface PubsubFrame {
   userId: string;
@@ -20,15 +20,13 @@ export interface PubsubFrame {
   wire: string;
 }
 
-export function parsePubsubFrame(frame: string): PubsubFrame | null {
+/** `userId` is the user whose channel carried the frame. */
+export function parsePubsubFrame(userId: string, frame: string): PubsubFrame | null {
   const a = frame.indexOf("\n");
   const b = frame.indexOf("\n", a + 1);
-  const c = frame.indexOf("\n", b + 1);
-  if (a < 0 || b < 0 || c < 0) return null;
-  return {
-    userId: frame.slice(0, a),
-    seq: Number(frame.slice(a + 1, b)),
-    timestampMs: Number(frame.slice(b + 1, c)),
-    wire: frame.slice(c + 1),
-  };
+  if (a < 0 || b < 0) return null;
+  const seq = Number(frame.slice(0, a));
+  const timestampMs = Number(frame.slice(a + 1, b));
+  if (!Number.isSafeInteger(seq) || !Number.isFinite(timestampMs)) return null;
+  return { userId, seq, timestampMs, wire: frame.slice(b + 1) };
 }
