@@ -8,9 +8,12 @@
  *   check-config [process]                     validate the environment as <process> would at start-up
  *                                              (no connection made); exit 0 or one line naming the setting
  */
+// First: tracing starts (when configured) before anything loads pg, ioredis or pino.
+import "../common/telemetry-boot.ts";
 import { ConfigError, checkStartupSecrets, loadConfig } from "../common/config.ts";
 import { rootLogger } from "../common/log.ts";
 import { Health, runServices, type Service, StartupError } from "../common/service.ts";
+import { stopTelemetry } from "../common/telemetry.ts";
 import { assertNativeUws, UwsError } from "../common/uws.ts";
 
 type ServiceFactory = (config: ReturnType<typeof loadConfig>, health: Health) => Promise<Service>;
@@ -82,7 +85,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // Spans still buffered are exported before the process exits.
+  async (code) => {
+    await stopTelemetry();
+    process.exit(code);
+  },
   (err: Error) => {
     if (err instanceof ConfigError || err instanceof StartupError || err instanceof UwsError) {
       // One clear line for the operator, no stack trace.

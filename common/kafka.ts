@@ -4,6 +4,7 @@ import type { KafkaJS as K } from "@confluentinc/kafka-javascript";
 import kafkaPkg from "@confluentinc/kafka-javascript";
 import { brokerList, type Config } from "./config.ts";
 import { type Logger, logger as makeLogger } from "./log.ts";
+import { tracedBatch, tracedSend, tracingEnabled } from "./telemetry.ts";
 
 const { Kafka, logLevel } = kafkaPkg.KafkaJS;
 export type Producer = K.Producer;
@@ -107,11 +108,17 @@ export function createKafka(config: Config, clientId: string): K.Kafka {
  * A short linger batches concurrent sends into one request without a visible latency cost.
  */
 export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
-  return kafka.producer({
+  const producer = kafka.producer({
     kafkaJS: { idempotent: true, acks: -1, compression: kafkaPkg.KafkaJS.CompressionTypes.LZ4 },
     "linger.ms": lingerMs,
     "message.timeout.ms": 30000,
   });
+  // Tracing on: every send is a PRODUCER span and its records carry `traceparent` (common/telemetry.ts).
+  if (tracingEnabled()) {
+    const send = producer.send.bind(producer);
+    producer.send = (record) => tracedSend(record, send);
+  }
+  return producer;
 }
 
 /** Consumer with manual commits: callers commit only after their effects are durable. */
@@ -135,7 +142,7 @@ export function committingBatchHandler(consumer: () => Consumer, log: Logger, ha
   return async ({ batch, resolveOffset }: EachBatchPayload): Promise<void> => {
     const partition = `${batch.topic}/${batch.partition}`;
     try {
-      await handle(batch);
+      await tracedBatch(batch, () => handle(batch));
       const last = batch.messages[batch.messages.length - 1];
       if (last) {
         resolveOffset(last.offset);

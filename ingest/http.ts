@@ -11,6 +11,7 @@ import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
+import { serverSpan } from "../common/telemetry.ts";
 import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "./auth.ts";
 import type { Idempotency } from "./idempotency.ts";
 import { registeredRoutes } from "./openapi.ts";
@@ -170,7 +171,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
   registeredRoutes.push({ method, path });
   const isWrite = method !== "get";
   const routeName = `${method.toUpperCase()} ${path}`;
-  server[method](path, async (req: Request, res: Response) => {
+  // A SERVER span per request when tracing is on (common/telemetry.ts); the route itself otherwise.
+  server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
+  const handle = async (req: Request, res: Response, span?: { setAttribute(k: string, v: number): unknown }) => {
     const started = process.hrtime.bigint();
     let status = 500;
     try {
@@ -216,6 +219,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
     } finally {
       requests.inc({ route: routeName, status: String(status) });
       requestSeconds.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
+      span?.setAttribute("http.response.status_code", status);
     }
-  });
+  };
 }
