@@ -5,6 +5,7 @@
  *   migrate | topics                           apply migrations / create topics, then exit
  *   token <user_id> [ttl]                      print a signed JWT for the local stack
  *   replay [--from-topic]                      rebuild the projection into a scratch schema and diff it
+ *   dlq list | dlq redrive [--reason TEXT]     show the dead-letter topic / send its records back (processors/dlq.ts)
  *   check-config [process]                     validate the environment as <process> would at start-up
  *                                              (no connection made); exit 0 or one line naming the setting
  */
@@ -52,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "replay":
       return (await import("../processors/replay.ts")).replayCommand(config, args);
+    case "dlq":
+      return (await import("../processors/dlq.ts")).dlqCommand(config, args);
     case "all":
     case "ingest":
     case "processors":
@@ -79,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new ConfigError(
-        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token, replay or check-config`,
+        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token, replay, dlq or check-config`,
       );
   }
 }
