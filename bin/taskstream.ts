@@ -5,12 +5,16 @@
  *   migrate | topics                           apply migrations / create topics, then exit
  *   token <user_id> [ttl]                      print a signed JWT for the local stack
  *   replay [--from-topic]                      rebuild the projection into a scratch schema and diff it
+ *   dlq list | dlq redrive [--reason TEXT]     show the dead-letter topic / send its records back (processors/dlq.ts)
  *   check-config [process]                     validate the environment as <process> would at start-up
  *                                              (no connection made); exit 0 or one line naming the setting
  */
+// First: tracing starts (when configured) before anything loads pg, ioredis or pino.
+import "../common/telemetry-boot.ts";
 import { ConfigError, checkStartupSecrets, loadConfig } from "../common/config.ts";
 import { rootLogger } from "../common/log.ts";
 import { Health, runServices, type Service, StartupError } from "../common/service.ts";
+import { stopTelemetry } from "../common/telemetry.ts";
 import { assertNativeUws, UwsError } from "../common/uws.ts";
 
 type ServiceFactory = (config: ReturnType<typeof loadConfig>, health: Health) => Promise<Service>;
@@ -49,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "replay":
       return (await import("../processors/replay.ts")).replayCommand(config, args);
+    case "dlq":
+      return (await import("../processors/dlq.ts")).dlqCommand(config, args);
     case "all":
     case "ingest":
     case "processors":
@@ -76,13 +82,17 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new ConfigError(
-        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token, replay or check-config`,
+        `unknown command ${JSON.stringify(command ?? "")}: use ingest, processors, scheduler, fanout, all, migrate, topics, token, replay, dlq or check-config`,
       );
   }
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // Spans still buffered are exported before the process exits.
+  async (code) => {
+    await stopTelemetry();
+    process.exit(code);
+  },
   (err: Error) => {
     if (err instanceof ConfigError || err instanceof StartupError || err instanceof UwsError) {
       // One clear line for the operator, no stack trace.

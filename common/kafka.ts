@@ -4,6 +4,8 @@ import type { KafkaJS as K } from "@confluentinc/kafka-javascript";
 import kafkaPkg from "@confluentinc/kafka-javascript";
 import { brokerList, type Config } from "./config.ts";
 import { type Logger, logger as makeLogger } from "./log.ts";
+import { metric } from "./metrics.ts";
+import { tracedBatch, tracedSend, tracingEnabled } from "./telemetry.ts";
 
 const { Kafka, logLevel } = kafkaPkg.KafkaJS;
 export type Producer = K.Producer;
@@ -107,11 +109,17 @@ export function createKafka(config: Config, clientId: string): K.Kafka {
  * A short linger batches concurrent sends into one request without a visible latency cost.
  */
 export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
-  return kafka.producer({
+  const producer = kafka.producer({
     kafkaJS: { idempotent: true, acks: -1, compression: kafkaPkg.KafkaJS.CompressionTypes.LZ4 },
     "linger.ms": lingerMs,
     "message.timeout.ms": 30000,
   });
+  // Tracing on: every send is a PRODUCER span and its records carry `traceparent` (common/telemetry.ts).
+  if (tracingEnabled()) {
+    const send = producer.send.bind(producer);
+    producer.send = (record) => tracedSend(record, send);
+  }
+  return producer;
 }
 
 /** Consumer with manual commits: callers commit only after their effects are durable. */
@@ -125,6 +133,17 @@ export function createConsumer(kafka: K.Kafka, groupId: string, maxBatchSize = 5
   });
 }
 
+const consumerLag = metric.gauge(
+  "kafka_consumer_lag",
+  "Records in the partition after the last committed batch (high watermark - committed offset), per consumed topic and partition",
+  ["topic", "partition"],
+);
+const batchFailures = metric.counter(
+  "kafka_consumer_batch_failures_total",
+  "Consumed batches whose handling failed (redelivered after backoff), per topic",
+  ["topic"],
+);
+
 /**
  * An eachBatch handler that commits the batch's offsets only after `handle` succeeded (effects
  * first, offsets last). On failure nothing is committed: it backs off (capped, jittered, per
@@ -135,14 +154,17 @@ export function committingBatchHandler(consumer: () => Consumer, log: Logger, ha
   return async ({ batch, resolveOffset }: EachBatchPayload): Promise<void> => {
     const partition = `${batch.topic}/${batch.partition}`;
     try {
-      await handle(batch);
+      await tracedBatch(batch, () => handle(batch));
       const last = batch.messages[batch.messages.length - 1];
       if (last) {
         resolveOffset(last.offset);
         await consumer().commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) }]);
+        const lag = Number(batch.offsetLag());
+        if (lag >= 0) consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
       }
       failures.delete(partition);
     } catch (err) {
+      batchFailures.inc({ topic: batch.topic });
       const attempt = (failures.get(partition) ?? 0) + 1;
       failures.set(partition, attempt);
       const delay = Math.min(100 * 2 ** attempt, 5000) * (0.5 + Math.random() / 2);

@@ -1,4 +1,10 @@
-import { type Logger as PinoLogger, pino } from "pino";
+import { createRequire } from "node:module";
+import type * as Pino from "pino";
+import type { Logger as PinoLogger } from "pino";
+
+// Loaded with require so the pino instrumentation (common/telemetry.ts, when tracing is on) can
+// wrap it: log lines written inside a span then carry trace_id and span_id.
+const { pino } = createRequire(import.meta.url)("pino") as typeof Pino;
 
 /** Structured JSON logs on stdout, one logger per process, a child per component. */
 export const rootLogger = pino({

@@ -1,7 +1,13 @@
 /** Redis clients and the key/channel names every stage shares. */
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type * as IORedis from "ioredis";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
+
+// Loaded with require so the ioredis instrumentation (common/telemetry.ts, when tracing is on)
+// patches its prototype; an ESM import of the same package then shares the patched class.
+const { Redis } = createRequire(import.meta.url)("ioredis") as typeof IORedis;
+type Redis = IORedis.Redis;
 
 /** A request path's commands fail after this long (or at once while disconnected) instead of waiting for Redis. */
 export const FAIL_FAST_COMMAND_TIMEOUT_MS = 1000;

@@ -3,6 +3,7 @@
 # and terraform/. Builds its tools once into ${TASKSTREAM_CACHE:-~/.cache/taskstream}/tools.
 #   TASKSTREAM_REQUIRE_TF_VALIDATE=1  fail (instead of skip) when the Terraform providers
 #                                     cannot be had, e.g. on a machine with a provider mirror
+#   DASHBOARD_STACK_PORT_BASE=<3-5>   ports of the throwaway stack the dashboard check starts (default 5)
 #   TASKSTREAM_TF_PLUGIN_DIR=<dir>    use an existing provider mirror
 #                                     (<dir>/registry.opentofu.org/<ns>/<type>/<ver>/linux_amd64/...)
 set -euo pipefail
@@ -112,6 +113,10 @@ if KUSTOMIZE="$KUSTOMIZE" node "$here/checks/selftest.mjs" > /tmp/deploy-selftes
   ok "deploy/checks/selftest.mjs: $(tail -1 /tmp/deploy-selftest.$$)"
 else cat /tmp/deploy-selftest.$$; bad "deploy/checks/selftest.mjs"; fi
 rm -f /tmp/deploy-selftest.$$
+
+step "the Grafana dashboard's PromQL against a running stack's /metrics (deploy/checks/dashboard-stack.sh)"
+if out="$(bash "$here/checks/dashboard-stack.sh" 2>&1)"; then ok "$(tail -1 <<<"$out")"
+else bad "deploy/checks/dashboard-stack.sh:"$'\n'"$out"; fi
 
 echo
 for f in "${failures[@]}"; do echo "failed: ${f%%$'\n'*}"; done

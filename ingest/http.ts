@@ -12,6 +12,7 @@ import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
+import { serverSpan } from "../common/telemetry.ts";
 import type { Admission, Reply } from "./admission.ts";
 import { registeredRoutes } from "./openapi.ts";
 import { fieldPath, validate } from "./schemas.ts";
@@ -170,7 +171,9 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
   registeredRoutes.push({ method, path });
   const isWrite = method !== "get";
   const routeName = `${method.toUpperCase()} ${path}`;
-  server[method](path, async (req: Request, res: Response) => {
+  // A SERVER span per request when tracing is on (common/telemetry.ts); the route itself otherwise.
+  server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
+  const handle = async (req: Request, res: Response, span?: { setAttribute(k: string, v: number): unknown }) => {
     const started = process.hrtime.bigint();
     let status = 500;
     try {
@@ -237,6 +240,7 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
     } finally {
       requests.inc({ route: routeName, status: String(status) });
       requestSeconds.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
+      span?.setAttribute("http.response.status_code", status);
     }
-  });
+  };
 }

@@ -7,6 +7,7 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import { eventTraceHeaders, tracingEnabled } from "../common/telemetry.ts";
 import { oldest, queuedCount, releaseRelayLock, remove, tryRelayLock } from "../storage/queries/outbox.ts";
 
 const log = logger("outbox-relay");
@@ -29,7 +30,10 @@ export function startRelay(db: Db, producer: Pick<Producer, "send">, topic: stri
         for (;;) {
           const rows = await oldest(c, BATCH);
           if (rows.length === 0 || stopped) break;
-          await producer.send({ topic, messages: rows.map((r) => ({ key: r.user_id, value: r.payload })) });
+          // Tracing on: each queued event goes out in the trace of the request that wrote it.
+          const headers = (r: (typeof rows)[number]) =>
+            tracingEnabled() ? { headers: eventTraceHeaders(JSON.parse(String(r.payload))) } : {};
+          await producer.send({ topic, messages: rows.map((r) => ({ key: r.user_id, value: r.payload, ...headers(r) })) });
           await remove(
             c,
             rows.map((r) => r.id),

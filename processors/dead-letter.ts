@@ -1,5 +1,10 @@
 /** Records that cannot be applied go to the dead-letter topic, with the reason, so the partition moves on. */
 import type { Producer } from "../common/kafka.ts";
+import { metric } from "../common/metrics.ts";
+
+const deadLetters = metric.counter("dead_letters_total", "Records sent to the dead-letter topic, by the topic they came from", [
+  "source_topic",
+]);
 
 export interface DeadLetter {
   topic: string;
@@ -24,4 +29,5 @@ export async function sendDeadLetters(producer: Producer, dlqTopic: string, lett
       },
     })),
   });
+  for (const l of letters) deadLetters.inc({ source_topic: l.topic });
 }

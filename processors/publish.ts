@@ -14,6 +14,7 @@ import type { Redis, Result } from "ioredis";
 import { type AppliedEvent, pubsubFrame, wireMessage } from "../common/contracts/index.ts";
 import type { Db } from "../common/postgres.ts";
 import type { RedisKeys } from "../common/redis.ts";
+import { withSpan } from "../common/telemetry.ts";
 import { eventsSince } from "../storage/queries/events.ts";
 
 /** A missing stream (new user, or Redis lost it) counts as a gap only this close to seq 1; beyond, it starts the stream afresh. */
@@ -77,7 +78,13 @@ const bySeq = (events: AppliedEvent[]) =>
   [...events].sort((a, b) => (a.user_id === b.user_id ? a.seq - b.seq : a.user_id < b.user_id ? -1 : 1));
 
 /** One round trip, more only to fill a gap; returns how many events were newly published (fillers included). */
-export async function publishApplied(redis: Redis, db: Db, keys: RedisKeys, events: AppliedEvent[], maxLen: number): Promise<number> {
+export function publishApplied(redis: Redis, db: Db, keys: RedisKeys, events: AppliedEvent[], maxLen: number): Promise<number> {
+  return withSpan("processors publish", { attributes: { "taskstream.events": events.length } }, () =>
+    publish(redis, db, keys, events, maxLen),
+  );
+}
+
+async function publish(redis: Redis, db: Db, keys: RedisKeys, events: AppliedEvent[], maxLen: number): Promise<number> {
   let todo = bySeq(events);
   let published = 0;
   for (let round = 0; todo.length > 0; round++) {

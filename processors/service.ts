@@ -25,6 +25,7 @@ import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, healthServer, type Service, withTimeout } from "../common/service.ts";
+import { withSpan } from "../common/telemetry.ts";
 import { applyBatch } from "./apply-batch.ts";
 import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
@@ -69,7 +70,10 @@ export async function processorsService(config: Config, health: Health): Promise
         });
       }
     }
-    const result = events.length > 0 ? await applyBatch(db, events) : { applied: [], duplicates: [], skipped: 0, rejected: [] };
+    const result =
+      events.length > 0
+        ? await withSpan("processors apply", { attributes: { "taskstream.events": events.length } }, () => applyBatch(db, events))
+        : { applied: [], duplicates: [], skipped: 0, rejected: [] };
     for (const r of result.rejected) {
       if (r.code === "superseded") continue; // a normal outcome of last write wins, not a failure
       const m = byId.get(r.event.event_id);

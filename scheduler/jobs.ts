@@ -30,7 +30,11 @@ export interface OccurrenceJob {
   occurrence: string;
 }
 
-export type SchedulerJob = ReminderJob | OccurrenceJob;
+/**
+ * Tracing on: the W3C trace context (`traceparent`) of the event whose handling scheduled the job,
+ * so the job's span links to it (common/telemetry.ts). Absent otherwise.
+ */
+export type SchedulerJob = (ReminderJob | OccurrenceJob) & { trace?: Record<string, string> };
 
 /** A job's result: it produced its event, or the projection said it was no longer wanted. */
 export type Outcome = "fired" | "stale";

@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import { traceHeaders, tracingEnabled } from "../common/telemetry.ts";
 import {
   JOB_OPTIONS,
   type Outcome,
@@ -33,6 +34,9 @@ const unplannable = metric.counter("scheduler_unplannable_tasks_total", "Tasks w
  * BullMQ pins its own ioredis minor version; our client is API-compatible (BullMQ only needs
  * connect/disconnect/duplicate and maxRetriesPerRequest null), the types are not.
  */
+/** Tracing on: the job carries the trace context of the batch (the events) that scheduled it. */
+const withTrace = (data: SchedulerJob): SchedulerJob => (tracingEnabled() ? { ...data, trace: traceHeaders() } : data);
+
 export const bullConnection = (redis: Redis): ConnectionOptions => redis as unknown as ConnectionOptions;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -100,7 +104,11 @@ export class Schedule {
     for (let i = 0; i < jobs.length; i += 1000) {
       const chunk = jobs.slice(i, i + 1000);
       await this.queue.addBulk(
-        chunk.map((j) => ({ name: j.data.kind, data: j.data, opts: { ...JOB_OPTIONS, jobId: j.id, delay: Math.max(0, j.dueAt - now) } })),
+        chunk.map((j) => ({
+          name: j.data.kind,
+          data: withTrace(j.data),
+          opts: { ...JOB_OPTIONS, jobId: j.id, delay: Math.max(0, j.dueAt - now) },
+        })),
       );
       for (const j of chunk) scheduled.inc({ kind: j.data.kind });
     }

@@ -11,6 +11,7 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import { withLinkedSpan } from "../common/telemetry.ts";
 import { Batcher } from "./batcher.ts";
 import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
 import { isLate, seriesStart, spawnAt } from "./plan.ts";
@@ -134,7 +135,10 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
   }
 
   return async (job) => {
-    const outcome = job.data.kind === "reminder" ? await reminder(job, job.data) : await occurrence(job, job.data);
+    // Tracing on: a new trace per run, linked to the event that scheduled the job (its `trace`).
+    const outcome = await withLinkedSpan(`scheduler ${job.data.kind}`, job.data.trace, { "taskstream.job_id": String(job.id) }, () =>
+      job.data.kind === "reminder" ? reminder(job, job.data) : occurrence(job, job.data),
+    );
     fired.inc({ kind: job.data.kind, outcome });
     return outcome;
   };

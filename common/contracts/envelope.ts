@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import "./formats.ts";
-import { EVENT_TYPES, type EventOf, type EventType, eventSchemas, SCHEMA_VERSION, type TaskEvent } from "./events.ts";
+import { EVENT_TYPES, type EventMetadata, type EventOf, type EventType, eventSchemas, SCHEMA_VERSION, type TaskEvent } from "./events.ts";
 import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "./text.ts";
 
 // One compiled checker per event type: errors then name the field, not "expected union".
@@ -17,8 +17,15 @@ export interface EventContext {
   event_id?: string;
 }
 
+let metadataSource: (() => EventMetadata | undefined) | undefined;
+/** Set by common/telemetry.ts while tracing is on: the metadata (trace id) every new event gets. */
+export function setEventMetadataSource(source: (() => EventMetadata | undefined) | undefined): void {
+  metadataSource = source;
+}
+
 export function newEvent<K extends EventType>(type: K, ctx: EventContext, data: EventOf<K>["data"]): EventOf<K> {
-  return {
+  const metadata = metadataSource?.();
+  const event: EventOf<K> = {
     event_id: ctx.event_id ?? randomUUID(),
     event_type: type,
     schema_version: SCHEMA_VERSION,
@@ -28,6 +35,8 @@ export function newEvent<K extends EventType>(type: K, ctx: EventContext, data: 
     correlation_id: ctx.correlation_id,
     data,
   };
+  if (metadata) event.metadata = metadata;
+  return event;
 }
 
 export class MalformedEventError extends Error {

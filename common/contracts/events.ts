@@ -141,6 +141,20 @@ const eventDataSchemas = {
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
+
+/**
+ * Optional, additive metadata of an event (schema 1.x stays compatible: absent unless tracing is
+ * on). `trace_id` / `span_id` name the span that wrote the event (W3C trace context, lowercase
+ * hex), so a client can report the trace of a write it received.
+ */
+export const EventMetadata = Type.Object(
+  {
+    trace_id: Type.Optional(Type.String({ pattern: "^[0-9a-f]{32}$" })),
+    span_id: Type.Optional(Type.String({ pattern: "^[0-9a-f]{16}$" })),
+  },
+  { additionalProperties: false },
+);
+export type EventMetadata = Static<typeof EventMetadata>;
 export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];
 
 function envelope<K extends EventType>(type: K): TObject {
@@ -159,6 +173,8 @@ function envelope<K extends EventType>(type: K): TObject {
       timestamp: Instant,
       correlation_id: Uuid,
       data: eventDataSchemas[type],
+      /** Observability metadata (trace of the write); optional, clients ignore what they do not know. */
+      metadata: Type.Optional(EventMetadata),
     },
     { $id: `taskstream/${type}`, title: type, additionalProperties: false },
   );
@@ -183,6 +199,7 @@ export interface EventOf<K extends EventType> {
   timestamp: string;
   correlation_id: string;
   data: DataOf<K>;
+  metadata?: EventMetadata;
 }
 export type TaskEvent = { [K in EventType]: EventOf<K> }[EventType];
 /** An event after the processors applied it: seq and version are always there. */

@@ -1,6 +1,8 @@
 // Proves that every check can fail: each case breaks one thing in a copy of the real
 // manifests (in memory) and expects that check to report it. Run by `make deploy-check`.
 
+import { readFileSync } from "node:fs";
+import { checkDashboard, dashboardFile, expressions, metricNames } from "./dashboard.mjs";
 import { runSuite } from "./suite.mjs";
 import { loadWorld } from "./world.mjs";
 
@@ -538,6 +540,42 @@ for (const [check, what, mutate] of cases) {
   } else {
     failed++;
     console.log(`FAIL ${check.padEnd(20)} did NOT catch: ${what}`);
+  }
+}
+// The dashboard check (deploy/checks/dashboard-stack.sh): against an exposition offering exactly
+// the dashboard's metrics it passes; each break must be reported.
+const dashText = readFileSync(dashboardFile, "utf8");
+const dash = JSON.parse(dashText);
+const exposition = [...new Set(expressions(dash).flatMap((e) => metricNames(e.expr)))].map((n) => `${n} 1`).join("\n");
+const dashCases = [
+  ["the real dashboard, every metric exposed (must pass)", dashText, exposition, dashText, false],
+  [
+    "a panel naming a metric nobody exposes",
+    dashText.replace("taskstream_outbox_depth", "taskstream_outbox_size"),
+    exposition,
+    undefined,
+    true,
+  ],
+  [
+    "an exposition missing the event-loop metric",
+    dashText,
+    exposition.replace("taskstream_nodejs_eventloop_lag_p99_seconds 1", ""),
+    dashText,
+    true,
+  ],
+  ["the k8s component's copy drifted", dashText, exposition, dashText.replace('"taskstream"', '"taskstream-old"'), true],
+  ["no datasource input", JSON.stringify({ ...dash, __inputs: [] }), exposition, undefined, true],
+];
+for (const [what, text, metrics, copy, mustFail] of dashCases) {
+  const { failures } = checkDashboard(text, [metrics], copy);
+  if (failures.length > 0 === mustFail) {
+    passed++;
+    console.log(
+      `ok   ${"dashboard".padEnd(20)} ${mustFail ? "catches" : "accepts"}: ${what}${failures[0] ? `  (${failures[0].slice(0, 110)})` : ""}`,
+    );
+  } else {
+    failed++;
+    console.log(`FAIL ${"dashboard".padEnd(20)} ${mustFail ? "did NOT catch" : "refused"}: ${what} ${failures.join("; ").slice(0, 200)}`);
   }
 }
 console.log(`deploy-selftest: ${passed} passed, ${failed} failed`);
