@@ -17,6 +17,7 @@ import { isInfrastructureError } from "../common/failures.ts";
 import { nameBasedUuid } from "../common/ids.ts";
 import { storedEvents } from "../storage/queries/events.ts";
 import { type ApplyContext, handlers } from "./handlers/index.ts";
+import { recordScheduleChangesOf, timezoneMovesAfter } from "./schedule-changes.ts";
 
 export interface Rejection {
   event: TaskEvent;
@@ -61,18 +62,28 @@ function rejectionOf(event: TaskEvent, code: RejectReason, message: string): Tas
   );
 }
 
+export interface ApplyOptions {
+  /**
+   * The live processors: record the schedule changes of what is applied for the scheduler (under
+   * this scope, the deployment's TOPIC_PREFIX) and move recurring tasks when a user's timezone
+   * changes (processors/schedule-changes.ts). Replay leaves it out: the log already holds the
+   * moves, and the scheduler reads only the live schema.
+   */
+  scheduling?: { scope: string };
+}
+
 /** `db` is the pool, or one connection whose search_path points at a replay schema. */
-export async function applyBatch(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
+export async function applyBatch(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions = {}): Promise<BatchResult> {
   try {
-    return await applyInTransaction(db, events);
+    return await applyInTransaction(db, events, options);
   } catch (err) {
     if (isInfrastructureError(err) || events.length === 0) throw err;
-    return applyOneByOne(db, events);
+    return applyOneByOne(db, events, options);
   }
 }
 
 /** After a batch failed on its data: each event in its own transaction, in order. */
-async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
+async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
   const total: BatchResult = { applied: [], duplicates: [], skipped: 0, rejected: [] };
   const add = (r: BatchResult) => {
     total.applied.push(...r.applied);
@@ -82,7 +93,7 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[]): Promi
   };
   for (const event of events) {
     try {
-      add(await applyInTransaction(db, [event]));
+      add(await applyInTransaction(db, [event], options));
     } catch (err) {
       if (isInfrastructureError(err)) throw err;
       const reason = `cannot be applied: ${(err as Error).message ?? String(err)}`.slice(0, 1000);
@@ -90,7 +101,7 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[]): Promi
       const notice = rejectionOf(event, "invalid", "the write holds a value that cannot be stored");
       if (!notice) continue;
       try {
-        add(await applyInTransaction(db, [notice]));
+        add(await applyInTransaction(db, [notice], options));
       } catch (noticeErr) {
         if (isInfrastructureError(noticeErr)) throw noticeErr;
         // Even the notice cannot be stored (its ids are unusable): the dead letter is all there is.
@@ -110,7 +121,7 @@ interface ActivityRow {
   created_at: string;
 }
 
-async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
+async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
   return db.transaction(async (tx) => {
     const ids = [...new Set(events.flatMap((e) => [e.event_id, rejectionId(e)]))];
     const earlier = await storedEvents(tx, ids);
@@ -189,6 +200,10 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[]): 
         summary: outcome.summary,
         created_at: event.timestamp,
       });
+      // A timezone change moves the user's recurring tasks that followed it, right after it.
+      if (options.scheduling && applied.event_type === "settings.updated") {
+        for (const move of await timezoneMovesAfter(tx, applied)) await apply(move);
+      }
     };
     for (const event of events) await apply(event);
 
@@ -208,6 +223,7 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[]): 
       await tx.query(sql.unsafe`
         update users u set seq = x.seq from jsonb_to_recordset(${sql.jsonb(bumped)}) as x(id text, seq bigint)
         where u.id = x.id and u.seq <> x.seq`);
+      if (options.scheduling) await recordScheduleChangesOf(tx, result.applied, options.scheduling.scope);
     }
     return result;
   });
