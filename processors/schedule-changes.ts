@@ -23,7 +23,7 @@
  *   events it returns right after the settings event, in the same transaction.
  */
 import type { CommonQueryMethods } from "slonik";
-import type { AppliedEvent, EventOf, TaskEvent } from "../common/contracts/index.ts";
+import type { AppliedEvent, EventOf, TaskEvent, TaskFields } from "../common/contracts/index.ts";
 import { type ScheduleChange, scheduleOrNull, type TaskSchedule } from "../common/contracts/schedule.ts";
 import { timezoneMoveEvents } from "../common/series.ts";
 import { storedEvents } from "../storage/queries/events.ts";
@@ -35,18 +35,16 @@ type Touch = "adds" | "may-remove" | "deletes";
 function touches(e: AppliedEvent): [string, Touch][] {
   switch (e.event_type) {
     case "task.created":
+      // Its own data tells whether it schedules anything: a plain task costs no query.
+      return schedulesSomething(e.data.task) ? [[e.aggregate_id, "adds"]] : [];
     case "task.completed":
     case "task.uncompleted":
     case "reminder.created":
       return [[e.aggregate_id, "adds"]];
     case "recurring.spawned": {
       const parent = e.data.task.parent_task_id;
-      return parent
-        ? [
-            [e.aggregate_id, "adds"],
-            [parent, "may-remove"],
-          ]
-        : [[e.aggregate_id, "adds"]];
+      const instance: [string, Touch][] = schedulesSomething(e.data.task) ? [[e.aggregate_id, "adds"]] : [];
+      return parent ? [...instance, [parent, "may-remove"]] : instance;
     }
     case "task.updated": {
       // A due date, rule or next occurrence set to a value moves jobs (the task then has state to
@@ -68,6 +66,7 @@ function touches(e: AppliedEvent): [string, Touch][] {
   }
 }
 
+const schedulesSomething = (t: TaskFields): boolean => t.reminders.length > 0 || (t.recurrence_rule !== null && t.next_occurrence !== null);
 const hasState = (s: TaskSchedule): boolean => s.reminders.length > 0 || (s.recurrence_rule !== null && s.next_occurrence !== null);
 
 /** Records the schedule changes of a batch's applied events (see the file comment for which). */
