@@ -28,6 +28,7 @@ import {
   wsConnect,
 } from "../test/harness.ts";
 import { deterministicUuid, occurrenceJobId, QUEUE_NAME, reminderJobId } from "./jobs.ts";
+import { LATE_AFTER_MS } from "./plan.ts";
 import { bullConnection, Schedule } from "./schedule.ts";
 
 const config = testConfig();
@@ -352,7 +353,9 @@ describe("restarts", () => {
     await stop(scheduler, "SIGKILL");
     // Created while the scheduler is down: only PostgreSQL knows it (the projection and its schedule change).
     const whileDown = await alice.api("POST", "/tasks", { title: "created while down", reminders: [{ at: inMs(1000) }] });
-    await sleep(4500);
+    // Down until both fell due more than the lateness threshold ago, however fast it restarts.
+    const lastDue = Math.max(...[scheduled, whileDown].map((r) => Date.parse(r.body.task.reminders[0].remind_at)));
+    await sleep(Math.max(4500, lastDue + LATE_AFTER_MS + 500 - Date.now()));
     expect(triggers(alice.ws)).toEqual([]);
     scheduler = await start("scheduler", config.schedulerPort);
     const got = await alice.ws.waitFor((m) => m.type === "reminder.triggered", 2, 15_000);
