@@ -77,7 +77,7 @@ const stages = [
     (l) => l.includes('route="POST /api/:user_id/tasks"'),
   ],
   ["ingest: broker ack of the produce (acks=all)", "ingest", "taskstream_ingest_produce_seconds"],
-  ["processors: one batch (apply txn + Redis + task-updates produce + commit)", "processors", "taskstream_processor_batch_seconds"],
+  ["processors: one batch (apply txn incl. schedule changes + Redis + commit)", "processors", "taskstream_processor_batch_seconds"],
   ["event timestamp -> processor commit", "processors", "taskstream_processor_event_age_seconds"],
   ["event timestamp -> WebSocket send (fanout)", "fanout", "taskstream_ws_delivery_seconds"],
 ];

@@ -203,12 +203,6 @@ export const settings = {
     default: "taskstream-processors",
     doc: "Consumer group of the processors.",
   }),
-  schedulerGroup: setting({
-    env: "SCHEDULER_GROUP",
-    schema: Type.String({ minLength: 1 }),
-    default: "taskstream-scheduler",
-    doc: "Consumer group of the scheduler.",
-  }),
 } as const;
 
 type Settings = typeof settings;

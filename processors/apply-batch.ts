@@ -17,8 +17,10 @@ import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatch, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
 import { isInfrastructureError } from "../common/failures.ts";
+import { timezoneMoveEvents } from "../common/series.ts";
 import { type BatchKeys, loadBatchState, lockUsers, storeChanges } from "../storage/queries/projection.ts";
-import { projectionChanges } from "./changes.ts";
+import { recordScheduleChanges } from "../storage/queries/schedule-changes.ts";
+import { projectionChanges, scheduleChanges } from "./changes.ts";
 
 export type { Rejection } from "../common/domain/batch.ts";
 
@@ -33,18 +35,28 @@ export interface BatchResult {
   rejected: Rejection[];
 }
 
+export interface ApplyOptions {
+  /**
+   * The live processors: record the schedule changes of the batch for the scheduler (under this
+   * scope, the deployment's TOPIC_PREFIX) and move a user's recurring tasks when their timezone
+   * changes. Replay leaves it out: the log already holds the moves, and the scheduler reads only
+   * the live schema.
+   */
+  scheduling?: { scope: string };
+}
+
 /** `db` is the pool, or one connection whose search_path points at a replay schema. */
-export async function applyBatch(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
+export async function applyBatch(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions = {}): Promise<BatchResult> {
   try {
-    return await applyInTransaction(db, events);
+    return await applyInTransaction(db, events, options);
   } catch (err) {
     if (isInfrastructureError(err) || events.length === 0) throw err;
-    return applyOneByOne(db, events);
+    return applyOneByOne(db, events, options);
   }
 }
 
 /** After a batch failed on its data: each event in its own transaction, in order. */
-async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
+async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
   const total: BatchResult = { applied: [], duplicates: [], skipped: 0, rejected: [] };
   const add = (r: BatchResult) => {
     total.applied.push(...r.applied);
@@ -54,7 +66,7 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[]): Promi
   };
   for (const event of events) {
     try {
-      add(await applyInTransaction(db, [event]));
+      add(await applyInTransaction(db, [event], options));
     } catch (err) {
       if (isInfrastructureError(err)) throw err;
       const reason = `cannot be applied: ${(err as Error).message ?? String(err)}`.slice(0, 1000);
@@ -62,7 +74,7 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[]): Promi
       const notice = rejectionOf(event, "invalid", "the write holds a value that cannot be stored");
       if (!notice) continue;
       try {
-        add(await applyInTransaction(db, [notice]));
+        add(await applyInTransaction(db, [notice], options));
       } catch (noticeErr) {
         if (isInfrastructureError(noticeErr)) throw noticeErr;
         // Even the notice cannot be stored (its ids are unusable): the dead letter is all there is.
@@ -77,7 +89,7 @@ const ON_TASK = /^(task|reminder|recurring|write)\./;
 const NEEDS_TAGS = /^(task\.created|task\.updated|recurring\.spawned|tag\.)/;
 
 /** Which rows the batch's events are evolved against. */
-export function batchKeys(events: readonly TaskEvent[]): BatchKeys {
+export function batchKeys(events: readonly TaskEvent[], withSeries = false): BatchKeys {
   const taskIds = new Set<string>();
   const tagUsers = new Set<string>();
   const seriesUsers = new Set<string>();
@@ -86,6 +98,7 @@ export function batchKeys(events: readonly TaskEvent[]): BatchKeys {
     if (e.event_type === "recurring.spawned" && e.data.task.parent_task_id && UUID.test(e.data.task.parent_task_id))
       taskIds.add(e.data.task.parent_task_id);
     if (NEEDS_TAGS.test(e.event_type)) tagUsers.add(e.user_id);
+    if (withSeries && e.event_type === "settings.updated") seriesUsers.add(e.user_id);
   }
   return {
     eventIds: [...new Set(events.flatMap((e) => [e.event_id, rejectionId(e.event_id)]))].filter((id) => UUID.test(id)),
@@ -96,10 +109,19 @@ export function batchKeys(events: readonly TaskEvent[]): BatchKeys {
   };
 }
 
-async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[]): Promise<BatchResult> {
+/** A timezone change moves the user's recurring tasks that followed the old zone, right after it. */
+function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
+  if (applied.event_type !== "settings.updated") return [];
+  const { old, new: next } = applied.data.changes.timezone;
+  if (old === next) return [];
+  const series = [...state.tasks.values()].filter((t): t is Task => t !== null && t.recurrence_rule !== null && t.timezone === old);
+  return timezoneMoveEvents(applied, next, series, new Date());
+}
+
+async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
   return db.transaction(async (tx) => {
     const users = await lockUsers(tx, [...new Set(events.map((e) => e.user_id))]);
-    const keys = batchKeys(events);
+    const keys = batchKeys(events, options.scheduling !== undefined);
     const loaded = await loadBatchState(tx, keys);
     const tasks = new Map<string, Map<string, Task | null>>();
     const tags = new Map<string, Map<string, Tag>>();
@@ -140,8 +162,10 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[]): 
       });
       seqs.set(id, u.seq);
     }
-    const outcome = evolveBatch(states, seqs, events, new Set(loaded.seen.map((e) => e.event_id)));
+    const seen = new Set(loaded.seen.map((e) => e.event_id));
+    const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? timezoneMoves : undefined);
     await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity));
+    if (options.scheduling) await recordScheduleChanges(tx, scheduleChanges(states, outcome.states), options.scheduling.scope);
     return { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
   });
 }

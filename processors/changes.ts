@@ -3,6 +3,7 @@
  * Pure. The evolve rules copy what they change, so an unchanged task is the same object.
  */
 import type { AppliedEvent } from "../common/contracts/index.ts";
+import { type ScheduleChange, scheduleOrNull, type TaskSchedule } from "../common/contracts/schedule.ts";
 import type { ActivityEntry } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
 import type { ProjectionChanges } from "../storage/queries/projection.ts";
@@ -73,4 +74,38 @@ function taskRows(c: ProjectionChanges, state: UserState, task: Task, was: Task 
   }
   // A task re-created under its old id in the same batch keeps none of the old reminders either.
   c.deletedReminders.push(...previous.keys());
+}
+
+/** What the scheduler needs of a task: which jobs it calls for (scheduler/plan.ts desiredJobs). */
+function scheduleOf(task: Task | null): TaskSchedule | null {
+  if (!task) return null;
+  return scheduleOrNull({
+    status: task.status,
+    recurrence_rule: task.recurrence_rule,
+    next_occurrence: task.next_occurrence === null ? null : new Date(task.next_occurrence).toISOString(),
+    reminders: task.reminders
+      .filter((r) => !r.notified)
+      .map((r) => ({ id: r.id, remind_at: new Date(r.remind_at).toISOString() }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1)),
+  });
+}
+
+/**
+ * The schedule changes a batch makes: one per task whose jobs differ before and after it (a task
+ * that schedules nothing, before and after, costs the scheduler nothing).
+ */
+export function scheduleChanges(before: ReadonlyMap<string, UserState>, after: ReadonlyMap<string, UserState>): ScheduleChange[] {
+  const changes: ScheduleChange[] = [];
+  for (const [userId, final] of after) {
+    const initial = before.get(userId);
+    if (!initial || final.tasks === initial.tasks) continue;
+    for (const [id, task] of final.tasks) {
+      const was = initial.tasks.get(id) ?? null;
+      if (task === was) continue;
+      const schedule = scheduleOf(task);
+      if (JSON.stringify(schedule) === JSON.stringify(scheduleOf(was))) continue;
+      changes.push({ task_id: id, user_id: userId, version: task?.version ?? final.versions.get(id) ?? was?.version ?? 0, schedule });
+    }
+  }
+  return changes;
 }

@@ -1,8 +1,9 @@
 /**
  * The processors: a consumer group on the task-events and reminders topics. Per partition, in
- * order: parse (malformed → dead letters), apply the batch in one PostgreSQL transaction,
- * publish to Redis, hand applied events to the task-updates topic, and only then commit offsets.
- * A crash anywhere before the commit redelivers the batch, which the event_id dedupe makes harmless.
+ * order: parse (malformed → dead letters), apply the batch in one PostgreSQL transaction (which
+ * also records the batch's schedule changes for the scheduler), publish to Redis, and only then
+ * commit offsets. A crash anywhere before the commit redelivers the batch, which the event_id
+ * dedupe makes harmless.
  */
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
@@ -40,13 +41,14 @@ export async function processorsService(config: Config, health: Health): Promise
   const keys = redisKeys(config.redisPrefix);
   const topics = {
     in: [topicName(config.topicPrefix, "taskEvents"), topicName(config.topicPrefix, "reminders")],
-    updates: topicName(config.topicPrefix, "taskUpdates"),
     dlq: topicName(config.topicPrefix, "deadLetters"),
   };
   let db: Db, redis: Redis, producer: Producer;
   let admin: Admin | undefined, consumer: Consumer | undefined;
   let stopKafka = () => {};
   let closeServer = () => {};
+  // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
+  const scheduling = { scheduling: { scope: config.topicPrefix } };
 
   async function handleBatch(batch: EachBatchPayload["batch"]): Promise<void> {
     const started = process.hrtime.bigint();
@@ -72,7 +74,9 @@ export async function processorsService(config: Config, health: Health): Promise
     }
     const result =
       events.length > 0
-        ? await withSpan("processors apply", { attributes: { "taskstream.events": events.length } }, () => applyBatch(db, events))
+        ? await withSpan("processors apply", { attributes: { "taskstream.events": events.length } }, () =>
+            applyBatch(db, events, scheduling),
+          )
         : { applied: [], duplicates: [], skipped: 0, rejected: [] };
     for (const r of result.rejected) {
       if (r.code === "superseded") continue; // a normal outcome of last write wins, not a failure
@@ -90,12 +94,6 @@ export async function processorsService(config: Config, health: Health): Promise
     const toPublish = [...result.duplicates, ...result.applied];
     await publishApplied(redis, db, keys, toPublish, config.eventStreamMaxLen);
     await settleWrites(redis, keys, events, result.applied);
-    if (toPublish.length > 0) {
-      await producer.send({
-        topic: topics.updates,
-        messages: toPublish.map((e) => ({ key: e.user_id, value: JSON.stringify(e), headers: { event_type: e.event_type } })),
-      });
-    }
     const now = Date.now();
     for (const e of result.applied) lagSeconds.observe((now - Date.parse(e.timestamp)) / 1000);
     applied.inc({ outcome: "applied" }, result.applied.length);

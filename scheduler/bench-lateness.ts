@@ -6,17 +6,19 @@
  * Starts the processors and the scheduler as their own processes (ports from the environment,
  * unique topic and Redis prefixes), produces `task.created` events with one reminder each straight
  * to task-events (users × tasks, due times uniform over `--spread-ms`, starting `--lead-ms` from
- * now), and reads the applied `reminder.triggered` events back from task-updates. Reports, in ms:
+ * now), and reads the applied `reminder.triggered` events back from the event store. Reports, in ms:
  *   fired   = fired_at − remind_at (the scheduler's job ran and produced the trigger)
- *   applied = arrival on task-updates − remind_at (PostgreSQL committed, Redis published, i.e. what
- *             a WebSocket client sees, minus the last hop)
+ *   applied = events.applied_at − remind_at (the processors' transaction that applied it began;
+ *             what a WebSocket client sees minus the commit, the Redis publish and the last hop)
  * and checks that every reminder notified exactly once.
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
-import { createConsumer, createKafka, createProducer } from "../common/kafka.ts";
+import { openDb } from "../common/deps.ts";
+import { createKafka, createProducer } from "../common/kafka.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
+import { appliedTriggers } from "../storage/queries/reminder-triggers.ts";
 import { envFor, eventually, type RunningProcess, startProcess, taskFields, testConfig } from "../test/harness.ts";
 
 const { values } = parseArgs({
@@ -62,31 +64,18 @@ async function main() {
   await Promise.all([ready(processors, config.processorsPort, "processors"), ready(scheduler, config.schedulerPort, "scheduler")]);
 
   const kafka = createKafka(config, "bench-lateness");
+  const db = await openDb(config, 1);
   const seen = new Map<string, { fired: number; applied: number }>();
   let duplicates = 0;
-  const consumer = createConsumer(kafka, `${config.schedulerGroup}-bench`);
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topicName(config.topicPrefix, "taskUpdates")] });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const now = Date.now();
-      for (const m of batch.messages) {
-        const e = JSON.parse(m.value?.toString() ?? "{}");
-        if (e.event_type !== "reminder.triggered") continue;
-        if (seen.has(e.data.reminder_id)) duplicates += 1;
-        const due = Date.parse(e.data.remind_at);
-        seen.set(e.data.reminder_id, { fired: Date.parse(e.data.fired_at) - due, applied: now - due });
-      }
-    },
-  });
 
   const producer = createProducer(kafka, 5);
   await producer.connect();
   const start = Date.now() + leadMs;
   const topic = topicName(config.topicPrefix, "taskEvents");
   const run = randomUUID().slice(0, 6);
+  const userIds = Array.from({ length: users }, (_, u) => `bench-${run}-${u}`);
   const messages = Array.from({ length: total }, (_, i) => {
-    const user = `bench-${run}-${i % users}`;
+    const user = userIds[i % users] as string;
     const remindAt = new Date(start + Math.floor(Math.random() * spreadMs)).toISOString();
     const e = newEvent(
       "task.created",
@@ -102,8 +91,21 @@ async function main() {
   console.log(`produced ${total} task.created in ${Date.now() - produced} ms; first reminder due in ${start - Date.now()} ms`);
 
   const deadline = start + spreadMs + 120_000;
-  while (seen.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+  const collect = async () => {
+    seen.clear();
+    duplicates = 0;
+    for (const t of await appliedTriggers(db, userIds)) {
+      if (seen.has(t.reminder_id)) duplicates += 1;
+      const due = Date.parse(t.remind_at);
+      seen.set(t.reminder_id, { fired: Date.parse(t.fired_at) - due, applied: Date.parse(t.applied_at) - due });
+    }
+  };
+  while (seen.size < total && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    await collect();
+  }
   await new Promise((r) => setTimeout(r, 3000)); // let late duplicates show up
+  await collect();
   const metrics = await (await fetch(`http://127.0.0.1:${config.schedulerPort}/metrics`)).text();
   const fired = summary([...seen.values()].map((v) => v.fired));
   const applied = summary([...seen.values()].map((v) => v.applied));
@@ -115,7 +117,7 @@ async function main() {
       .join("\n"),
   );
 
-  await consumer.disconnect();
+  await db.end();
   await producer.disconnect();
   scheduler.child.kill("SIGTERM");
   processors.child.kill("SIGTERM");

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseEvent } from "../common/contracts/index.ts";
 import { deterministicUuid, occurrenceJobId, reminderJobId } from "./jobs.ts";
-import { desiredJobs, isLate, moveSeries, spawnAt, type TaskSchedule } from "./plan.ts";
+import { desiredJobs, isLate, type ScheduledTask, spawnAt } from "./plan.ts";
 
 const DAY = 86_400_000;
-const task = (over: Partial<TaskSchedule> = {}): TaskSchedule => ({
+const task = (over: Partial<ScheduledTask> = {}): ScheduledTask => ({
   id: "7d0b3f4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
   user_id: "alice",
   status: "pending",
@@ -95,43 +95,6 @@ describe("spawnAt", () => {
       new Date("2026-03-31T09:00:00Z"),
     );
     expect(monthly.next).toEqual(new Date("2026-05-31T09:00:00.000Z")); // April has no 31st (RFC 5545)
-  });
-});
-
-describe("moveSeries (timezone change)", () => {
-  const series = {
-    timezone: "America/New_York",
-    due_date: "2026-06-01T13:00:00.000Z", // 09:00 EDT
-    created_at: "2026-05-20T10:00:00.000Z",
-    recurrence_rule: "FREQ=DAILY",
-    next_occurrence: "2026-06-11T13:00:00.000Z",
-  };
-  const now = new Date("2026-06-10T20:00:00.000Z");
-
-  it("keeps the wall-clock time in the new zone", () => {
-    expect(moveSeries(series, "Europe/London", now)).toEqual({
-      timezone: { old: "America/New_York", new: "Europe/London" },
-      due_date: { old: "2026-06-01T13:00:00.000Z", new: "2026-06-01T08:00:00.000Z" }, // 09:00 BST
-      next_occurrence: { old: "2026-06-11T13:00:00.000Z", new: "2026-06-11T08:00:00.000Z" },
-    });
-    expect(moveSeries(series, "Asia/Kolkata", now).next_occurrence?.new).toBe("2026-06-11T03:30:00.000Z");
-  });
-
-  it("keeps a skipped occurrence skipped and never schedules into the past", () => {
-    const skipped = { ...series, next_occurrence: "2026-06-12T13:00:00.000Z" };
-    expect(moveSeries(skipped, "Europe/London", now).next_occurrence?.new).toBe("2026-06-12T08:00:00.000Z");
-    // Once 09:00 in Kolkata on 06-11 (03:30Z) has passed, the next one is the day after.
-    expect(moveSeries(series, "Asia/Kolkata", new Date("2026-06-11T04:00:00.000Z")).next_occurrence?.new).toBe("2026-06-12T03:30:00.000Z");
-  });
-
-  it("changes nothing when the zone is the same", () => {
-    expect(moveSeries(series, "America/New_York", now)).toEqual({});
-  });
-
-  it("anchors a series without a due date at its creation, read in the new zone", () => {
-    const noDue = { ...series, due_date: null, next_occurrence: "2026-06-11T10:00:00.000Z" }; // created 06:00 EDT
-    // 10:00Z is 11:00 in London: the same instants, now read as London time.
-    expect(moveSeries(noDue, "Europe/London", now)).toEqual({ timezone: { old: "America/New_York", new: "Europe/London" } });
   });
 });
 

@@ -1,10 +1,10 @@
 /**
- * The scheduler's decisions as pure functions (no I/O): which jobs a task needs, which
- * occurrence a firing job spawns after downtime, and how a timezone change moves a series.
+ * The scheduler's decisions as pure functions (no I/O): which jobs a task needs and which
+ * occurrence a firing job spawns after downtime. How a timezone change moves a series is in
+ * common/series.ts (the processors apply it).
  */
 
-import { DateTime } from "luxon";
-import type { TaskChanges } from "../common/contracts/index.ts";
+import type { TaskSchedule } from "../common/contracts/schedule.ts";
 import { nextOccurrence, occurrencesAfter } from "../common/recurrence.ts";
 import { type PlannedJob, plannedOccurrence, plannedReminder } from "./jobs.ts";
 
@@ -13,15 +13,10 @@ export const LATE_AFTER_MS = 2000;
 
 export const isLate = (dueAt: number, firedAt: number): boolean => firedAt - dueAt > LATE_AFTER_MS;
 
-/** What the projection says about one task, as far as scheduling goes. */
-export interface TaskSchedule {
+/** One task's scheduling state (as the processors recorded it), with the task it belongs to. */
+export interface ScheduledTask extends TaskSchedule {
   id: string;
   user_id: string;
-  status: "pending" | "completed";
-  recurrence_rule: string | null;
-  next_occurrence: string | null;
-  /** Reminders not notified yet. */
-  reminders: { id: string; remind_at: string }[];
 }
 
 /**
@@ -30,7 +25,7 @@ export interface TaskSchedule {
  * (a series runs independently of its instances' and its own completion; only deletion, a
  * removed rule or COUNT/UNTIL end it).
  */
-export function desiredJobs(task: TaskSchedule): PlannedJob[] {
+export function desiredJobs(task: ScheduledTask): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (task.status === "pending") {
     for (const r of task.reminders) jobs.push(plannedReminder(task.user_id, task.id, r.id, r.remind_at));
@@ -38,9 +33,6 @@ export function desiredJobs(task: TaskSchedule): PlannedJob[] {
   if (task.recurrence_rule && task.next_occurrence) jobs.push(plannedOccurrence(task.user_id, task.id, task.next_occurrence));
   return jobs;
 }
-
-/** The start of a series: its due date, else its creation (as ingest computes next_occurrence). */
-export const seriesStart = (task: { due_date: string | null; created_at: string }): Date => new Date(task.due_date ?? task.created_at);
 
 export interface Spawn {
   /** The occurrence to spawn an instance for. */
@@ -84,36 +76,3 @@ export function spawnAt(rule: string, start: Date, timezone: string, due: Date, 
 const DAY_MS = 86_400_000;
 const LOOKBACK_DAYS = [2, 40, 400, Number.MAX_SAFE_INTEGER / DAY_MS];
 const LOOKBACK_LIMIT = 1024;
-
-export interface SeriesTask {
-  timezone: string;
-  due_date: string | null;
-  created_at: string;
-  recurrence_rule: string | null;
-  next_occurrence: string | null;
-}
-
-export type SeriesChanges = Pick<TaskChanges, "timezone" | "due_date" | "next_occurrence">;
-
-/**
- * A recurring task that followed the user's timezone moves with it, keeping its wall-clock time:
- * a daily 09:00 in New York becomes a daily 09:00 in London. The due date (the series' anchor) is
- * re-read in the new zone, and the next occurrence is the first one in the new zone at or after
- * the old next occurrence's local time (a skipped occurrence stays skipped) and after `now`.
- * A task without a due date is anchored at its creation instant, read in the new zone.
- */
-export function moveSeries(task: SeriesTask, timezone: string, now: Date): SeriesChanges {
-  if (task.timezone === timezone) return {};
-  const keepLocal = (iso: string): Date =>
-    DateTime.fromISO(iso, { zone: task.timezone }).setZone(timezone, { keepLocalTime: true }).toJSDate();
-  const changes: SeriesChanges = { timezone: { old: task.timezone, new: timezone } };
-  const due = task.due_date ? keepLocal(task.due_date).toISOString() : null;
-  if (task.due_date && due !== task.due_date) changes.due_date = { old: task.due_date, new: due };
-  if (task.recurrence_rule && task.next_occurrence) {
-    const from = Math.max(now.getTime(), keepLocal(task.next_occurrence).getTime() - 1);
-    const start = seriesStart({ due_date: due, created_at: task.created_at });
-    const next = nextOccurrence(task.recurrence_rule, start, timezone, new Date(from))?.toISOString() ?? null;
-    if (next !== task.next_occurrence) changes.next_occurrence = { old: task.next_occurrence, new: next };
-  }
-  return changes;
-}

@@ -1,5 +1,6 @@
 /**
- * Keeps BullMQ's delayed jobs in step with the projection. Each task has a Redis set indexing its
+ * Keeps BullMQ's delayed jobs in step with the schedules the processors record (applyChanges) and,
+ * as a safety net, with the projection (reconcileAll). Each task has a Redis set indexing its
  * job ids, so the jobs of a deleted task, a deleted or moved reminder or a moved occurrence can be
  * found and removed although PostgreSQL no longer knows them. The index is written before the job
  * (it may name a job that does not exist, never the reverse); whatever slips through anyway is
@@ -7,6 +8,7 @@
  */
 import { type ConnectionOptions, type Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import type { ScheduleChange } from "../common/contracts/schedule.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
@@ -21,8 +23,8 @@ import {
   QUEUE_NAME,
   type SchedulerJob,
 } from "./jobs.ts";
-import { desiredJobs } from "./plan.ts";
-import { loadSchedules, pendingRemindersPage, seriesPage } from "./store.ts";
+import { desiredJobs, type ScheduledTask } from "./plan.ts";
+import { pendingRemindersPage, seriesPage } from "./store.ts";
 
 const log = logger("scheduler");
 const scheduled = metric.counter("scheduler_jobs_scheduled_total", "Delayed jobs added (new job ids only)", ["kind"]);
@@ -63,15 +65,19 @@ export class Schedule {
   }
 
   /**
-   * Makes the jobs of these tasks match PostgreSQL: adds what is missing, removes what is stale.
-   * Idempotent: a redelivered event or a second call changes nothing.
+   * Makes the jobs of these tasks match their recorded schedules (the processors' schedule
+   * changes): adds what is missing, removes what is stale. Reads nothing from PostgreSQL.
+   * Idempotent: applying the same changes again (a crash before they were settled) changes nothing.
+   * A task given twice counts with its last entry.
    */
-  async reconcileTasks(taskIds: readonly string[]): Promise<{ added: number; removed: number }> {
-    // Task ids are UUIDs; anything else cannot name a task, and would fail the whole query.
-    const ids = [...new Set(taskIds)].filter((id) => UUID.test(id));
-    if (ids.length === 0) return { added: 0, removed: 0 };
+  async applyChanges(
+    changes: readonly Pick<ScheduleChange, "task_id" | "user_id" | "schedule">[],
+  ): Promise<{ added: number; removed: number }> {
+    // Task ids are UUIDs; anything else cannot name a task (nor be indexed sensibly).
+    const latest = new Map(changes.filter((c) => UUID.test(c.task_id)).map((c) => [c.task_id, c]));
+    if (latest.size === 0) return { added: 0, removed: 0 };
     const end = reconcileSeconds.startTimer({ scope: "tasks" });
-    const schedules = new Map((await loadSchedules(this.db, ids)).map((s) => [s.id, s]));
+    const ids = [...latest.keys()];
     const read = this.redis.pipeline();
     for (const id of ids) read.smembers(this.indexKey(id));
     const indexed = ((await read.exec()) ?? []).map(([err, members]) => {
@@ -81,8 +87,8 @@ export class Schedule {
     const wanted: PlannedJob[] = [];
     const stale: { taskId: string; jobId: string }[] = [];
     ids.forEach((id, i) => {
-      const schedule = schedules.get(id);
-      const desired = schedule ? plannedOrNone(schedule) : [];
+      const change = latest.get(id);
+      const desired = change?.schedule ? plannedOrNone({ id, user_id: change.user_id, ...change.schedule }) : [];
       const existing = new Set(indexed[i]);
       for (const job of desired) if (!existing.has(job.id)) wanted.push(job);
       const keep = new Set(desired.map((j) => j.id));
@@ -186,7 +192,7 @@ export class Schedule {
  * The jobs a task calls for; a task whose schedule cannot be planned (a stored rule the planner
  * refuses) gets none and is logged, rather than failing every batch that touches it forever.
  */
-function plannedOrNone(schedule: Parameters<typeof desiredJobs>[0]): PlannedJob[] {
+function plannedOrNone(schedule: ScheduledTask): PlannedJob[] {
   try {
     return desiredJobs(schedule);
   } catch (err) {

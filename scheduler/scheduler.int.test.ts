@@ -15,6 +15,7 @@ import { createKafka, createProducer, type Producer } from "../common/kafka.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
+import { takeScheduleChanges } from "../storage/queries/schedule-changes.ts";
 import {
   apiClient,
   envFor,
@@ -27,6 +28,7 @@ import {
   wsConnect,
 } from "../test/harness.ts";
 import { deterministicUuid, occurrenceJobId, QUEUE_NAME, reminderJobId } from "./jobs.ts";
+import { LATE_AFTER_MS } from "./plan.ts";
 import { bullConnection, Schedule } from "./schedule.ts";
 
 const config = testConfig();
@@ -70,6 +72,9 @@ const user = async (label: string) => {
 
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The schedule change waiting for this task, if any (read without taking it). */
+const pendingChangeOf = async (taskId: string) =>
+  (await takeScheduleChanges(db, config.topicPrefix, 10_000)).find((c) => c.task_id === taskId);
 const triggers = (ws: WsClient, reminderId?: string) =>
   ws.messages.filter((m) => m.type === "reminder.triggered" && (!reminderId || m.data.reminder_id === reminderId));
 
@@ -285,6 +290,9 @@ describe("recurring tasks", () => {
     expect((await alice.api("PUT", "/settings", { timezone: "Asia/Kolkata" })).status).toBe(202);
     const [moved] = await alice.ws.waitFor((m) => m.type === "task.updated", 1, 10_000);
     expect(moved.aggregate_id).toBe(res.body.task.id);
+    // Applied by the processors right after the settings change, in its transaction.
+    const settings = alice.ws.messages.filter((m) => m.type === "settings.updated").at(-1);
+    expect(moved.seq).toBe((settings?.seq ?? 0) + 1);
     expect(moved.data.changes.timezone).toEqual({ old: "America/New_York", new: "Asia/Kolkata" });
     expect(moved.data.changes.due_date).toEqual({ old: anchor, new: inKolkata });
     const next = moved.data.changes.next_occurrence.new as string;
@@ -300,14 +308,25 @@ describe("recurring tasks", () => {
 });
 
 describe("scheduling is idempotent", () => {
-  it("makes one job per reminder however often the same state is reconciled", async () => {
+  it("makes one job per reminder however often the same change is applied", async () => {
     const isolated = testConfig();
     const schedule = new Schedule(db, redis, redisKeys(isolated.redisPrefix).bullPrefix, `${isolated.redisPrefix}:sched`);
     const alice = await user("alice");
     const res = await alice.api("POST", "/tasks", { title: "idem", reminders: [{ at: inMs(3_600_000) }, { at: inMs(7_200_000) }] });
     await alice.ws.waitFor((m) => m.type === "task.created");
-    const first = await schedule.reconcileTasks([res.body.task.id, res.body.task.id]);
-    const second = await schedule.reconcileTasks([res.body.task.id]);
+    const change = {
+      task_id: res.body.task.id,
+      user_id: alice.id,
+      schedule: {
+        status: "pending" as const,
+        recurrence_rule: null,
+        next_occurrence: null,
+        reminders: res.body.task.reminders.map((r: { id: string; remind_at: string }) => ({ id: r.id, remind_at: r.remind_at })),
+      },
+    };
+    // A crash after BullMQ had the jobs but before the change was settled: it is applied again.
+    const first = await schedule.applyChanges([change, change]);
+    const second = await schedule.applyChanges([change]);
     expect(first).toEqual({ added: 2, removed: 0 });
     expect(second).toEqual({ added: 0, removed: 0 });
     expect(await schedule.queue.getJobCounts("delayed")).toEqual({ delayed: 2 });
@@ -317,6 +336,8 @@ describe("scheduling is idempotent", () => {
     await schedule.reconcileAll();
     expect(await schedule.queue.getJobCounts("delayed")).toEqual(afterOne);
     expect(afterOne.delayed).toBeGreaterThanOrEqual(2);
+    // Only the latest change counts: the task is done, its jobs go.
+    expect(await schedule.applyChanges([change, { ...change, schedule: null }])).toEqual({ added: 0, removed: 2 });
     await schedule.queue.obliterate({ force: true });
     await schedule.close();
     alice.ws.close();
@@ -330,9 +351,11 @@ describe("restarts", () => {
     const jobId = reminderJobId(scheduled.body.task.reminders[0].id, Date.parse(scheduled.body.task.reminders[0].remind_at));
     await eventually(() => queue.getJob(jobId), 5000, "job scheduled");
     await stop(scheduler, "SIGKILL");
-    // Created while the scheduler is down: only the log (task-updates) and PostgreSQL know it.
+    // Created while the scheduler is down: only PostgreSQL knows it (the projection and its schedule change).
     const whileDown = await alice.api("POST", "/tasks", { title: "created while down", reminders: [{ at: inMs(1000) }] });
-    await sleep(4500);
+    // Down until both fell due more than the lateness threshold ago, however fast it restarts.
+    const lastDue = Math.max(...[scheduled, whileDown].map((r) => Date.parse(r.body.task.reminders[0].remind_at)));
+    await sleep(Math.max(4500, lastDue + LATE_AFTER_MS + 500 - Date.now()));
     expect(triggers(alice.ws)).toEqual([]);
     scheduler = await start("scheduler", config.schedulerPort);
     const got = await alice.ws.waitFor((m) => m.type === "reminder.triggered", 2, 15_000);
@@ -341,6 +364,25 @@ describe("restarts", () => {
     await sleep(1500);
     expect(triggers(alice.ws)).toHaveLength(2);
     expect(whileDown.status).toBe(202);
+    alice.ws.close();
+  });
+
+  it("acts on a schedule change recorded while it was stopped once it starts (not only on the reconcile)", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", { title: "done while down", reminders: [{ at: inMs(3_600_000) }] });
+    const reminder = res.body.task.reminders[0];
+    const jobId = reminderJobId(reminder.id, Date.parse(reminder.remind_at));
+    await eventually(() => queue.getJob(jobId), 5000, "job scheduled");
+    await eventually(async () => !(await pendingChangeOf(res.body.task.id)), 5000, "change settled");
+    expect(await stop(scheduler)).toBe(0);
+    expect((await alice.api("POST", `/tasks/${res.body.task.id}/complete`)).status).toBe(202);
+    // The processors recorded it; nobody took it yet, so the job is still there.
+    await eventually(() => pendingChangeOf(res.body.task.id), 10_000, "change recorded");
+    expect(await queue.getJob(jobId)).toBeTruthy();
+    // The start-up reconcile only adds missing jobs: removing this one is the recorded change's doing.
+    scheduler = await start("scheduler", config.schedulerPort);
+    await eventually(async () => !(await queue.getJob(jobId)), 10_000, "job removed");
+    await eventually(async () => !(await pendingChangeOf(res.body.task.id)), 5000, "change settled");
     alice.ws.close();
   });
 

@@ -1,21 +1,9 @@
-/** The scheduler's reads of the projection (it never writes PostgreSQL; events do). */
+/**
+ * The scheduler's reads of the projection for the safety-net reconcile and for due jobs (it never
+ * writes PostgreSQL; events do). Its intake reads only schedule_changes (storage/queries/schedule-changes.ts).
+ */
 import { sql } from "slonik";
 import type { Db } from "../common/postgres.ts";
-import type { TaskSchedule } from "./plan.ts";
-
-const iso = (v: string | Date): string => new Date(v).toISOString();
-
-/** Scheduling state of these tasks; a task missing from the result no longer exists. */
-export async function loadSchedules(db: Db, taskIds: readonly string[]): Promise<TaskSchedule[]> {
-  if (taskIds.length === 0) return [];
-  const rows = (await db.any(sql.unsafe`
-    select t.id, t.user_id, t.status, t.recurrence_rule, t.next_occurrence,
-           coalesce(json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at)) filter (where r.id is not null), '[]') as reminders
-    from tasks t left join reminders r on r.task_id = t.id and not r.notified
-    where t.id = any(${sql.array([...taskIds], "uuid")})
-    group by t.id`)) as (TaskSchedule & { reminders: { id: string; remind_at: string }[] })[];
-  return rows.map((r) => ({ ...r, reminders: r.reminders.map((x) => ({ id: x.id, remind_at: iso(x.remind_at) })) }));
-}
 
 export interface PendingReminder {
   id: string;
@@ -87,11 +75,4 @@ const seriesColumns = sql.fragment`
 /** A recurring task as it is when its occurrence job runs; null when deleted. */
 export async function seriesAtFire(db: Db, taskId: string): Promise<SeriesAtFire | null> {
   return (await db.maybeOne(sql.unsafe`select ${seriesColumns} from tasks t where t.id = ${taskId}`)) as SeriesAtFire | null;
-}
-
-/** The user's recurring tasks evaluated in `timezone` (they follow the user's timezone). */
-export async function seriesInTimezone(db: Db, userId: string, timezone: string): Promise<SeriesAtFire[]> {
-  return (await db.any(sql.unsafe`
-    select ${seriesColumns} from tasks t
-    where t.user_id = ${userId} and t.recurrence_rule is not null and t.timezone = ${timezone}`)) as SeriesAtFire[];
 }

@@ -11,10 +11,11 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import { seriesStart } from "../common/series.ts";
 import { withLinkedSpan } from "../common/telemetry.ts";
 import { Batcher } from "./batcher.ts";
 import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
-import { isLate, seriesStart, spawnAt } from "./plan.ts";
+import { isLate, spawnAt } from "./plan.ts";
 import { type ReminderAtFire, remindersAtFire, seriesAtFire } from "./store.ts";
 
 const log = logger("scheduler");

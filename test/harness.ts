@@ -19,7 +19,6 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TOPIC_PREFIX: `t${run}.`,
     REDIS_PREFIX: `t${run}`,
     PROCESSORS_GROUP: `t${run}-processors`,
-    SCHEDULER_GROUP: `t${run}-scheduler`,
     LOG_LEVEL: "warn",
     ...overrides,
   });
@@ -48,7 +47,6 @@ export function envFor(config: Config, extra: Record<string, string> = {}): Node
     SCHEDULER_PORT: String(config.schedulerPort),
     FANOUT_PORT: String(config.fanoutPort),
     PROCESSORS_GROUP: config.processorsGroup,
-    SCHEDULER_GROUP: config.schedulerGroup,
     ...extra,
   };
 }

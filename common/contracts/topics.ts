@@ -7,7 +7,7 @@ export interface TopicSpec {
   retention_ms: number;
   purpose: string;
 }
-export type TopicKey = "taskEvents" | "reminders" | "taskUpdates" | "deadLetters";
+export type TopicKey = "taskEvents" | "reminders" | "deadLetters";
 
 export const topicsFile = new URL("../../redpanda/topics.json", import.meta.url);
 export const topicSpecs: Record<TopicKey, TopicSpec> = JSON.parse(readFileSync(topicsFile, "utf8")).topics;

@@ -76,6 +76,8 @@ export function evolveBatch(
   seqs: ReadonlyMap<string, number>,
   events: readonly TaskEvent[],
   seen: ReadonlySet<string>,
+  /** Events an applied event makes follow right after it, for the same user (a timezone change moves the user's series). */
+  followUps?: (applied: AppliedEvent, state: UserState) => readonly TaskEvent[],
 ): BatchOutcome {
   const out: BatchOutcome = { applied: [], activity: [], skipped: 0, rejected: [], states: new Map(states), seqs: new Map(seqs) };
   const done = new Set(seen);
@@ -113,6 +115,7 @@ export function evolveBatch(
       summary: outcome.summary,
       created_at: event.timestamp,
     });
+    for (const next of followUps?.(stored, outcome.state) ?? []) apply(next);
   };
   for (const event of events) apply(event);
   return out;

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { parseEvent } from "./contracts/index.ts";
+import { moveSeries, timezoneMoveEventId, timezoneMoveEvents } from "./series.ts";
+
+describe("moveSeries (timezone change)", () => {
+  const series = {
+    timezone: "America/New_York",
+    due_date: "2026-06-01T13:00:00.000Z", // 09:00 EDT
+    created_at: "2026-05-20T10:00:00.000Z",
+    recurrence_rule: "FREQ=DAILY",
+    next_occurrence: "2026-06-11T13:00:00.000Z",
+  };
+  const now = new Date("2026-06-10T20:00:00.000Z");
+
+  it("keeps the wall-clock time in the new zone", () => {
+    expect(moveSeries(series, "Europe/London", now)).toEqual({
+      timezone: { old: "America/New_York", new: "Europe/London" },
+      due_date: { old: "2026-06-01T13:00:00.000Z", new: "2026-06-01T08:00:00.000Z" }, // 09:00 BST
+      next_occurrence: { old: "2026-06-11T13:00:00.000Z", new: "2026-06-11T08:00:00.000Z" },
+    });
+    expect(moveSeries(series, "Asia/Kolkata", now).next_occurrence?.new).toBe("2026-06-11T03:30:00.000Z");
+  });
+
+  it("keeps a skipped occurrence skipped and never schedules into the past", () => {
+    const skipped = { ...series, next_occurrence: "2026-06-12T13:00:00.000Z" };
+    expect(moveSeries(skipped, "Europe/London", now).next_occurrence?.new).toBe("2026-06-12T08:00:00.000Z");
+    // Once 09:00 in Kolkata on 06-11 (03:30Z) has passed, the next one is the day after.
+    expect(moveSeries(series, "Asia/Kolkata", new Date("2026-06-11T04:00:00.000Z")).next_occurrence?.new).toBe("2026-06-12T03:30:00.000Z");
+  });
+
+  it("changes nothing when the zone is the same", () => {
+    expect(moveSeries(series, "America/New_York", now)).toEqual({});
+  });
+
+  it("anchors a series without a due date at its creation, read in the new zone", () => {
+    const noDue = { ...series, due_date: null, next_occurrence: "2026-06-11T10:00:00.000Z" }; // created 06:00 EDT
+    // 10:00Z is 11:00 in London: the same instants, now read as London time.
+    expect(moveSeries(noDue, "Europe/London", now)).toEqual({ timezone: { old: "America/New_York", new: "Europe/London" } });
+  });
+});
+
+describe("timezoneMoveEvents", () => {
+  const settings = {
+    event_id: "3f9c1d2e-5b6a-4c7d-8e9f-0a1b2c3d4e5f",
+    user_id: "alice",
+    correlation_id: "4a9c1d2e-5b6a-4c7d-8e9f-0a1b2c3d4e5f",
+    timestamp: "2026-06-10T20:00:00.000Z",
+  };
+  const series = {
+    id: "7d0b3f4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+    timezone: "America/New_York",
+    due_date: "2026-06-01T13:00:00.000Z",
+    created_at: "2026-05-20T10:00:00.000Z",
+    recurrence_rule: "FREQ=DAILY",
+    next_occurrence: "2026-06-11T13:00:00.000Z",
+    updated_at: "2026-05-20T10:00:00.000Z",
+  };
+
+  it("makes one valid task.updated per moved series, with an id derived from the settings event", () => {
+    const [moved, ...rest] = timezoneMoveEvents(settings, "Europe/London", [series], new Date(settings.timestamp));
+    expect(rest).toEqual([]);
+    expect(moved).toMatchObject({
+      event_type: "task.updated",
+      event_id: timezoneMoveEventId(settings.event_id, series.id),
+      user_id: "alice",
+      aggregate_id: series.id,
+      correlation_id: settings.correlation_id,
+      timestamp: settings.timestamp,
+      data: { changes: { timezone: { old: "America/New_York", new: "Europe/London" } } },
+    });
+    expect(parseEvent(JSON.stringify(moved)).event_id).toBe(moved?.event_id);
+    // The same settings event always names the same events (a redelivery deduplicates).
+    expect(timezoneMoveEvents(settings, "Europe/London", [series], new Date())[0]?.event_id).toBe(moved?.event_id);
+  });
+
+  it("takes the task's last change as timestamp when it is later than the settings change", () => {
+    const edited = { ...series, updated_at: "2026-06-10T20:00:05.000Z" };
+    expect(timezoneMoveEvents(settings, "Europe/London", [edited], new Date(settings.timestamp))[0]?.timestamp).toBe(edited.updated_at);
+  });
+
+  it("moves nothing already in the new zone", () => {
+    expect(timezoneMoveEvents(settings, "America/New_York", [series], new Date(settings.timestamp))).toEqual([]);
+  });
+});

@@ -1,0 +1,18 @@
+/** Applied reminder.triggered events of a set of users, with when they were applied (scheduler/bench-lateness.ts). */
+import { type CommonQueryMethods, sql } from "slonik";
+
+export interface AppliedTrigger {
+  reminder_id: string;
+  remind_at: string;
+  fired_at: string;
+  /** When the processors' transaction that applied it began (events.applied_at). */
+  applied_at: string;
+}
+
+export async function appliedTriggers(db: CommonQueryMethods, userIds: readonly string[]): Promise<AppliedTrigger[]> {
+  return [
+    ...((await db.any(sql.unsafe`
+      select data->>'reminder_id' as reminder_id, data->>'remind_at' as remind_at, data->>'fired_at' as fired_at, applied_at
+      from events where event_type = 'reminder.triggered' and user_id = any(${sql.array([...userIds], "text")})`)) as readonly AppliedTrigger[]),
+  ];
+}
