@@ -148,4 +148,25 @@ describe("Subscriptions", () => {
     sent[1]?.reply();
     await second;
   });
+  it("fails a SUBSCRIBE never confirmed in time, so its sockets reconnect and the next one subscribes afresh", async () => {
+    vi.useFakeTimers();
+    try {
+      const { subscriber, log } = fakeSubscriber();
+      const subs = new Subscriptions(subscriber, (u) => `ch:${u}`, 1000, Date.now, 5000);
+      const a = subs.acquire("a");
+      await vi.advanceTimersByTimeAsync(0);
+      expect(log()).toEqual(["subscribe ch:a"]);
+      const failed = a.then(
+        () => "resolved",
+        (err: Error) => err.message,
+      );
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(await failed).toMatch(/not confirmed within 5000 ms/);
+      void subs.acquire("a").catch(() => {});
+      await vi.advanceTimersByTimeAsync(0);
+      expect(log()).toEqual(["subscribe ch:a", "subscribe ch:a"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

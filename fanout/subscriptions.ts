@@ -57,6 +57,8 @@ export class Subscriptions {
     /** How long a channel stays subscribed after its last socket left. */
     private readonly idleMs: number,
     private readonly now: () => number = Date.now,
+    /** How long a SUBSCRIBE may take to be confirmed before its waiters fail. */
+    private readonly confirmMs = 5000,
   ) {}
 
   /** The user whose channel this is, while this process tracks it (messages on others are ignored). */
@@ -152,24 +154,33 @@ export class Subscriptions {
     // Redis answers a connection's commands in order, so the PING's reply proves the SUBSCRIBE
     // before it took effect, even if the client's own confirmation of it were lost (a SUBSCRIBE
     // racing an UNSUBSCRIBE of other channels has left ioredis's promise pending forever here).
-    Promise.race([this.subscriber.subscribe(...batch), this.subscriber.ping("subscribed")]).then(
-      () => {
-        for (const [channel, entry] of sent) {
-          if (this.entries.get(channel) !== entry || entry.state !== "subscribing") continue;
-          entry.state = "subscribed";
-          entry.resolve();
-          if (entry.refs === 0) this.sweepSoon();
-        }
-      },
-      (err: Error) => {
-        for (const [channel, entry] of sent) {
-          if (this.entries.get(channel) !== entry || entry.state !== "subscribing") continue;
-          entry.state = "failed";
-          entry.reject(err);
-          if (entry.refs === 0) this.sweepSoon();
-        }
-      },
-    );
+    // Not confirmed in time (never seen on a healthy connection, but a socket must not wait for
+    // `ready` forever): its waiters fail, their sockets are closed to reconnect, the next one subscribes afresh.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`SUBSCRIBE not confirmed within ${this.confirmMs} ms`)), this.confirmMs);
+      timer.unref();
+    });
+    Promise.race([this.subscriber.subscribe(...batch), this.subscriber.ping("subscribed"), late])
+      .finally(() => clearTimeout(timer))
+      .then(
+        () => {
+          for (const [channel, entry] of sent) {
+            if (this.entries.get(channel) !== entry || entry.state !== "subscribing") continue;
+            entry.state = "subscribed";
+            entry.resolve();
+            if (entry.refs === 0) this.sweepSoon();
+          }
+        },
+        (err: Error) => {
+          for (const [channel, entry] of sent) {
+            if (this.entries.get(channel) !== entry || entry.state !== "subscribing") continue;
+            entry.state = "failed";
+            entry.reject(err);
+            if (entry.refs === 0) this.sweepSoon();
+          }
+        },
+      );
   }
 
   private sweepSoon() {
