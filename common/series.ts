@@ -2,10 +2,11 @@
  * Rules of recurring series shared by the processors and the scheduler (pure, no I/O): where a
  * series starts, and how a user's timezone change moves the series that followed the old zone.
  */
-import { DateTime } from "luxon";
-import { type EventOf, newEvent, type TaskChanges } from "./contracts/index.ts";
+import { DateTime, Duration } from "luxon";
+import { type EventOf, newEvent, type ReminderSpec, type TaskChanges } from "./contracts/index.ts";
 import { nameBasedUuid } from "./ids.ts";
-import { nextOccurrence } from "./recurrence.ts";
+import { nextOccurrence, occurrencesAfter } from "./recurrence.ts";
+import { reminderFireTime } from "./reminder-time.ts";
 
 /** The start of a series: its due date, else its creation (as ingest computes next_occurrence). */
 export const seriesStart = (task: { due_date: string | null; created_at: string }): Date => new Date(task.due_date ?? task.created_at);
@@ -89,4 +90,109 @@ export function timezoneMoveEvents(
     );
   }
   return events;
+}
+
+/** A reminder of a series as its instances copy it (the series' own reminders: `before` or `at`). */
+export interface SeriesReminder {
+  id: string;
+  before?: string | null;
+  at?: string | null;
+}
+
+/** Milliseconds of an ISO-8601 duration (days as 24 h; RECURRENCE_LEAD). Throws on an invalid one. */
+export function durationMs(iso: string): number {
+  const d = Duration.fromISO(iso);
+  if (!d.isValid) throw new RangeError(`"${iso}" is not an ISO-8601 duration`);
+  return d.as("milliseconds");
+}
+
+/**
+ * The `before` offset an instance carries for one reminder of its series: a `before` one as it
+ * is; an `at` one as its distance before the series' first due date (an `at` on or after that
+ * date, or on a series without a due date, has no equivalent and is not copied).
+ */
+export function instanceBefore(r: SeriesReminder, seriesDue: string | null): string | null {
+  if (r.before) return r.before;
+  if (!r.at || !seriesDue) return null;
+  const ms = Date.parse(seriesDue) - Date.parse(r.at);
+  if (!(ms >= 1000)) return null;
+  return Duration.fromMillis(Math.floor(ms / 1000) * 1000)
+    .shiftTo("hours", "minutes", "seconds")
+    .toISO() as string;
+}
+
+/** The instance of `seriesId` due at `occurrence`: one id per series and occurrence, whoever spawns it. */
+export const instanceId = (seriesId: string, occurrence: Date | string): string =>
+  nameBasedUuid("taskstream-scheduler", `instance:${seriesId}.${new Date(occurrence).getTime()}`);
+
+/** The recurring.spawned event's id for that instance (a redelivered spawn is one event). */
+export const spawnEventId = (seriesId: string, occurrence: Date | string): string =>
+  nameBasedUuid("taskstream-scheduler", `event:occurrence:${seriesId}.${new Date(occurrence).getTime()}`);
+
+/** The reminders an instance gets: its series' reminders as `before` offsets of its own due date, with ids derived from the instance. */
+export function instanceReminders(
+  instance: string,
+  occurrence: Date,
+  timezone: string,
+  seriesDue: string | null,
+  reminders: readonly SeriesReminder[],
+): ReminderSpec[] {
+  const out: ReminderSpec[] = [];
+  for (const r of reminders) {
+    const before = instanceBefore(r, seriesDue);
+    if (!before) continue;
+    const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
+    out.push({ id: nameBasedUuid(instance, `reminder:${r.id}`), before, remind_at: at.toISOString() });
+  }
+  return out.slice(0, 20);
+}
+
+/**
+ * How far ahead of `occurrence` its instance is spawned: RECURRENCE_LEAD (`minLeadMs`), or the
+ * series' largest reminder offset when that is larger (measured at this occurrence, in the
+ * series' zone: "P1D" before 09:00 is 09:00 the day before, across DST too).
+ */
+export function spawnLeadMs(
+  occurrence: Date,
+  timezone: string,
+  seriesDue: string | null,
+  reminders: readonly SeriesReminder[],
+  minLeadMs: number,
+): number {
+  let lead = minLeadMs;
+  for (const r of reminders) {
+    const before = instanceBefore(r, seriesDue);
+    if (!before) continue;
+    const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
+    lead = Math.max(lead, occurrence.getTime() - at.getTime());
+  }
+  return lead;
+}
+
+/** A series as the spawn time needs it. */
+export interface SpawningSeries {
+  timezone: string;
+  due_date: string | null;
+  created_at: string;
+  recurrence_rule: string;
+  reminders: readonly SeriesReminder[];
+}
+
+/**
+ * When the instance due at `occurrence` is spawned: its lead time before it (spawnLeadMs), but
+ * never before the series' previous occurrence is due, so at most one instance of a series is
+ * ahead of its due time (a daily series with a 36 h reminder spawns tomorrow's when today's falls due).
+ */
+export function spawnTime(series: SpawningSeries, occurrence: Date, minLeadMs: number): Date {
+  const lead = spawnLeadMs(occurrence, series.timezone, series.due_date, series.reminders, minLeadMs);
+  if (lead <= 0) return occurrence;
+  const from = occurrence.getTime() - lead;
+  // The latest occurrence before this one, if it lies within the lead.
+  const start = seriesStart(series);
+  let floor = start.getTime() > from && start.getTime() < occurrence.getTime() ? start.getTime() : from;
+  for (const d of occurrencesAfter(series.recurrence_rule, start, series.timezone, new Date(from - 1), 400)) {
+    if (d.getTime() >= occurrence.getTime()) break;
+    floor = Math.max(floor, d.getTime());
+  }
+  return new Date(floor);
 }

@@ -42,7 +42,7 @@ export interface ApplyOptions {
    * changes. Replay leaves it out: the log already holds the moves, and the scheduler reads only
    * the live schema.
    */
-  scheduling?: { scope: string };
+  scheduling?: { scope: string /** RECURRENCE_LEAD in ms (default 24 h). */; recurrenceLeadMs?: number };
 }
 
 /** `db` is the pool, or one connection whose search_path points at a replay schema. */
@@ -165,7 +165,12 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], o
     const seen = new Set(loaded.seen.map((e) => e.event_id));
     const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? timezoneMoves : undefined);
     await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity));
-    if (options.scheduling) await recordScheduleChanges(tx, scheduleChanges(states, outcome.states), options.scheduling.scope);
+    if (options.scheduling)
+      await recordScheduleChanges(
+        tx,
+        scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs),
+        options.scheduling.scope,
+      );
     return { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
   });
 }

@@ -11,7 +11,7 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
-import { seriesStart } from "../common/series.ts";
+import { instanceId, instanceReminders, seriesStart, spawnEventId } from "../common/series.ts";
 import { withLinkedSpan } from "../common/telemetry.ts";
 import { Batcher } from "./batcher.ts";
 import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
@@ -101,15 +101,15 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
         "occurrences fell due while the scheduler was behind; spawning only the latest",
       );
     }
-    const name = `${series.id}.${at}`;
+    const instance = instanceId(series.id, spawn.occurrence);
     await send(
       newEvent(
         "recurring.spawned",
         {
           user_id: series.user_id,
-          aggregate_id: deterministicUuid(`instance:${name}`),
+          aggregate_id: instance,
           correlation_id: deterministicUuid(`correlation:${job.id}`),
-          event_id: deterministicUuid(`event:occurrence:${name}`),
+          event_id: spawnEventId(series.id, spawn.occurrence),
           timestamp: firedAt.toISOString(),
         },
         {
@@ -126,7 +126,7 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
             next_occurrence: null,
             parent_task_id: series.id,
             tags: series.tags,
-            reminders: [],
+            reminders: instanceReminders(instance, spawn.occurrence, series.timezone, series.due_date, series.reminders),
           },
         },
       ),
