@@ -117,9 +117,11 @@ describe("spawn ahead (lead time)", () => {
         { id: "b", before: "P2D" },
       ],
     };
-    // P2D before 09:00 EDT Monday is 09:00 EST Saturday: 47 h across the DST change.
-    expect(spawnLeadMs(dstMonday, weekly.timezone, weekly.due_date, withReminders.reminders, DAY)).toBe(47 * H);
-    expect(spawnTime(withReminders, dstMonday, DAY)).toEqual(new Date("2026-03-07T14:00:00.000Z"));
+    // P2D before 09:00 EDT Monday is 09:00 EST Saturday: 47 h across the DST change, plus a minute's margin.
+    expect(spawnLeadMs(dstMonday, weekly.timezone, weekly.due_date, withReminders.reminders, DAY)).toBe(47 * H + 60_000);
+    expect(spawnTime(withReminders, dstMonday, DAY)).toEqual(new Date("2026-03-07T13:59:00.000Z"));
+    // With no minimum lead, the margin is none either: the reminder's own offset.
+    expect(spawnLeadMs(dstMonday, weekly.timezone, weekly.due_date, withReminders.reminders, 0)).toBe(47 * H);
     expect(spawnTime(weekly, dstMonday, 0)).toEqual(dstMonday);
   });
 

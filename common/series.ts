@@ -147,10 +147,14 @@ export function instanceReminders(
   return out.slice(0, 20);
 }
 
+/** Room left between spawning an instance and its earliest reminder, so that one is not late by the spawn's own delivery. */
+export const REMINDER_MARGIN_MS = 60_000;
+
 /**
  * How far ahead of `occurrence` its instance is spawned: RECURRENCE_LEAD (`minLeadMs`), or the
- * series' largest reminder offset when that is larger (measured at this occurrence, in the
- * series' zone: "P1D" before 09:00 is 09:00 the day before, across DST too).
+ * series' largest reminder offset plus a margin (min(RECURRENCE_LEAD, 1 min)) when that is
+ * larger, measured at this occurrence in the series' zone ("P1D" before 09:00 is 09:00 the day
+ * before, across DST too).
  */
 export function spawnLeadMs(
   occurrence: Date,
@@ -164,7 +168,7 @@ export function spawnLeadMs(
     const before = instanceBefore(r, seriesDue);
     if (!before) continue;
     const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
-    lead = Math.max(lead, occurrence.getTime() - at.getTime());
+    lead = Math.max(lead, occurrence.getTime() - at.getTime() + Math.min(minLeadMs, REMINDER_MARGIN_MS));
   }
   return lead;
 }
