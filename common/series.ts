@@ -3,7 +3,15 @@
  * series starts, and how a user's timezone change moves the series that followed the old zone.
  */
 import { DateTime, Duration } from "luxon";
-import { type EventOf, newEvent, type ReminderSpec, type TaskChanges } from "./contracts/index.ts";
+import {
+  type EventOf,
+  newEvent,
+  type RecurrenceMode,
+  type ReminderSpec,
+  type TaskChanges,
+  type TaskEvent,
+  type TaskFields,
+} from "./contracts/index.ts";
 import { nameBasedUuid } from "./ids.ts";
 import { nextOccurrence, occurrencesAfter } from "./recurrence.ts";
 import { reminderFireTime } from "./reminder-time.ts";
@@ -199,4 +207,102 @@ export function spawnTime(series: SpawningSeries, occurrence: Date, minLeadMs: n
     floor = Math.max(floor, d.getTime());
   }
   return new Date(floor);
+}
+
+/** What an instance is made from: its series as the projection holds it. */
+export interface SpawnSource {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  priority: TaskFields["priority"];
+  due_date: string | null;
+  timezone: string;
+  tags: readonly string[];
+  reminders: readonly SeriesReminder[];
+}
+
+/**
+ * The recurring.spawned event that makes `series`' instance due at `occurrence` (the scheduler's
+ * for a `schedule` series, the processors' for an `after_completion` one): instance id and event
+ * id derive from the series and the occurrence, so it is made once however often it is asked for.
+ */
+export function spawnedEvent(
+  series: SpawnSource,
+  occurrence: Date,
+  parentNext: Date | null,
+  late: boolean,
+  meta: { timestamp: string; correlation_id: string },
+): EventOf<"recurring.spawned"> {
+  const instance = instanceId(series.id, occurrence);
+  return newEvent(
+    "recurring.spawned",
+    {
+      user_id: series.user_id,
+      aggregate_id: instance,
+      correlation_id: meta.correlation_id,
+      event_id: spawnEventId(series.id, occurrence),
+      timestamp: meta.timestamp,
+    },
+    {
+      occurrence: occurrence.toISOString(),
+      parent_next_occurrence: parentNext?.toISOString() ?? null,
+      late,
+      task: {
+        title: series.title,
+        description: series.description,
+        priority: series.priority,
+        due_date: occurrence.toISOString(),
+        timezone: series.timezone,
+        recurrence_rule: null,
+        next_occurrence: null,
+        parent_task_id: series.id,
+        tags: [...series.tags],
+        reminders: instanceReminders(instance, occurrence, series.timezone, series.due_date, series.reminders),
+      },
+    },
+  );
+}
+
+/** A task as the after_completion rule needs it (the domain's Task fits). */
+export interface SeriesState extends SpawnSource {
+  status: string;
+  created_at: string;
+  recurrence_rule: string | null;
+  recurrence_mode?: RecurrenceMode;
+  next_occurrence: string | null;
+  parent_task_id: string | null;
+  completed_at: string | null;
+}
+
+/**
+ * after_completion series make their instances here, in the processors' batch, right after the
+ * event that calls for one (the same transaction): the series' first instance when it is created
+ * (or switched to after_completion), and instance k+1 when its current instance k is completed,
+ * due at the rule's first occurrence after the completion (or after k's own due date, when
+ * completed early). The series' next_occurrence is its current instance's due date, so a second
+ * completion of k (after reopening it) spawns nothing, and a redelivered one is a duplicate event.
+ */
+export function afterCompletionSpawns(
+  applied: Pick<TaskEvent, "event_type" | "aggregate_id" | "timestamp" | "correlation_id"> & { data: unknown },
+  tasks: ReadonlyMap<string, SeriesState | null>,
+): EventOf<"recurring.spawned">[] {
+  const meta = { timestamp: applied.timestamp, correlation_id: applied.correlation_id };
+  const task = tasks.get(applied.aggregate_id);
+  if (!task) return [];
+  const isAfterCompletion = (t: SeriesState) => t.recurrence_rule !== null && t.recurrence_mode === "after_completion";
+  if (applied.event_type === "task.created" || applied.event_type === "task.updated") {
+    if (!isAfterCompletion(task) || task.next_occurrence === null) return [];
+    if (applied.event_type === "task.updated" && !(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
+    const first = new Date(task.next_occurrence);
+    return [spawnedEvent(task, first, first, false, meta)];
+  }
+  if (applied.event_type !== "task.completed" || !task.parent_task_id || !task.due_date) return [];
+  const series = tasks.get(task.parent_task_id);
+  if (!series || !isAfterCompletion(series) || series.next_occurrence === null) return [];
+  if (Date.parse(series.next_occurrence) !== Date.parse(task.due_date)) return [];
+  const completedAt = Date.parse(task.completed_at ?? applied.timestamp);
+  const after = new Date(Math.max(completedAt, Date.parse(task.due_date)));
+  const next = nextOccurrence(series.recurrence_rule as string, seriesStart(series), series.timezone, after);
+  return next ? [spawnedEvent(series, next, next, false, meta)] : [];
 }

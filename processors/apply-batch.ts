@@ -17,7 +17,7 @@ import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatch, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
 import { isInfrastructureError } from "../common/failures.ts";
-import { timezoneMoveEvents } from "../common/series.ts";
+import { afterCompletionSpawns, timezoneMoveEvents } from "../common/series.ts";
 import { type BatchKeys, loadBatchState, lockUsers, storeChanges } from "../storage/queries/projection.ts";
 import { recordScheduleChanges } from "../storage/queries/schedule-changes.ts";
 import { projectionChanges, scheduleChanges } from "./changes.ts";
@@ -118,6 +118,11 @@ function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
   return timezoneMoveEvents(applied, next, series, new Date());
 }
 
+/** The events an applied one makes follow right after it: timezone moves, after_completion instances. */
+function followUps(applied: AppliedEvent, state: UserState): TaskEvent[] {
+  return [...timezoneMoves(applied, state), ...afterCompletionSpawns(applied, state.tasks)];
+}
+
 async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
   return db.transaction(async (tx) => {
     const users = await lockUsers(tx, [...new Set(events.map((e) => e.user_id))]);
@@ -163,7 +168,7 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], o
       seqs.set(id, u.seq);
     }
     const seen = new Set(loaded.seen.map((e) => e.event_id));
-    const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? timezoneMoves : undefined);
+    const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? followUps : undefined);
     await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity));
     if (options.scheduling)
       await recordScheduleChanges(

@@ -93,11 +93,13 @@ function spawnAtOf(task: Task, leadMs: number): string | undefined {
 /** What the scheduler needs of a task: which jobs it calls for (scheduler/plan.ts desiredJobs). */
 function scheduleOf(task: Task | null, leadMs: number): TaskSchedule | null {
   if (!task) return null;
-  const spawnAt = spawnAtOf(task, leadMs);
+  // An after_completion series needs no occurrence job: its instances come with completions (common/series.ts).
+  const byClock = task.recurrence_mode !== "after_completion";
+  const spawnAt = byClock ? spawnAtOf(task, leadMs) : undefined;
   return scheduleOrNull({
     status: task.status,
     recurrence_rule: task.recurrence_rule,
-    next_occurrence: task.next_occurrence === null ? null : new Date(task.next_occurrence).toISOString(),
+    next_occurrence: task.next_occurrence === null || !byClock ? null : new Date(task.next_occurrence).toISOString(),
     ...(spawnAt !== undefined ? { spawn_at: spawnAt } : {}),
     reminders: task.reminders
       .filter((r) => !r.notified)

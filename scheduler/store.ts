@@ -43,7 +43,7 @@ export async function seriesPage(db: Db, afterId: string | null, limit: number):
   return (await db.any(sql.unsafe`
     select t.id, t.user_id, t.next_occurrence, t.recurrence_rule, t.timezone, t.due_date, t.created_at, ${seriesReminders}
     from tasks t
-    where t.next_occurrence is not null and t.recurrence_rule is not null
+    where t.next_occurrence is not null and t.recurrence_rule is not null and t.recurrence_mode = 'schedule'
       and t.id > ${afterId ?? "00000000-0000-0000-0000-000000000000"}
     order by t.id limit ${limit}`)) as SeriesHead[];
 }
@@ -73,6 +73,7 @@ export interface SeriesAtFire {
   due_date: string | null;
   timezone: string;
   recurrence_rule: string | null;
+  recurrence_mode: "schedule" | "after_completion";
   next_occurrence: string | null;
   created_at: string;
   tags: string[];
@@ -81,7 +82,7 @@ export interface SeriesAtFire {
 
 const seriesColumns = sql.fragment`
   t.id, t.user_id, t.title, t.description, t.priority, t.due_date, t.timezone, t.recurrence_rule, t.next_occurrence,
-  t.created_at,
+  t.recurrence_mode, t.created_at,
   coalesce((select array_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id
             where tt.task_id = t.id), '{}') as tags,
   ${seriesReminders}`;

@@ -69,6 +69,7 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
     due_date: f.due_date,
     timezone: f.timezone,
     recurrence_rule: f.recurrence_rule,
+    recurrence_mode: f.recurrence_mode ?? "schedule",
     next_occurrence: f.next_occurrence,
     parent_task_id: f.parent_task_id,
     tags: [...f.tags].sort(),
@@ -174,6 +175,11 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (c.timezone) [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
   if (c.recurrence_rule)
     [changes.recurrence_rule, next.recurrence_rule] = [{ old: task.recurrence_rule, new: c.recurrence_rule.new }, c.recurrence_rule.new];
+  if (c.recurrence_mode)
+    [changes.recurrence_mode, next.recurrence_mode] = [
+      { old: task.recurrence_mode ?? "schedule", new: c.recurrence_mode.new },
+      c.recurrence_mode.new,
+    ];
   if (c.next_occurrence)
     [changes.next_occurrence, next.next_occurrence] = [{ old: task.next_occurrence, new: c.next_occurrence.new }, c.next_occurrence.new];
   if (c.tags) {
