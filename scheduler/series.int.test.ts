@@ -8,7 +8,9 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../common/auth.ts";
+import { serializeEvent, topicName } from "../common/contracts/index.ts";
 import { openRedis } from "../common/deps.ts";
+import { createKafka, createProducer, type Producer } from "../common/kafka.ts";
 import { redisKeys } from "../common/redis.ts";
 import { instanceId } from "../common/series.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
@@ -23,6 +25,7 @@ const env = envFor(config, { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_SECOND: 
 const procs: RunningProcess[] = [];
 let redis: Redis;
 let queue: Queue;
+let producer: Producer;
 
 async function start(role: string, port: number): Promise<RunningProcess> {
   const proc = startProcess([role], env);
@@ -62,6 +65,8 @@ beforeAll(async () => {
     ])),
   );
   redis = await openRedis(config, "series-test");
+  producer = createProducer(createKafka(config, "series-test"));
+  await producer.connect();
   queue = new Queue(QUEUE_NAME, { connection: bullConnection(redis), prefix: redisKeys(config.redisPrefix).bullPrefix });
   // Warm-up: the consumer groups have joined once a first reminder makes the whole round trip.
   const u = await user("warmup");
@@ -73,6 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await producer?.disconnect();
   await queue?.close();
   redis?.disconnect();
   const codes = await Promise.all(
@@ -124,6 +130,92 @@ describe("spawn ahead, with the series' reminders", () => {
       expect(Date.parse(next) - Date.parse(occurrence)).toBe(DAY);
       await eventually(() => queue.getJob(occurrenceJobId(series.id, Date.parse(next), Date.parse(next) - leadMs)), 5000, "next job");
     }
+    alice.ws.close();
+  });
+});
+
+describe("after_completion", () => {
+  it("completing instance k spawns k+1 once, also when the completion is redelivered", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", {
+      title: "Water the plants",
+      due_date: new Date(Date.now() - 2 * DAY).toISOString(),
+      recurrence_rule: "FREQ=DAILY",
+      recurrence_mode: "after_completion",
+      reminders: [{ before: "PT1H" }],
+    });
+    expect(res.status).toBe(202);
+    const series = res.body.task;
+    expect(series.recurrence_mode).toBe("after_completion");
+    // The first instance comes with the series (same batch), due at its next occurrence.
+    const k = instanceId(series.id, series.next_occurrence);
+    const [first] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 15_000);
+    expect(first.data.task).toMatchObject({ due_date: series.next_occurrence, parent_task_id: series.id });
+    // No occurrence job: instances come with completions, not the clock.
+    const jobs = await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`);
+    expect(jobs.filter((j) => j.startsWith("occurrence."))).toEqual([]);
+
+    expect((await alice.api("POST", `/tasks/${k}/complete`)).status).toBe(202);
+    const [done] = await alice.ws.waitFor((m) => m.type === "task.completed" && m.aggregate_id === k, 1, 10_000);
+    const [second] = await alice.ws.waitFor(
+      (m) => m.type === "recurring.spawned" && m.data.task.parent_task_id === series.id && m.aggregate_id !== k,
+      1,
+      10_000,
+    );
+    // Due at the rule's next occurrence after the completion (the daily time, tomorrow at the latest).
+    const nextDue = Date.parse(second.data.occurrence);
+    expect(nextDue).toBeGreaterThan(Date.parse(done.data.completed_at));
+    expect(nextDue - Date.parse(done.data.completed_at)).toBeLessThanOrEqual(DAY);
+    expect(second.aggregate_id).toBe(instanceId(series.id, second.data.occurrence));
+    expect(second.seq).toBe(done.seq + 1); // in the completion's batch
+
+    // The completion redelivered (same event, as after a crash before the offset commit).
+    const { seq: _s, version: _v, _at: _a, type: _t, ...original } = done;
+    await producer.send({
+      topic: topicName(config.topicPrefix, "taskEvents"),
+      messages: [{ key: alice.id, value: serializeEvent(original), headers: { event_type: original.event_type } }],
+    });
+    // A later write of the same user proves the redelivery was processed (one partition per user, in order).
+    expect((await alice.api("PATCH", `/tasks/${series.id}`, { title: "Water the plants!" })).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.updated" && m.aggregate_id === series.id, 1, 10_000);
+    // Reopened and completed again: still the one k+1.
+    expect((await alice.api("POST", `/tasks/${k}/uncomplete`)).status).toBe(202);
+    expect((await alice.api("POST", `/tasks/${k}/complete`)).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.completed" && m.aggregate_id === k, 2, 10_000);
+    expect((await alice.api("PATCH", `/tasks/${series.id}`, { title: "Water the plants" })).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.updated" && m.aggregate_id === series.id, 2, 10_000);
+    const spawns = alice.ws.messages.filter((m) => m.type === "recurring.spawned");
+    expect(spawns.map((m) => m.aggregate_id)).toEqual([k, second.aggregate_id]);
+    const after = await alice.api("GET", `/tasks/${series.id}`);
+    expect(after.body.task).toMatchObject({ recurrence_mode: "after_completion", next_occurrence: second.data.occurrence });
+    alice.ws.close();
+  });
+});
+
+describe("editing a series", () => {
+  it("moves only future instances: the spawned one keeps its due date, the next follows the new rule", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", { title: "Sync", due_date: dailyDue(6000), recurrence_rule: "FREQ=DAILY" });
+    const series = res.body.task;
+    const occurrence = series.next_occurrence as string;
+    const k = instanceId(series.id, occurrence);
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 20_000);
+    const tomorrow = spawned.data.parent_next_occurrence as string;
+    const oldJob = occurrenceJobId(series.id, Date.parse(tomorrow), Date.parse(tomorrow) - LEAD_MS);
+    await eventually(() => queue.getJob(oldJob), 5000, "tomorrow's job");
+
+    const edit = await alice.api("PATCH", `/tasks/${series.id}`, { recurrence_rule: "FREQ=WEEKLY" });
+    expect(edit.status).toBe(202);
+    const next = edit.body.task.next_occurrence as string;
+    expect(Date.parse(next) - Date.parse(series.due_date)).toBe(7 * DAY);
+    await eventually(
+      async () =>
+        !(await queue.getJob(oldJob)) && (await queue.getJob(occurrenceJobId(series.id, Date.parse(next), Date.parse(next) - LEAD_MS))),
+      5000,
+      "job moved to the new rule",
+    );
+    const instance = await alice.api("GET", `/tasks/${k}`);
+    expect(instance.body.task).toMatchObject({ due_date: occurrence, parent_task_id: series.id, status: "pending" });
     alice.ws.close();
   });
 });
