@@ -132,3 +132,26 @@ describe("schedule mode edits", () => {
     expect(b.applied.map((e) => e.event_type)).toEqual(["task.updated", "recurring.spawned"]);
   });
 });
+
+describe("deleting a series", () => {
+  it("stops it and takes the reminders its pending instances have not fired yet", () => {
+    const s = created("2026-02-27T10:00:00.000Z", {
+      title: "Sync",
+      due_date: "2026-03-02T08:00:00.000Z",
+      recurrence_rule: "FREQ=WEEKLY",
+      recurrence_mode: "after_completion",
+      reminders: [{ before: "PT1H" }],
+    });
+    const a = run(emptyUser(U), [[s.event]]);
+    const k = instanceId(s.task.id, "2026-03-09T08:00:00.000Z");
+    expect(a.state.tasks.get(k)?.reminders).toHaveLength(1);
+    const del = newEvent(
+      "task.deleted",
+      { user_id: U, aggregate_id: s.task.id, correlation_id: CORR, timestamp: "2026-03-03T10:00:00.000Z" },
+      {},
+    );
+    const b = run(a.state, [[del]], a.seen);
+    expect(b.state.tasks.get(s.task.id)).toBeNull();
+    expect(b.state.tasks.get(k)).toMatchObject({ status: "pending", due_date: "2026-03-09T08:00:00.000Z", reminders: [] });
+  });
+});

@@ -93,7 +93,9 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
   const taskIds = new Set<string>();
   const tagUsers = new Set<string>();
   const seriesUsers = new Set<string>();
+  const deletedTasks = new Set<string>();
   for (const e of events) {
+    if (e.event_type === "task.deleted" && UUID.test(e.aggregate_id)) deletedTasks.add(e.aggregate_id);
     if (ON_TASK.test(e.event_type) && UUID.test(e.aggregate_id)) taskIds.add(e.aggregate_id);
     if (e.event_type === "recurring.spawned" && e.data.task.parent_task_id && UUID.test(e.data.task.parent_task_id))
       taskIds.add(e.data.task.parent_task_id);
@@ -106,6 +108,7 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
     tagUsers: [...tagUsers],
     seriesUsers: [...seriesUsers],
     aggregateIds: [...new Set(events.map((e) => e.aggregate_id))],
+    deletedTasks: [...deletedTasks],
   };
 }
 

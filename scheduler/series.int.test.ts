@@ -15,7 +15,7 @@ import { redisKeys } from "../common/redis.ts";
 import { instanceId } from "../common/series.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
 import { apiClient, envFor, eventually, type RunningProcess, startProcess, testConfig, uniqueId, wsConnect } from "../test/harness.ts";
-import { occurrenceJobId, QUEUE_NAME } from "./jobs.ts";
+import { occurrenceJobId, QUEUE_NAME, reminderJobId } from "./jobs.ts";
 import { bullConnection } from "./schedule.ts";
 
 const LEAD_MS = 4000;
@@ -216,6 +216,32 @@ describe("editing a series", () => {
     );
     const instance = await alice.api("GET", `/tasks/${k}`);
     expect(instance.body.task).toMatchObject({ due_date: occurrence, parent_task_id: series.id, status: "pending" });
+    alice.ws.close();
+  });
+});
+
+describe("deleting a series", () => {
+  it("stops it and removes its pending instances' reminders (their jobs go)", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", {
+      title: "Retro",
+      due_date: dailyDue(8000),
+      recurrence_rule: "FREQ=DAILY",
+      reminders: [{ before: "PT4S" }],
+    });
+    const series = res.body.task;
+    const k = instanceId(series.id, series.next_occurrence);
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 20_000);
+    const reminder = spawned.data.task.reminders[0];
+    const reminderJob = reminderJobId(reminder.id, Date.parse(reminder.remind_at));
+    await eventually(() => queue.getJob(reminderJob), 5000, "the instance's reminder job");
+    expect((await alice.api("DELETE", `/tasks/${series.id}`)).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.deleted" && m.aggregate_id === series.id, 1, 10_000);
+    await eventually(async () => !(await queue.getJob(reminderJob)), 5000, "reminder job removed");
+    const next = occurrenceJobId(series.id, Date.parse(spawned.data.parent_next_occurrence));
+    expect(await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`)).not.toContain(next);
+    const instance = await alice.api("GET", `/tasks/${k}`);
+    expect(instance.body.task).toMatchObject({ status: "pending", due_date: series.next_occurrence, reminders: [] });
     alice.ws.close();
   });
 });

@@ -4,6 +4,9 @@
 -- `schedule`, as they behaved.
 alter table tasks add column recurrence_mode text not null default 'schedule'
   check (recurrence_mode in ('schedule', 'after_completion'));
+-- A series' instances (deleting a series takes its pending instances' reminders).
+create index tasks_parent on tasks (parent_task_id) where parent_task_id is not null;
 
 -- Down Migration
+drop index tasks_parent;
 alter table tasks drop column recurrence_mode;

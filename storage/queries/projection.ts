@@ -70,6 +70,8 @@ export interface BatchKeys {
   tagUsers: string[];
   seriesUsers: string[];
   aggregateIds: string[];
+  /** Tasks the batch deletes: their pending instances are loaded too (a deleted series takes their reminders). */
+  deletedTasks?: string[];
 }
 
 /** Everything a batch's events are evolved against, in one statement. */
@@ -81,6 +83,7 @@ export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Prom
       (select coalesce(json_agg(${taskJson}), '[]') from tasks t
         where t.id = any(${sql.array(k.taskIds, "uuid")})
            -- the series of the batch's instances (completing one may spawn the next: after_completion)
+           or (t.parent_task_id = any(${sql.array(k.deletedTasks ?? [], "uuid")}) and t.status = 'pending')
            or t.id in (select c.parent_task_id from tasks c where c.id = any(${sql.array(k.taskIds, "uuid")}) and c.parent_task_id is not null)
            or (t.user_id = any(${sql.array(k.seriesUsers, "text")}) and t.recurrence_rule is not null)) as tasks,
       (select coalesce(json_agg(json_build_object('user_id', g.user_id, 'id', g.id, 'name', g.name, 'color', g.color,
