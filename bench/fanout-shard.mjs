@@ -7,11 +7,18 @@
 // channels), messages handed to sockets, CPU (utime+stime from /proc over the window), and the
 // deliveries the client counted (lost, duplicated). Prints one JSON object.
 //
+// DIRECT=1 bypasses ingest and the processors: the events are published straight to Redis as the
+// processors would (FRAME=channel: the user's channel; FRAME=legacy: the single channel and frame
+// of before, to measure the old fan-out the same way), so the fan-out can be driven far beyond
+// what the pipeline delivers on this box.
+//
 // env: INGEST_URL FANOUT_URLS (comma list of ws://host:port) FANOUT_PIDS (comma list, same order)
 //      USERS(200) SOCKETS_PER_USER(2) RATE(200) DURATION(30) PLACEMENT(user) JWT_SECRET
+//      DIRECT(0) FRAME(channel) REDIS_URL REDIS_PREFIX(ts)
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
 
 const e = (k, d) => (process.env[k] === undefined || process.env[k] === "" ? d : process.env[k]);
@@ -25,6 +32,10 @@ const DURATION = Number(e("DURATION", 30));
 const PLACEMENT = e("PLACEMENT", "user");
 const SECRET = e("JWT_SECRET", "taskstream-local-dev-secret-do-not-use-in-production");
 const RUN = `fs${Date.now().toString(36)}`;
+const DIRECT = e("DIRECT", "0") === "1";
+const FRAME = e("FRAME", "channel");
+const PREFIX = e("REDIS_PREFIX", "ts");
+const redis = DIRECT ? new Redis(e("REDIS_URL", "redis://127.0.0.1:56379")) : null;
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
 function token(sub) {
@@ -32,9 +43,19 @@ function token(sub) {
   const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, iss: "taskstream-local", aud: "taskstream", iat: now, exp: now + 3600 })}`;
   return `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
 }
-const users = Array.from({ length: USERS }, (_, i) => ({ id: `${RUN}-u${i}`, token: token(`${RUN}-u${i}`), sockets: 0 }));
+const users = Array.from({ length: USERS }, (_, i) => ({ id: `${RUN}-u${i}`, token: token(`${RUN}-u${i}`), sockets: 0, seq: 0 }));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const stats = { received: 0, duplicates: 0, gaps: 0, unexpectedCloses: 0, writesOk: 0, writesFailed: 0, expected: 0 };
+const stats = {
+  connectFailures: 0,
+  closeCodes: {},
+  received: 0,
+  duplicates: 0,
+  gaps: 0,
+  unexpectedCloses: 0,
+  writesOk: 0,
+  writesFailed: 0,
+  expected: 0,
+};
 const latencies = [];
 const sockets = [];
 
@@ -42,12 +63,18 @@ function open(i) {
   const u = users[Math.floor(i / PER_USER)];
   const uIndex = Math.floor(i / PER_USER);
   const instance = PLACEMENT === "user" ? uIndex % FANOUTS.length : i % FANOUTS.length;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${FANOUTS[instance]}/api/ws/${u.id}?token=${u.token}`, { perMessageDeflate: false });
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${FANOUTS[instance]}/api/ws/${u.id}?token=${u.token}`, { perMessageDeflate: false, handshakeTimeout: 10000 });
     const s = { ws, last: null, closing: false };
+    const notReady = setTimeout(() => {
+      stats.connectFailures++;
+      ws.terminate();
+      resolve();
+    }, 15000);
     ws.on("message", (buf) => {
       const msg = JSON.parse(buf.toString());
       if (msg.type === "ready") {
+        clearTimeout(notReady);
         s.last = msg.seq;
         u.sockets++;
         sockets.push(s);
@@ -63,11 +90,37 @@ function open(i) {
         latencies.push(Date.now() - Date.parse(msg.timestamp));
       }
     });
-    ws.on("error", reject);
-    ws.on("close", () => {
-      if (!s.closing) stats.unexpectedCloses++;
+    ws.on("error", () => {});
+    ws.on("close", (code) => {
+      if (s.last === null) {
+        clearTimeout(notReady);
+        stats.connectFailures++;
+        stats.closeCodes[code] = (stats.closeCodes[code] ?? 0) + 1;
+        resolve();
+      } else if (!s.closing) stats.unexpectedCloses++;
     });
   });
+}
+
+/** What the processors' publish script sends, for one new event of `u`. */
+function publishDirect(u, pipeline) {
+  const seq = ++u.seq;
+  const ts = Date.now();
+  const wire = JSON.stringify({
+    type: "task.created",
+    event_id: `00000000-0000-7000-8000-${String(seq).padStart(12, "0")}`,
+    event_type: "task.created",
+    schema_version: "1.0.0",
+    user_id: u.id,
+    aggregate_id: "00000000-0000-7000-8000-000000000000",
+    version: 1,
+    seq,
+    timestamp: new Date(ts).toISOString(),
+    correlation_id: "00000000-0000-7000-8000-000000000001",
+    data: { task: { title: "fanout shard direct" } },
+  });
+  if (FRAME === "legacy") pipeline.publish(`${PREFIX}:events`, `${u.id}\n${seq}\n${ts}\n${wire}`);
+  else pipeline.publish(`${PREFIX}:u:{${u.id}}:ch`, `${seq}\n${ts}\n${wire}`);
 }
 
 function post(u) {
@@ -119,10 +172,24 @@ async function main() {
   const cpuBefore = PIDS.map(cpuTicks);
   const t0 = Date.now();
   const tickMs = 20;
+  let sent = 0;
   let carry = 0;
   const pending = [];
   while (Date.now() - t0 < DURATION * 1000) {
-    carry += (RATE * tickMs) / 1000;
+    // Open model: what is due by now, however late this tick runs.
+    const due = Math.floor((RATE * (Date.now() - t0)) / 1000);
+    carry += due - sent;
+    sent = due;
+    if (redis) {
+      const pipeline = redis.pipeline();
+      for (; carry >= 1; carry--) {
+        const u = users[Math.floor(Math.random() * USERS)];
+        stats.writesOk++;
+        stats.expected += u.sockets;
+        publishDirect(u, pipeline);
+      }
+      pending.push(pipeline.exec());
+    }
     while (carry >= 1) {
       carry--;
       const u = users[Math.floor(Math.random() * USERS)];
@@ -160,6 +227,7 @@ async function main() {
     JSON.stringify(
       {
         placement: PLACEMENT,
+        direct: DIRECT ? FRAME : false,
         fanouts: FANOUTS.length,
         users: USERS,
         sockets: sockets.length,
@@ -173,6 +241,8 @@ async function main() {
         duplicates: stats.duplicates,
         gaps: stats.gaps,
         unexpected_closes: stats.unexpectedCloses,
+        connect_failures: stats.connectFailures,
+        close_codes_before_ready: stats.closeCodes,
         latency_ms: { p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), p99: pct(latencies, 0.99) },
         instances,
       },
@@ -181,6 +251,7 @@ async function main() {
     ),
   );
   agent.destroy();
+  redis?.disconnect();
   process.exit(0);
 }
 main().catch((err) => {

@@ -110,9 +110,13 @@ describe("client on the real stack", () => {
       await Promise.all([client.tasks.delete(t.value.id), client.tasks.update(t.value.id, { title: "too late" }).catch(() => undefined)]);
       await vi.waitFor(() => expect(client.view.pending.size).toBe(0), { timeout: 30_000 });
     }
-    await vi.waitFor(() => expect(rejections).toMatchObject([{ reason: "not_found", eventType: "task.updated" }]), { timeout: 30_000 });
-    // `kind` is known unless the rejection reached the client before the 202 did.
-    expect(["update", undefined]).toContain(rejections[0]!.kind);
+    await vi.waitFor(() => expect(rejections.length).toBeGreaterThan(0), { timeout: 30_000 });
+    // Each race that went the deletion's way is one rejection (a later round's may arrive too).
+    for (const r of rejections) {
+      expect(r).toMatchObject({ reason: "not_found", eventType: "task.updated" });
+      // `kind` is known unless the rejection reached the client before the 202 did.
+      expect(["update", undefined]).toContain(r.kind);
+    }
     expect(client.view.pending.size).toBe(0);
     expect(client.view.tasks.filter((t) => t.title === "too late")).toEqual([]);
     client.stop();

@@ -10,7 +10,27 @@ function fakeSubscriber() {
       new Promise<unknown>((resolve, reject) => {
         sent.push({ command, channels, reply: () => resolve(channels.length), fail: reject });
       });
-  const subscriber: Subscriber = { subscribe: record("subscribe"), unsubscribe: record("unsubscribe"), ping: record("ping") };
+  // The PING that follows each SUBSCRIBE (to confirm it) is answered with it, as Redis answers in order; it is not logged.
+  const subscriber: Subscriber = {
+    subscribe: record("subscribe"),
+    unsubscribe: record("unsubscribe"),
+    ping: (message?: string) => {
+      const last = sent[sent.length - 1];
+      if (message === "subscribed" && last)
+        return new Promise<unknown>((resolve, reject) => {
+          const { reply, fail } = last;
+          last.reply = () => {
+            reply();
+            resolve("pong");
+          };
+          last.fail = (err) => {
+            fail(err);
+            queueMicrotask(() => resolve("pong"));
+          };
+        });
+      return record("ping")();
+    },
+  };
   return { subscriber, sent, log: () => sent.map((c) => `${c.command} ${c.channels.join(",")}`.trim()) };
 }
 

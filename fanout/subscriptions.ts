@@ -20,6 +20,7 @@ export interface Subscriber {
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
   ping(): Promise<unknown>;
+  ping(message: string): Promise<unknown>;
 }
 
 type State = "subscribing" | "subscribed" | "unsubscribing" | "failed";
@@ -148,7 +149,10 @@ export class Subscriptions {
       if (entry?.state === "subscribing") sent.set(channel, entry);
     }
     commands.inc({ command: "subscribe" });
-    this.subscriber.subscribe(...batch).then(
+    // Redis answers a connection's commands in order, so the PING's reply proves the SUBSCRIBE
+    // before it took effect, even if the client's own confirmation of it were lost (a SUBSCRIBE
+    // racing an UNSUBSCRIBE of other channels has left ioredis's promise pending forever here).
+    Promise.race([this.subscriber.subscribe(...batch), this.subscriber.ping("subscribed")]).then(
       () => {
         for (const [channel, entry] of sent) {
           if (this.entries.get(channel) !== entry || entry.state !== "subscribing") continue;

@@ -136,6 +136,8 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], o
     for (const u of keys.tagUsers) tags.set(u, new Map());
     const ownerOf = new Map(loaded.tasks.map((t) => [t.id, t.user_id]));
     for (const t of loaded.tasks) {
+      // A task loaded for another reason than its own event (a series a timezone change moves) has its version on its row.
+      if (loaded.versions[t.id] === undefined) loaded.versions[t.id] = t.version;
       const mine = tasks.get(t.user_id) ?? new Map<string, Task | null>();
       mine.set(t.id, t);
       tasks.set(t.user_id, mine);
@@ -143,7 +145,7 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], o
     for (const { user_id, ...tag } of loaded.tags) tags.get(user_id)?.set(tag.id, tag);
     // Each user gets the versions of its own events' aggregates (a user's first change copies only those).
     const versions = new Map<string, Map<string, number>>();
-    for (const e of events) {
+    for (const e of [...events, ...loaded.tasks.map((t) => ({ user_id: t.user_id, aggregate_id: t.id }))]) {
       const v = loaded.versions[e.aggregate_id];
       if (v === undefined) continue;
       const mine = versions.get(e.user_id) ?? new Map<string, number>();
