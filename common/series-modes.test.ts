@@ -6,7 +6,7 @@ import { evolveBatch } from "./domain/batch.ts";
 import { createTask, skipOccurrence, updateTask } from "./domain/decide.ts";
 import { emptyUser, type Task, type UserState } from "./domain/model.ts";
 import { nameBasedUuid } from "./ids.ts";
-import { afterCompletionSpawns, instanceId } from "./series.ts";
+import { afterCompletionSpawns, instanceId, timezoneMoveEvents } from "./series.ts";
 
 const U = "alice";
 const id = (n: string) => nameBasedUuid("series-modes.test", n);
@@ -153,5 +153,26 @@ describe("deleting a series", () => {
     const b = run(a.state, [[del]], a.seen);
     expect(b.state.tasks.get(s.task.id)).toBeNull();
     expect(b.state.tasks.get(k)).toMatchObject({ status: "pending", due_date: "2026-03-09T08:00:00.000Z", reminders: [] });
+  });
+});
+
+describe("timezone move of an after_completion series", () => {
+  it("moves its zone and anchor but keeps next_occurrence (its current instance's due date)", () => {
+    const series = {
+      id: id("s"),
+      timezone: "Europe/Berlin",
+      due_date: "2026-03-02T08:00:00.000Z",
+      created_at: "2026-02-27T10:00:00.000Z",
+      updated_at: "2026-02-27T10:00:00.000Z",
+      recurrence_rule: "FREQ=WEEKLY",
+      next_occurrence: "2026-03-09T08:00:00.000Z",
+    };
+    const settings = { event_id: id("settings"), user_id: U, correlation_id: CORR, timestamp: "2026-03-03T10:00:00.000Z" };
+    const now = new Date("2026-03-03T10:00:00.000Z");
+    const [byClock] = timezoneMoveEvents(settings, "Asia/Kolkata", [series], now);
+    expect(byClock?.data.changes.next_occurrence).toBeDefined();
+    const [afterCompletion] = timezoneMoveEvents(settings, "Asia/Kolkata", [{ ...series, recurrence_mode: "after_completion" }], now);
+    expect(afterCompletion?.data.changes.timezone).toEqual({ old: "Europe/Berlin", new: "Asia/Kolkata" });
+    expect(afterCompletion?.data.changes.next_occurrence).toBeUndefined();
   });
 });

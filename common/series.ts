@@ -64,6 +64,8 @@ export const timezoneMoveEventId = (settingsEventId: string, taskId: string): st
 export interface FollowingSeries extends SeriesTask {
   id: string;
   updated_at: string;
+  /** after_completion: next_occurrence is the current instance's due date, which a move leaves alone. */
+  recurrence_mode?: RecurrenceMode;
 }
 
 /**
@@ -81,6 +83,7 @@ export function timezoneMoveEvents(
   const events: EventOf<"task.updated">[] = [];
   for (const task of tasks) {
     const changes = moveSeries(task, newZone, now);
+    if (task.recurrence_mode === "after_completion") delete changes.next_occurrence;
     if (Object.keys(changes).length === 0) continue;
     const timestamp = new Date(Math.max(Date.parse(settings.timestamp), Date.parse(task.updated_at))).toISOString();
     events.push(
