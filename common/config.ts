@@ -197,6 +197,12 @@ export const settings = {
     default: "http://localhost:*,http://127.0.0.1:*,http://[::1]:*",
     doc: "Browser origins allowed by CORS and at the WebSocket upgrade: comma list of origins; `*` as the port (`http://localhost:*`) or as the first host label (`https://*.example.com`); `none` allows none. The default (local development) allows the dashboard on any localhost port.",
   }),
+  recurrenceLead: setting({
+    env: "RECURRENCE_LEAD",
+    schema: Type.String({ pattern: "^P(?!$)(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$", maxLength: 32 }),
+    default: "PT24H",
+    doc: "How long before its due time each instance of a recurring series is spawned, at least (ISO-8601 duration, e.g. `PT24H`, `P2D`, `PT0S`); a series' largest `before` reminder lengthens it for that series.",
+  }),
   processorsGroup: setting({
     env: "PROCESSORS_GROUP",
     schema: Type.String({ minLength: 1 }),

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { parseEvent } from "./contracts/index.ts";
-import { moveSeries, timezoneMoveEventId, timezoneMoveEvents } from "./series.ts";
+import {
+  durationMs,
+  instanceBefore,
+  instanceId,
+  instanceReminders,
+  moveSeries,
+  spawnLeadMs,
+  spawnTime,
+  timezoneMoveEventId,
+  timezoneMoveEvents,
+} from "./series.ts";
 
 describe("moveSeries (timezone change)", () => {
   const series = {
@@ -80,5 +90,67 @@ describe("timezoneMoveEvents", () => {
 
   it("moves nothing already in the new zone", () => {
     expect(timezoneMoveEvents(settings, "America/New_York", [series], new Date(settings.timestamp))).toEqual([]);
+  });
+});
+
+describe("spawn ahead (lead time)", () => {
+  const H = 3_600_000;
+  const DAY = 24 * H;
+  // Weekly sync, Monday 09:00 in New York; DST begins Sunday 2026-03-08.
+  const weekly = {
+    timezone: "America/New_York",
+    due_date: "2026-03-02T14:00:00.000Z",
+    created_at: "2026-02-20T10:00:00.000Z",
+    recurrence_rule: "FREQ=WEEKLY",
+    reminders: [] as { id: string; before?: string; at?: string }[],
+  };
+  const dstMonday = new Date("2026-03-09T13:00:00.000Z"); // 09:00 EDT
+
+  it("is RECURRENCE_LEAD by default, or the series' largest reminder offset when larger", () => {
+    expect(durationMs("PT24H")).toBe(DAY);
+    expect(durationMs("PT0S")).toBe(0);
+    expect(spawnTime(weekly, dstMonday, DAY)).toEqual(new Date(dstMonday.getTime() - DAY));
+    const withReminders = {
+      ...weekly,
+      reminders: [
+        { id: "a", before: "PT1H" },
+        { id: "b", before: "P2D" },
+      ],
+    };
+    // P2D before 09:00 EDT Monday is 09:00 EST Saturday: 47 h across the DST change, plus a minute's margin.
+    expect(spawnLeadMs(dstMonday, weekly.timezone, weekly.due_date, withReminders.reminders, DAY)).toBe(47 * H + 60_000);
+    expect(spawnTime(withReminders, dstMonday, DAY)).toEqual(new Date("2026-03-07T13:59:00.000Z"));
+    // With no minimum lead, the margin is none either: the reminder's own offset.
+    expect(spawnLeadMs(dstMonday, weekly.timezone, weekly.due_date, withReminders.reminders, 0)).toBe(47 * H);
+    expect(spawnTime(weekly, dstMonday, 0)).toEqual(dstMonday);
+  });
+
+  it("never spawns before the previous occurrence is due (at most one instance ahead)", () => {
+    const daily = { ...weekly, recurrence_rule: "FREQ=DAILY", reminders: [{ id: "a", before: "PT36H" }] };
+    // Monday's instance spawns when Sunday's falls due (09:00 EDT Sunday), not 36 h ahead.
+    expect(spawnTime(daily, dstMonday, DAY)).toEqual(new Date("2026-03-08T13:00:00.000Z"));
+    // Across the DST night a day is 23 h: a 24 h lead still waits for Sunday 09:00.
+    expect(spawnTime({ ...daily, reminders: [] }, dstMonday, DAY)).toEqual(new Date("2026-03-08T13:00:00.000Z"));
+  });
+
+  it("copies the series' reminders to each instance as offsets of its own due date, with ids derived from the instance", () => {
+    const id = instanceId("7d0b3f4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", dstMonday);
+    const reminders = [
+      { id: "11111111-1111-4111-8111-111111111111", before: "PT1H" },
+      // 30 minutes before the series' first due date: copied as PT30M.
+      { id: "22222222-2222-4222-8222-222222222222", at: "2026-03-02T13:30:00.000Z" },
+      // After the first due date: no `before` equivalent, not copied.
+      { id: "33333333-3333-4333-8333-333333333333", at: "2026-03-02T15:00:00.000Z" },
+    ];
+    const copied = instanceReminders(id, dstMonday, weekly.timezone, weekly.due_date, reminders);
+    expect(copied.map((r) => [r.before, r.remind_at])).toEqual([
+      ["PT1H", "2026-03-09T12:00:00.000Z"],
+      ["PT30M", "2026-03-09T12:30:00.000Z"],
+    ]);
+    expect(instanceReminders(id, dstMonday, weekly.timezone, weekly.due_date, reminders)).toEqual(copied);
+    expect(new Set(copied.map((r) => r.id)).size).toBe(2);
+    expect(copied.map((r) => r.id)).not.toContain(reminders[0]?.id);
+    expect(instanceBefore({ id: "x", at: "2026-03-01T13:00:00.000Z" }, weekly.due_date)).toBe("PT25H");
+    expect(instanceBefore({ id: "x", at: "2026-03-01T13:00:00.000Z" }, null)).toBeNull();
   });
 });

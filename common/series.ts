@@ -2,10 +2,19 @@
  * Rules of recurring series shared by the processors and the scheduler (pure, no I/O): where a
  * series starts, and how a user's timezone change moves the series that followed the old zone.
  */
-import { DateTime } from "luxon";
-import { type EventOf, newEvent, type TaskChanges } from "./contracts/index.ts";
+import { DateTime, Duration } from "luxon";
+import {
+  type EventOf,
+  newEvent,
+  type RecurrenceMode,
+  type ReminderSpec,
+  type TaskChanges,
+  type TaskEvent,
+  type TaskFields,
+} from "./contracts/index.ts";
 import { nameBasedUuid } from "./ids.ts";
-import { nextOccurrence } from "./recurrence.ts";
+import { nextOccurrence, occurrencesAfter } from "./recurrence.ts";
+import { reminderFireTime } from "./reminder-time.ts";
 
 /** The start of a series: its due date, else its creation (as ingest computes next_occurrence). */
 export const seriesStart = (task: { due_date: string | null; created_at: string }): Date => new Date(task.due_date ?? task.created_at);
@@ -55,6 +64,8 @@ export const timezoneMoveEventId = (settingsEventId: string, taskId: string): st
 export interface FollowingSeries extends SeriesTask {
   id: string;
   updated_at: string;
+  /** after_completion: next_occurrence is the current instance's due date, which a move leaves alone. */
+  recurrence_mode?: RecurrenceMode;
 }
 
 /**
@@ -72,6 +83,7 @@ export function timezoneMoveEvents(
   const events: EventOf<"task.updated">[] = [];
   for (const task of tasks) {
     const changes = moveSeries(task, newZone, now);
+    if (task.recurrence_mode === "after_completion") delete changes.next_occurrence;
     if (Object.keys(changes).length === 0) continue;
     const timestamp = new Date(Math.max(Date.parse(settings.timestamp), Date.parse(task.updated_at))).toISOString();
     events.push(
@@ -89,4 +101,211 @@ export function timezoneMoveEvents(
     );
   }
   return events;
+}
+
+/** A reminder of a series as its instances copy it (the series' own reminders: `before` or `at`). */
+export interface SeriesReminder {
+  id: string;
+  before?: string | null;
+  at?: string | null;
+}
+
+/** Milliseconds of an ISO-8601 duration (days as 24 h; RECURRENCE_LEAD). Throws on an invalid one. */
+export function durationMs(iso: string): number {
+  const d = Duration.fromISO(iso);
+  if (!d.isValid) throw new RangeError(`"${iso}" is not an ISO-8601 duration`);
+  return d.as("milliseconds");
+}
+
+/**
+ * The `before` offset an instance carries for one reminder of its series: a `before` one as it
+ * is; an `at` one as its distance before the series' first due date (an `at` on or after that
+ * date, or on a series without a due date, has no equivalent and is not copied).
+ */
+export function instanceBefore(r: SeriesReminder, seriesDue: string | null): string | null {
+  if (r.before) return r.before;
+  if (!r.at || !seriesDue) return null;
+  const ms = Date.parse(seriesDue) - Date.parse(r.at);
+  if (!(ms >= 1000)) return null;
+  return Duration.fromMillis(Math.floor(ms / 1000) * 1000)
+    .shiftTo("hours", "minutes", "seconds")
+    .toISO() as string;
+}
+
+/** The instance of `seriesId` due at `occurrence`: one id per series and occurrence, whoever spawns it. */
+export const instanceId = (seriesId: string, occurrence: Date | string): string =>
+  nameBasedUuid("taskstream-scheduler", `instance:${seriesId}.${new Date(occurrence).getTime()}`);
+
+/** The recurring.spawned event's id for that instance (a redelivered spawn is one event). */
+export const spawnEventId = (seriesId: string, occurrence: Date | string): string =>
+  nameBasedUuid("taskstream-scheduler", `event:occurrence:${seriesId}.${new Date(occurrence).getTime()}`);
+
+/** The reminders an instance gets: its series' reminders as `before` offsets of its own due date, with ids derived from the instance. */
+export function instanceReminders(
+  instance: string,
+  occurrence: Date,
+  timezone: string,
+  seriesDue: string | null,
+  reminders: readonly SeriesReminder[],
+): ReminderSpec[] {
+  const out: ReminderSpec[] = [];
+  for (const r of reminders) {
+    const before = instanceBefore(r, seriesDue);
+    if (!before) continue;
+    const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
+    out.push({ id: nameBasedUuid(instance, `reminder:${r.id}`), before, remind_at: at.toISOString() });
+  }
+  return out.slice(0, 20);
+}
+
+/** Room left between spawning an instance and its earliest reminder, so that one is not late by the spawn's own delivery. */
+export const REMINDER_MARGIN_MS = 60_000;
+
+/**
+ * How far ahead of `occurrence` its instance is spawned: RECURRENCE_LEAD (`minLeadMs`), or the
+ * series' largest reminder offset plus a margin (min(RECURRENCE_LEAD, 1 min)) when that is
+ * larger, measured at this occurrence in the series' zone ("P1D" before 09:00 is 09:00 the day
+ * before, across DST too).
+ */
+export function spawnLeadMs(
+  occurrence: Date,
+  timezone: string,
+  seriesDue: string | null,
+  reminders: readonly SeriesReminder[],
+  minLeadMs: number,
+): number {
+  let lead = minLeadMs;
+  for (const r of reminders) {
+    const before = instanceBefore(r, seriesDue);
+    if (!before) continue;
+    const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
+    lead = Math.max(lead, occurrence.getTime() - at.getTime() + Math.min(minLeadMs, REMINDER_MARGIN_MS));
+  }
+  return lead;
+}
+
+/** A series as the spawn time needs it. */
+export interface SpawningSeries {
+  timezone: string;
+  due_date: string | null;
+  created_at: string;
+  recurrence_rule: string;
+  reminders: readonly SeriesReminder[];
+}
+
+/**
+ * When the instance due at `occurrence` is spawned: its lead time before it (spawnLeadMs), but
+ * never before the series' previous occurrence is due, so at most one instance of a series is
+ * ahead of its due time (a daily series with a 36 h reminder spawns tomorrow's when today's falls due).
+ */
+export function spawnTime(series: SpawningSeries, occurrence: Date, minLeadMs: number): Date {
+  const lead = spawnLeadMs(occurrence, series.timezone, series.due_date, series.reminders, minLeadMs);
+  if (lead <= 0) return occurrence;
+  const from = occurrence.getTime() - lead;
+  // The latest occurrence before this one, if it lies within the lead.
+  const start = seriesStart(series);
+  let floor = start.getTime() > from && start.getTime() < occurrence.getTime() ? start.getTime() : from;
+  for (const d of occurrencesAfter(series.recurrence_rule, start, series.timezone, new Date(from - 1), 400)) {
+    if (d.getTime() >= occurrence.getTime()) break;
+    floor = Math.max(floor, d.getTime());
+  }
+  return new Date(floor);
+}
+
+/** What an instance is made from: its series as the projection holds it. */
+export interface SpawnSource {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  priority: TaskFields["priority"];
+  due_date: string | null;
+  timezone: string;
+  tags: readonly string[];
+  reminders: readonly SeriesReminder[];
+}
+
+/**
+ * The recurring.spawned event that makes `series`' instance due at `occurrence` (the scheduler's
+ * for a `schedule` series, the processors' for an `after_completion` one): instance id and event
+ * id derive from the series and the occurrence, so it is made once however often it is asked for.
+ */
+export function spawnedEvent(
+  series: SpawnSource,
+  occurrence: Date,
+  parentNext: Date | null,
+  late: boolean,
+  meta: { timestamp: string; correlation_id: string },
+): EventOf<"recurring.spawned"> {
+  const instance = instanceId(series.id, occurrence);
+  return newEvent(
+    "recurring.spawned",
+    {
+      user_id: series.user_id,
+      aggregate_id: instance,
+      correlation_id: meta.correlation_id,
+      event_id: spawnEventId(series.id, occurrence),
+      timestamp: meta.timestamp,
+    },
+    {
+      occurrence: occurrence.toISOString(),
+      parent_next_occurrence: parentNext?.toISOString() ?? null,
+      late,
+      task: {
+        title: series.title,
+        description: series.description,
+        priority: series.priority,
+        due_date: occurrence.toISOString(),
+        timezone: series.timezone,
+        recurrence_rule: null,
+        next_occurrence: null,
+        parent_task_id: series.id,
+        tags: [...series.tags],
+        reminders: instanceReminders(instance, occurrence, series.timezone, series.due_date, series.reminders),
+      },
+    },
+  );
+}
+
+/** A task as the after_completion rule needs it (the domain's Task fits). */
+export interface SeriesState extends SpawnSource {
+  status: string;
+  created_at: string;
+  recurrence_rule: string | null;
+  recurrence_mode?: RecurrenceMode;
+  next_occurrence: string | null;
+  parent_task_id: string | null;
+  completed_at: string | null;
+}
+
+/**
+ * after_completion series make their instances here, in the processors' batch, right after the
+ * event that calls for one (the same transaction): the series' first instance when it is created
+ * (or switched to after_completion), and instance k+1 when its current instance k is completed,
+ * due at the rule's first occurrence after the completion (or after k's own due date, when
+ * completed early). The series' next_occurrence is its current instance's due date, so a second
+ * completion of k (after reopening it) spawns nothing, and a redelivered one is a duplicate event.
+ */
+export function afterCompletionSpawns(
+  applied: Pick<TaskEvent, "event_type" | "aggregate_id" | "timestamp" | "correlation_id"> & { data: unknown },
+  tasks: ReadonlyMap<string, SeriesState | null>,
+): EventOf<"recurring.spawned">[] {
+  const meta = { timestamp: applied.timestamp, correlation_id: applied.correlation_id };
+  const task = tasks.get(applied.aggregate_id);
+  if (!task) return [];
+  const isAfterCompletion = (t: SeriesState) => t.recurrence_rule !== null && t.recurrence_mode === "after_completion";
+  if (applied.event_type === "task.created" || applied.event_type === "task.updated") {
+    if (!isAfterCompletion(task) || task.next_occurrence === null) return [];
+    if (applied.event_type === "task.updated" && !(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
+    const first = new Date(task.next_occurrence);
+    return [spawnedEvent(task, first, first, false, meta)];
+  }
+  if (applied.event_type !== "task.completed" || !task.parent_task_id || !task.due_date) return [];
+  const series = tasks.get(task.parent_task_id);
+  if (!series || !isAfterCompletion(series) || series.next_occurrence === null) return [];
+  if (Date.parse(series.next_occurrence) !== Date.parse(task.due_date)) return [];
+  const completedAt = Date.parse(task.completed_at ?? applied.timestamp);
+  const after = new Date(Math.max(completedAt, Date.parse(task.due_date)));
+  const next = nextOccurrence(series.recurrence_rule as string, seriesStart(series), series.timezone, after);
+  return next ? [spawnedEvent(series, next, next, false, meta)] : [];
 }

@@ -27,6 +27,11 @@ const taskFields = {
   priority: Type.Optional(Priority),
   tags: Type.Optional(Type.Array(TagName, { maxItems: 50 })),
   recurrence_rule: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 500 }))),
+  recurrence_mode: Type.Optional(
+    Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")], {
+      description: "schedule (default): instances by the clock; after_completion: the next instance when the current one is completed",
+    }),
+  ),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA zone; defaults to the user's" })),
 };
 

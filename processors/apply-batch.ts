@@ -17,7 +17,7 @@ import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatch, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
 import { isInfrastructureError } from "../common/failures.ts";
-import { timezoneMoveEvents } from "../common/series.ts";
+import { afterCompletionSpawns, timezoneMoveEvents } from "../common/series.ts";
 import { type BatchKeys, loadBatchState, lockUsers, storeChanges } from "../storage/queries/projection.ts";
 import { recordScheduleChanges } from "../storage/queries/schedule-changes.ts";
 import { projectionChanges, scheduleChanges } from "./changes.ts";
@@ -42,7 +42,7 @@ export interface ApplyOptions {
    * changes. Replay leaves it out: the log already holds the moves, and the scheduler reads only
    * the live schema.
    */
-  scheduling?: { scope: string };
+  scheduling?: { scope: string /** RECURRENCE_LEAD in ms (default 24 h). */; recurrenceLeadMs?: number };
 }
 
 /** `db` is the pool, or one connection whose search_path points at a replay schema. */
@@ -93,7 +93,9 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
   const taskIds = new Set<string>();
   const tagUsers = new Set<string>();
   const seriesUsers = new Set<string>();
+  const deletedTasks = new Set<string>();
   for (const e of events) {
+    if (e.event_type === "task.deleted" && UUID.test(e.aggregate_id)) deletedTasks.add(e.aggregate_id);
     if (ON_TASK.test(e.event_type) && UUID.test(e.aggregate_id)) taskIds.add(e.aggregate_id);
     if (e.event_type === "recurring.spawned" && e.data.task.parent_task_id && UUID.test(e.data.task.parent_task_id))
       taskIds.add(e.data.task.parent_task_id);
@@ -106,6 +108,7 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
     tagUsers: [...tagUsers],
     seriesUsers: [...seriesUsers],
     aggregateIds: [...new Set(events.map((e) => e.aggregate_id))],
+    deletedTasks: [...deletedTasks],
   };
 }
 
@@ -116,6 +119,11 @@ function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
   if (old === next) return [];
   const series = [...state.tasks.values()].filter((t): t is Task => t !== null && t.recurrence_rule !== null && t.timezone === old);
   return timezoneMoveEvents(applied, next, series, new Date());
+}
+
+/** The events an applied one makes follow right after it: timezone moves, after_completion instances. */
+function followUps(applied: AppliedEvent, state: UserState): TaskEvent[] {
+  return [...timezoneMoves(applied, state), ...afterCompletionSpawns(applied, state.tasks)];
 }
 
 async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
@@ -165,9 +173,14 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], o
       seqs.set(id, u.seq);
     }
     const seen = new Set(loaded.seen.map((e) => e.event_id));
-    const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? timezoneMoves : undefined);
+    const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? followUps : undefined);
     await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity));
-    if (options.scheduling) await recordScheduleChanges(tx, scheduleChanges(states, outcome.states), options.scheduling.scope);
+    if (options.scheduling)
+      await recordScheduleChanges(
+        tx,
+        scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs),
+        options.scheduling.scope,
+      );
     return { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
   });
 }

@@ -6,7 +6,10 @@ import type { AppliedEvent } from "../common/contracts/index.ts";
 import { type ScheduleChange, scheduleOrNull, type TaskSchedule } from "../common/contracts/schedule.ts";
 import type { ActivityEntry } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
+import { spawnTime } from "../common/series.ts";
 import type { ProjectionChanges } from "../storage/queries/projection.ts";
+
+const DEFAULT_LEAD_MS = 86_400_000;
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -76,13 +79,28 @@ function taskRows(c: ProjectionChanges, state: UserState, task: Task, was: Task 
   c.deletedReminders.push(...previous.keys());
 }
 
+/** When a series' occurrence job fires (its instance is spawned that long ahead); undefined without one or when it cannot be computed. */
+function spawnAtOf(task: Task, leadMs: number): string | undefined {
+  if (!task.recurrence_rule || task.next_occurrence === null) return undefined;
+  try {
+    return spawnTime({ ...task, recurrence_rule: task.recurrence_rule }, new Date(task.next_occurrence), leadMs).toISOString();
+  } catch {
+    // A rule the projection holds but cannot evaluate: the scheduler's planner logs and refuses it.
+    return undefined;
+  }
+}
+
 /** What the scheduler needs of a task: which jobs it calls for (scheduler/plan.ts desiredJobs). */
-function scheduleOf(task: Task | null): TaskSchedule | null {
+function scheduleOf(task: Task | null, leadMs: number): TaskSchedule | null {
   if (!task) return null;
+  // An after_completion series needs no occurrence job: its instances come with completions (common/series.ts).
+  const byClock = task.recurrence_mode !== "after_completion";
+  const spawnAt = byClock ? spawnAtOf(task, leadMs) : undefined;
   return scheduleOrNull({
     status: task.status,
     recurrence_rule: task.recurrence_rule,
-    next_occurrence: task.next_occurrence === null ? null : new Date(task.next_occurrence).toISOString(),
+    next_occurrence: task.next_occurrence === null || !byClock ? null : new Date(task.next_occurrence).toISOString(),
+    ...(spawnAt !== undefined ? { spawn_at: spawnAt } : {}),
     reminders: task.reminders
       .filter((r) => !r.notified)
       .map((r) => ({ id: r.id, remind_at: new Date(r.remind_at).toISOString() }))
@@ -94,7 +112,12 @@ function scheduleOf(task: Task | null): TaskSchedule | null {
  * The schedule changes a batch makes: one per task whose jobs differ before and after it (a task
  * that schedules nothing, before and after, costs the scheduler nothing).
  */
-export function scheduleChanges(before: ReadonlyMap<string, UserState>, after: ReadonlyMap<string, UserState>): ScheduleChange[] {
+export function scheduleChanges(
+  before: ReadonlyMap<string, UserState>,
+  after: ReadonlyMap<string, UserState>,
+  /** RECURRENCE_LEAD in ms: how long before its occurrence a series' instance is spawned, at least. */
+  leadMs = DEFAULT_LEAD_MS,
+): ScheduleChange[] {
   const changes: ScheduleChange[] = [];
   for (const [userId, final] of after) {
     const initial = before.get(userId);
@@ -102,8 +125,8 @@ export function scheduleChanges(before: ReadonlyMap<string, UserState>, after: R
     for (const [id, task] of final.tasks) {
       const was = initial.tasks.get(id) ?? null;
       if (task === was) continue;
-      const schedule = scheduleOf(task);
-      if (JSON.stringify(schedule) === JSON.stringify(scheduleOf(was))) continue;
+      const schedule = scheduleOf(task, leadMs);
+      if (JSON.stringify(schedule) === JSON.stringify(scheduleOf(was, leadMs))) continue;
       changes.push({ task_id: id, user_id: userId, version: task?.version ?? final.versions.get(id) ?? was?.version ?? 0, schedule });
     }
   }

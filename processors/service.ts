@@ -25,6 +25,7 @@ import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
+import { durationMs } from "../common/series.ts";
 import { type Health, healthServer, type Service, withTimeout } from "../common/service.ts";
 import { withSpan } from "../common/telemetry.ts";
 import { applyBatch } from "./apply-batch.ts";
@@ -48,7 +49,7 @@ export async function processorsService(config: Config, health: Health): Promise
   let stopKafka = () => {};
   let closeServer = () => {};
   // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
-  const scheduling = { scheduling: { scope: config.topicPrefix } };
+  const scheduling = { scheduling: { scope: config.topicPrefix, recurrenceLeadMs: durationMs(config.recurrenceLead) } };
 
   async function handleBatch(batch: EachBatchPayload["batch"]): Promise<void> {
     const started = process.hrtime.bigint();

@@ -52,7 +52,9 @@ export interface PlannedJob {
  * hence dots.
  */
 export const reminderJobId = (reminderId: string, remindAt: number): string => `reminder.${reminderId}.${remindAt}`;
-export const occurrenceJobId = (taskId: string, occurrence: number): string => `occurrence.${taskId}.${occurrence}`;
+/** An occurrence job fired ahead of its occurrence (spawn-ahead) names its fire time too, so a changed lead moves it. */
+export const occurrenceJobId = (taskId: string, occurrence: number, fireAt = occurrence): string =>
+  fireAt === occurrence ? `occurrence.${taskId}.${occurrence}` : `occurrence.${taskId}.${occurrence}.${fireAt}`;
 
 export function plannedReminder(userId: string, taskId: string, reminderId: string, remindAt: string | Date): PlannedJob {
   const dueAt = new Date(remindAt).getTime();
@@ -63,12 +65,14 @@ export function plannedReminder(userId: string, taskId: string, reminderId: stri
   };
 }
 
-export function plannedOccurrence(userId: string, taskId: string, occurrence: string | Date): PlannedJob {
-  const dueAt = new Date(occurrence).getTime();
+/** The job that spawns the instance due at `occurrence`; it fires at `spawnAt` (its lead time before; default: at the occurrence). */
+export function plannedOccurrence(userId: string, taskId: string, occurrence: string | Date, spawnAt?: string | Date): PlannedJob {
+  const at = new Date(occurrence).getTime();
+  const dueAt = spawnAt === undefined ? at : Math.min(at, new Date(spawnAt).getTime());
   return {
-    id: occurrenceJobId(taskId, dueAt),
+    id: occurrenceJobId(taskId, at, dueAt),
     dueAt,
-    data: { kind: "occurrence", user_id: userId, task_id: taskId, occurrence: new Date(dueAt).toISOString() },
+    data: { kind: "occurrence", user_id: userId, task_id: taskId, occurrence: new Date(at).toISOString() },
   };
 }
 

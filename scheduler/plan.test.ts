@@ -121,3 +121,25 @@ describe("lateness and event ids", () => {
     expect(parseEvent(JSON.stringify(event)).event_id).toBe(id);
   });
 });
+
+describe("spawn ahead", () => {
+  const start = new Date("2026-03-02T14:00:00.000Z"); // Monday 09:00 in New York (EST)
+  const tz = "America/New_York";
+
+  it("a job fired ahead of its occurrence spawns that occurrence, on time, and moves the series to the one after it", () => {
+    const due = new Date("2026-03-09T13:00:00.000Z"); // the Monday after DST began: 09:00 EDT
+    const s = spawnAt("FREQ=WEEKLY", start, tz, due, new Date(due.getTime() - DAY));
+    expect(s).toEqual({ occurrence: due, next: new Date("2026-03-16T13:00:00.000Z"), missed: 0 });
+    expect(isLate(due.getTime(), due.getTime() - DAY)).toBe(false);
+  });
+
+  it("the occurrence job fires at the recorded spawn time, and a changed lead is a new job", () => {
+    const ahead = desiredJobs(task({ spawn_at: "2026-03-08T13:00:00.000Z" })).find((j) => j.data.kind === "occurrence");
+    expect(ahead).toMatchObject({ dueAt: Date.parse("2026-03-08T13:00:00.000Z"), data: { occurrence: "2026-03-09T13:00:00.000Z" } });
+    const onTime = desiredJobs(task()).find((j) => j.data.kind === "occurrence");
+    expect(onTime?.id).toBe(occurrenceJobId(task().id, Date.parse("2026-03-09T13:00:00.000Z")));
+    expect(ahead?.id).not.toBe(onTime?.id);
+    const otherLead = desiredJobs(task({ spawn_at: "2026-03-09T12:00:00.000Z" })).find((j) => j.data.kind === "occurrence");
+    expect(otherLead?.id).not.toBe(ahead?.id);
+  });
+});

@@ -30,7 +30,8 @@ export function desiredJobs(task: ScheduledTask): PlannedJob[] {
   if (task.status === "pending") {
     for (const r of task.reminders) jobs.push(plannedReminder(task.user_id, task.id, r.id, r.remind_at));
   }
-  if (task.recurrence_rule && task.next_occurrence) jobs.push(plannedOccurrence(task.user_id, task.id, task.next_occurrence));
+  if (task.recurrence_rule && task.next_occurrence)
+    jobs.push(plannedOccurrence(task.user_id, task.id, task.next_occurrence, task.spawn_at));
   return jobs;
 }
 
@@ -46,6 +47,9 @@ export interface Spawn {
 /**
  * Which occurrence to spawn when the job for `due` runs at `now`.
  *
+ * Ahead of `due` (the job fires a lead time before it, so the instance's reminders can fire on
+ * time), that is `due` itself, and the series moves on to the occurrence after it.
+ *
  * On time, that is `due` itself and the next one after it. After downtime several may have
  * fallen due: only the most recent one is spawned (late), the older ones are counted as missed,
  * and the series moves on to the first occurrence after `now`. A recurring task stands for
@@ -53,6 +57,8 @@ export interface Spawn {
  * that matters, and the user can still see in the history that occurrences were missed.
  */
 export function spawnAt(rule: string, start: Date, timezone: string, due: Date, now: Date): Spawn {
+  // Spawned ahead (its lead time before the occurrence): that occurrence, and the series moves to the one after it.
+  if (now.getTime() < due.getTime()) return { occurrence: due, next: nextOccurrence(rule, start, timezone, due), missed: 0 };
   const next = nextOccurrence(rule, start, timezone, now);
   // The latest occurrence in (due, now], looked for in growing windows back from now, so the
   // work is bounded by the window, not by how long the scheduler was down.

@@ -12,6 +12,7 @@ import type { ScheduleChange } from "../common/contracts/schedule.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import { spawnTime } from "../common/series.ts";
 import { traceHeaders, tracingEnabled } from "../common/telemetry.ts";
 import {
   JOB_OPTIONS,
@@ -24,7 +25,7 @@ import {
   type SchedulerJob,
 } from "./jobs.ts";
 import { desiredJobs, type ScheduledTask } from "./plan.ts";
-import { pendingRemindersPage, seriesPage } from "./store.ts";
+import { pendingRemindersPage, type SeriesHead, seriesPage } from "./store.ts";
 
 const log = logger("scheduler");
 const scheduled = metric.counter("scheduler_jobs_scheduled_total", "Delayed jobs added (new job ids only)", ["kind"]);
@@ -52,6 +53,8 @@ export class Schedule {
     private readonly redis: Redis,
     bullPrefix: string,
     private readonly indexPrefix: string,
+    /** RECURRENCE_LEAD in ms: the reconcile plans occurrence jobs this far ahead (as the processors' schedule changes do). */
+    private readonly recurrenceLeadMs = 86_400_000,
   ) {
     this.queue = new Queue<SchedulerJob, Outcome>(QUEUE_NAME, {
       connection: bullConnection(redis),
@@ -150,12 +153,20 @@ export class Schedule {
     for (let after: string | null = null; ; ) {
       const page = await seriesPage(this.db, after, pageSize);
       if (page.length === 0) break;
-      occurrences += await this.addMissing(page.map((t) => plannedOccurrence(t.user_id, t.id, t.next_occurrence)));
+      occurrences += await this.addMissing(page.map((t) => plannedOccurrence(t.user_id, t.id, t.next_occurrence, this.spawnAtOf(t))));
       after = page[page.length - 1]?.id ?? null;
     }
     const retried = await this.retryFailed();
     end();
     return { reminders, occurrences, retried };
+  }
+
+  private spawnAtOf(t: SeriesHead): Date | undefined {
+    try {
+      return spawnTime(t, new Date(t.next_occurrence), this.recurrenceLeadMs);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Adds the jobs whose id BullMQ does not hold in any state; returns how many that was. */

@@ -32,7 +32,8 @@ import { LATE_AFTER_MS } from "./plan.ts";
 import { bullConnection, Schedule } from "./schedule.ts";
 
 const config = testConfig();
-const env = envFor(config, { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_SECOND: "100000" });
+// Occurrences spawn at their time here (no lead), as these tests time them; series.int.test.ts covers spawning ahead.
+const env = envFor(config, { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_SECOND: "100000", RECURRENCE_LEAD: "PT0S" });
 const procs: RunningProcess[] = [];
 let scheduler: RunningProcess;
 let db: Db;

@@ -20,6 +20,7 @@ import { logger } from "../common/log.ts";
 import { registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
+import { durationMs } from "../common/series.ts";
 import { type Health, healthServer, type Service, withTimeout } from "../common/service.ts";
 import { ScheduleIntake } from "./intake.ts";
 import { type Outcome, QUEUE_NAME, type SchedulerJob } from "./jobs.ts";
@@ -101,7 +102,7 @@ export async function schedulerService(config: Config, health: Health, options: 
         redis: checks.redis(redis),
         kafka: () => (admin ? admin.listTopics() : notConnected()),
       });
-      schedule = new Schedule(db, redis, keys.bullPrefix, `${config.redisPrefix}:sched`);
+      schedule = new Schedule(db, redis, keys.bullPrefix, `${config.redisPrefix}:sched`, durationMs(config.recurrenceLead));
       countJobs = () => schedule.queue.getJobCounts("delayed", "waiting", "active", "failed");
 
       // Recreate what is missing before taking schedule changes, so the first ones find a complete set.

@@ -11,7 +11,7 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
-import { seriesStart } from "../common/series.ts";
+import { seriesStart, spawnedEvent } from "../common/series.ts";
 import { withLinkedSpan } from "../common/telemetry.ts";
 import { Batcher } from "./batcher.ts";
 import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
@@ -81,7 +81,12 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
 
   async function occurrence(job: Job<SchedulerJob>, data: OccurrenceJob): Promise<Outcome> {
     const series = await seriesAtFire(deps.db, data.task_id);
-    if (!series?.recurrence_rule || !series.next_occurrence || Date.parse(series.next_occurrence) !== Date.parse(data.occurrence)) {
+    if (
+      !series?.recurrence_rule ||
+      series.recurrence_mode === "after_completion" ||
+      !series.next_occurrence ||
+      Date.parse(series.next_occurrence) !== Date.parse(data.occurrence)
+    ) {
       return "stale";
     }
     const firedAt = now();
@@ -101,35 +106,11 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
         "occurrences fell due while the scheduler was behind; spawning only the latest",
       );
     }
-    const name = `${series.id}.${at}`;
     await send(
-      newEvent(
-        "recurring.spawned",
-        {
-          user_id: series.user_id,
-          aggregate_id: deterministicUuid(`instance:${name}`),
-          correlation_id: deterministicUuid(`correlation:${job.id}`),
-          event_id: deterministicUuid(`event:occurrence:${name}`),
-          timestamp: firedAt.toISOString(),
-        },
-        {
-          occurrence: spawn.occurrence.toISOString(),
-          parent_next_occurrence: spawn.next?.toISOString() ?? null,
-          late,
-          task: {
-            title: series.title,
-            description: series.description,
-            priority: series.priority,
-            due_date: spawn.occurrence.toISOString(),
-            timezone: series.timezone,
-            recurrence_rule: null,
-            next_occurrence: null,
-            parent_task_id: series.id,
-            tags: series.tags,
-            reminders: [],
-          },
-        },
-      ),
+      spawnedEvent(series, spawn.occurrence, spawn.next, late, {
+        timestamp: firedAt.toISOString(),
+        correlation_id: deterministicUuid(`correlation:${job.id}`),
+      }),
     );
     lateness.observe({ kind: "occurrence" }, (firedAt.getTime() - at) / 1000);
     return "fired";

@@ -26,6 +26,13 @@ export const ReminderSpec = Type.Object(
 );
 export type ReminderSpec = Static<typeof ReminderSpec>;
 
+/**
+ * How a series makes its instances: `schedule` by the clock, independent of completion;
+ * `after_completion` the next one when the current one is completed (CONTRACT.md "Recurring series").
+ */
+export const RecurrenceMode = Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")]);
+export type RecurrenceMode = Static<typeof RecurrenceMode>;
+
 /** The fields a task is created with; task.created and recurring.spawned carry them whole. */
 export const TaskFields = Type.Object(
   {
@@ -35,6 +42,8 @@ export const TaskFields = Type.Object(
     due_date: Nullable(Instant),
     timezone: Type.String({ minLength: 1, maxLength: 64 }),
     recurrence_rule: Nullable(Type.String({ maxLength: 500 })),
+    /** Absent (events written before the field existed): `schedule`. */
+    recurrence_mode: Type.Optional(Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")], { default: "schedule" })),
     next_occurrence: Nullable(Instant),
     parent_task_id: Nullable(Uuid),
     tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
@@ -61,6 +70,7 @@ export const UpdatableField = Type.Union([
   Type.Literal("due_date"),
   Type.Literal("timezone"),
   Type.Literal("recurrence_rule"),
+  Type.Literal("recurrence_mode"),
   Type.Literal("next_occurrence"),
   Type.Literal("tags"),
 ]);
@@ -75,6 +85,7 @@ export const TaskChanges = Type.Object(
     due_date: Type.Optional(changeOf(TaskFields.properties.due_date)),
     timezone: Type.Optional(changeOf(TaskFields.properties.timezone)),
     recurrence_rule: Type.Optional(changeOf(TaskFields.properties.recurrence_rule)),
+    recurrence_mode: Type.Optional(changeOf(RecurrenceMode)),
     next_occurrence: Type.Optional(changeOf(TaskFields.properties.next_occurrence)),
     tags: Type.Optional(changeOf(TaskFields.properties.tags)),
   },

@@ -16,6 +16,11 @@ export const TaskSchedule = Type.Object(
     status: Type.Union([Type.Literal("pending"), Type.Literal("completed")]),
     recurrence_rule: Type.Union([Type.String(), Type.Null()]),
     next_occurrence: Type.Union([Instant, Type.Null()]),
+    /**
+     * When the occurrence job fires: the lead time before next_occurrence its instance is spawned
+     * at (common/series.ts spawnTime). Absent (older rows): at next_occurrence.
+     */
+    spawn_at: Type.Optional(Instant),
     /** Reminders not notified yet (a completed task keeps them, but they need no jobs). */
     reminders: Type.Array(Type.Object({ id: Type.String({ format: "uuid" }), remind_at: Instant }, { additionalProperties: false })),
   },

@@ -2,7 +2,7 @@
  * The task a task.created event makes, as the API returns it: one rule for ingest's 202 answer
  * and the client library's local view. Pure and free of runtime imports, so browsers bundle it.
  */
-import type { Priority, TaskFields } from "./events.ts";
+import type { Priority, RecurrenceMode, TaskFields } from "./events.ts";
 
 /** A pending reminder of a task, as the API returns it. */
 export interface ReminderView {
@@ -24,6 +24,8 @@ export interface TaskView {
   due_date: string | null;
   timezone: string;
   recurrence_rule: string | null;
+  /** Always set by the server; optional in the type so views built before the field existed still fit. */
+  recurrence_mode?: RecurrenceMode;
   next_occurrence: string | null;
   parent_task_id: string | null;
   tags: string[];
@@ -45,6 +47,7 @@ export function createdTaskView(userId: string, id: string, f: TaskFields, times
     due_date: f.due_date,
     timezone: f.timezone,
     recurrence_rule: f.recurrence_rule,
+    recurrence_mode: f.recurrence_mode ?? "schedule",
     next_occurrence: f.next_occurrence,
     parent_task_id: f.parent_task_id,
     tags: [...f.tags].sort(),

@@ -7,7 +7,7 @@
  * Pure apart from the ids and clock the caller passes in.
  */
 import { newEvent } from "../contracts/envelope.ts";
-import type { ReminderSpec, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
+import type { RecurrenceMode, ReminderSpec, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { isValidTimezone, nextOccurrence, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
@@ -37,6 +37,7 @@ export interface TaskInput {
   priority?: Task["priority"];
   tags?: string[];
   recurrence_rule?: string | null;
+  recurrence_mode?: RecurrenceMode;
   timezone?: string;
   reminders?: unknown[];
 }
@@ -137,6 +138,8 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
     due_date: dueDate,
     timezone: zone,
     recurrence_rule: rule,
+    // Written only when asked for: events without it are `schedule`.
+    ...(input.recurrence_mode !== undefined ? { recurrence_mode: input.recurrence_mode } : {}),
     next_occurrence: firstOccurrence(rule, dueDate, cmd.now, zone),
     parent_task_id: null,
     tags: dedupeTags(input.tags),
@@ -161,16 +164,24 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     due_date: input.due_date !== undefined ? iso(input.due_date) : task.due_date,
     timezone: input.timezone ?? task.timezone,
     recurrence_rule: input.recurrence_rule !== undefined ? rule : task.recurrence_rule,
+    recurrence_mode: input.recurrence_mode ?? task.recurrence_mode ?? "schedule",
     tags: input.tags !== undefined ? dedupeTags(input.tags).sort() : task.tags,
   };
   const change = <K extends keyof typeof after>(field: K) => {
-    if (JSON.stringify(task[field]) !== JSON.stringify(after[field]))
-      Object.assign(next, { [field]: { old: task[field], new: after[field] } });
+    const was = field === "recurrence_mode" ? (task.recurrence_mode ?? "schedule") : task[field];
+    if (JSON.stringify(was) !== JSON.stringify(after[field])) Object.assign(next, { [field]: { old: was, new: after[field] } });
   };
   for (const field of Object.keys(after) as (keyof typeof after)[]) if (input[field] !== undefined) change(field);
-  if (next.recurrence_rule || next.due_date || next.timezone) {
+  const wasAfterCompletion = task.recurrence_rule !== null && task.recurrence_mode === "after_completion";
+  if (wasAfterCompletion && after.recurrence_rule && after.recurrence_mode === "after_completion") {
+    // An after_completion series' next_occurrence is its current instance's due date, which an
+    // edit leaves alone: the new rule, time or zone applies from the next instance on.
+  } else if (next.recurrence_rule || next.due_date || next.timezone || next.recurrence_mode) {
+    // Back to `schedule`: the next occurrence after the current instance, never in the past.
+    const notBefore =
+      wasAfterCompletion && task.next_occurrence && Date.parse(task.next_occurrence) > Date.parse(cmd.now) ? task.next_occurrence : cmd.now;
     const occurrence = after.recurrence_rule
-      ? firstOccurrence(after.recurrence_rule, after.due_date, task.created_at, after.timezone, cmd.now)
+      ? firstOccurrence(after.recurrence_rule, after.due_date, task.created_at, after.timezone, notBefore)
       : null;
     if (occurrence !== task.next_occurrence) next.next_occurrence = { old: task.next_occurrence, new: occurrence };
   }
@@ -203,6 +214,11 @@ export function uncompleteTask(cmd: Command, task: Task): Decision {
 export function skipOccurrence(cmd: Command, task: Task): Decision {
   if (!task.recurrence_rule || !task.next_occurrence)
     return refuse({ kind: "conflict", message: `task ${task.id} has no upcoming occurrence to skip` });
+  if (task.recurrence_mode === "after_completion")
+    return refuse({
+      kind: "conflict",
+      message: `task ${task.id} makes its next instance when the current one is completed (after_completion): complete or delete that one instead`,
+    });
   const start = new Date(task.due_date ?? task.created_at);
   const following = nextOccurrence(task.recurrence_rule, start, task.timezone, new Date(task.next_occurrence))?.toISOString() ?? null;
   return decided(

@@ -103,6 +103,8 @@ describe("task.created", () => {
       due_date: "2026-02-01T09:00:00.000Z",
       timezone: "UTC",
       recurrence_rule: null,
+      // Not written: an event without it is a `schedule` series (had it a rule).
+      recurrence_mode: "schedule",
       next_occurrence: null,
       parent_task_id: null,
       tags: ["bills", "rent"],

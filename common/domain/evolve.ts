@@ -69,6 +69,7 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
     due_date: f.due_date,
     timezone: f.timezone,
     recurrence_rule: f.recurrence_rule,
+    recurrence_mode: f.recurrence_mode ?? "schedule",
     next_occurrence: f.next_occurrence,
     parent_task_id: f.parent_task_id,
     tags: [...f.tags].sort(),
@@ -174,6 +175,11 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (c.timezone) [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
   if (c.recurrence_rule)
     [changes.recurrence_rule, next.recurrence_rule] = [{ old: task.recurrence_rule, new: c.recurrence_rule.new }, c.recurrence_rule.new];
+  if (c.recurrence_mode)
+    [changes.recurrence_mode, next.recurrence_mode] = [
+      { old: task.recurrence_mode ?? "schedule", new: c.recurrence_mode.new },
+      c.recurrence_mode.new,
+    ];
   if (c.next_occurrence)
     [changes.next_occurrence, next.next_occurrence] = [{ old: task.next_occurrence, new: c.next_occurrence.new }, c.next_occurrence.new];
   if (c.tags) {
@@ -209,10 +215,22 @@ const statusChange =
     );
   };
 
+/**
+ * A deleted series stops, and its pending instances lose the reminders that have not fired (the
+ * instances stay: they are tasks of their own). Only the instances in the state are touched (the
+ * processors load a deleted task's pending instances).
+ */
 const taskDeleted: Rule<"task.deleted"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
-  return applied(state, e.aggregate_id, {}, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
+  let tasks = state.tasks;
+  if (task.recurrence_rule !== null)
+    for (const [id, t] of state.tasks) {
+      if (t?.parent_task_id !== task.id || t.status !== "pending" || !t.reminders.some((r) => !r.notified)) continue;
+      if (tasks === state.tasks) tasks = copy(tasks);
+      (tasks as Map<string, Task | null>).set(id, { ...t, reminders: t.reminders.filter((r) => r.notified) });
+    }
+  return applied(state, e.aggregate_id, { tasks }, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
 };
 
 const spawned: Rule<"recurring.spawned"> = (state, e) => {

@@ -2,7 +2,7 @@
  * The state the domain rules work on: a user's tasks (with their tags by name and reminders),
  * tags and timezone. Pure data; the projection in PostgreSQL stores exactly this.
  */
-import type { Priority } from "../contracts/events.ts";
+import type { Priority, RecurrenceMode } from "../contracts/events.ts";
 
 export interface Reminder {
   id: string;
@@ -28,6 +28,8 @@ export interface Task {
   due_date: string | null;
   timezone: string;
   recurrence_rule: string | null;
+  /** Absent: `schedule` (the projection always stores one). */
+  recurrence_mode?: RecurrenceMode;
   next_occurrence: string | null;
   parent_task_id: string | null;
   /** Tag names, sorted. */

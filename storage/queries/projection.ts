@@ -24,7 +24,7 @@ const taskJson = sql.fragment`
   json_build_object(
     'id', t.id, 'user_id', t.user_id, 'title', t.title, 'description', t.description, 'status', t.status,
     'priority', t.priority, 'due_date', ${ts("t.due_date")}, 'timezone', t.timezone, 'recurrence_rule', t.recurrence_rule,
-    'next_occurrence', ${ts("t.next_occurrence")}, 'parent_task_id', t.parent_task_id, 'version', t.version,
+    'recurrence_mode', t.recurrence_mode, 'next_occurrence', ${ts("t.next_occurrence")}, 'parent_task_id', t.parent_task_id, 'version', t.version,
     'created_at', ${ts("t.created_at")}, 'updated_at', ${ts("t.updated_at")}, 'completed_at', ${ts("t.completed_at")},
     'tags', coalesce((select json_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id where tt.task_id = t.id), '[]'),
     'reminders', coalesce((select json_agg(json_strip_nulls(json_build_object(
@@ -70,6 +70,8 @@ export interface BatchKeys {
   tagUsers: string[];
   seriesUsers: string[];
   aggregateIds: string[];
+  /** Tasks the batch deletes: their pending instances are loaded too (a deleted series takes their reminders). */
+  deletedTasks?: string[];
 }
 
 /** Everything a batch's events are evolved against, in one statement. */
@@ -80,6 +82,9 @@ export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Prom
         where e.event_id = any(${sql.array(k.eventIds, "uuid")})) as seen,
       (select coalesce(json_agg(${taskJson}), '[]') from tasks t
         where t.id = any(${sql.array(k.taskIds, "uuid")})
+           -- the series of the batch's instances (completing one may spawn the next: after_completion)
+           or (t.parent_task_id = any(${sql.array(k.deletedTasks ?? [], "uuid")}) and t.status = 'pending')
+           or t.id in (select c.parent_task_id from tasks c where c.id = any(${sql.array(k.taskIds, "uuid")}) and c.parent_task_id is not null)
            or (t.user_id = any(${sql.array(k.seriesUsers, "text")}) and t.recurrence_rule is not null)) as tasks,
       (select coalesce(json_agg(json_build_object('user_id', g.user_id, 'id', g.id, 'name', g.name, 'color', g.color,
               'created_at', ${ts("g.created_at")}, 'updated_at', ${ts("g.updated_at")})), '[]') from tags g
@@ -125,18 +130,19 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges)
       where tags.user_id = excluded.user_id`);
   if (c.tasks.length > 0)
     await tx.query(sql.unsafe`
-      insert into tasks (id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, next_occurrence,
-                         parent_task_id, version, created_at, updated_at, completed_at)
+      insert into tasks (id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, recurrence_mode,
+                         next_occurrence, parent_task_id, version, created_at, updated_at, completed_at)
       select x.id, x.user_id, x.title, x.description, x.status, x.priority, x.due_date, x.timezone, x.recurrence_rule,
-             x.next_occurrence, x.parent_task_id, x.version, x.created_at, x.updated_at, x.completed_at
+             coalesce(x.recurrence_mode, 'schedule'), x.next_occurrence, x.parent_task_id, x.version, x.created_at, x.updated_at,
+             x.completed_at
       from jsonb_to_recordset(${rows(c.tasks.map(({ tags: _t, reminders: _r, ...row }) => row))}) as x(
         id uuid, user_id text, title text, description text, status text, priority text, due_date timestamptz, timezone text,
-        recurrence_rule text, next_occurrence timestamptz, parent_task_id uuid, version int, created_at timestamptz,
+        recurrence_rule text, recurrence_mode text, next_occurrence timestamptz, parent_task_id uuid, version int, created_at timestamptz,
         updated_at timestamptz, completed_at timestamptz)
       on conflict (id) do update set
         title = excluded.title, description = excluded.description, status = excluded.status, priority = excluded.priority,
         due_date = excluded.due_date, timezone = excluded.timezone, recurrence_rule = excluded.recurrence_rule,
-        next_occurrence = excluded.next_occurrence, version = excluded.version, updated_at = excluded.updated_at,
+        recurrence_mode = excluded.recurrence_mode, next_occurrence = excluded.next_occurrence, version = excluded.version, updated_at = excluded.updated_at,
         completed_at = excluded.completed_at
       where tasks.user_id = excluded.user_id`);
   if (c.relinkedTasks.length > 0)

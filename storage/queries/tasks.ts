@@ -16,6 +16,7 @@ const TaskRow = z.object({
   due_date: z.string().nullable(),
   timezone: z.string(),
   recurrence_rule: z.string().nullable(),
+  recurrence_mode: z.enum(["schedule", "after_completion"]),
   next_occurrence: z.string().nullable(),
   parent_task_id: z.string().nullable(),
   tags: z.array(z.string()),
@@ -30,7 +31,7 @@ const TaskRow = z.object({
 
 const taskColumns = sql.fragment`
   t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_date, t.timezone, t.recurrence_rule,
-  t.next_occurrence, t.parent_task_id, t.version, t.created_at, t.updated_at, t.completed_at,
+  t.recurrence_mode, t.next_occurrence, t.parent_task_id, t.version, t.created_at, t.updated_at, t.completed_at,
   coalesce((select array_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id where tt.task_id = t.id), '{}') as tags,
   coalesce((select json_agg(json_strip_nulls(json_build_object(
       'id', r.id, 'before', r.before,

@@ -1,0 +1,247 @@
+/**
+ * Recurring series on the real stack (issue 16): instances spawned ahead of their due time with
+ * the series' reminders, after_completion series, and edits that move only future instances.
+ * Short periods: a daily rule anchored a day ago, so its next occurrence is seconds away, and
+ * RECURRENCE_LEAD of a few seconds.
+ */
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signLocalToken } from "../common/auth.ts";
+import { serializeEvent, topicName } from "../common/contracts/index.ts";
+import { openRedis } from "../common/deps.ts";
+import { createKafka, createProducer, type Producer } from "../common/kafka.ts";
+import { redisKeys } from "../common/redis.ts";
+import { instanceId } from "../common/series.ts";
+import { createTopics } from "../redpanda/create-topics.ts";
+import { apiClient, envFor, eventually, type RunningProcess, startProcess, testConfig, uniqueId, wsConnect } from "../test/harness.ts";
+import { occurrenceJobId, QUEUE_NAME, reminderJobId } from "./jobs.ts";
+import { bullConnection } from "./schedule.ts";
+
+const LEAD_MS = 4000;
+const DAY = 86_400_000;
+const config = testConfig();
+const env = envFor(config, { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_SECOND: "100000", RECURRENCE_LEAD: `PT${LEAD_MS / 1000}S` });
+const procs: RunningProcess[] = [];
+let redis: Redis;
+let queue: Queue;
+let producer: Producer;
+
+async function start(role: string, port: number): Promise<RunningProcess> {
+  const proc = startProcess([role], env);
+  await eventually(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${role} exited: ${proc.output()}`);
+      return fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    60_000,
+    `${role} ready`,
+  );
+  return proc;
+}
+
+const user = async (label: string) => {
+  const id = uniqueId(label);
+  const token = await signLocalToken(config, id);
+  const ws = await wsConnect(config, id, token);
+  await ws.waitFor((m) => m.type === "ready");
+  return { id, token, api: apiClient(config, id, token), ws };
+};
+
+/** A daily series whose next occurrence is `inMs` from now (anchored a day earlier). */
+const dailyDue = (inMs: number) => new Date(Date.now() - DAY + inMs).toISOString();
+
+beforeAll(async () => {
+  await createTopics(config);
+  procs.push(
+    ...(await Promise.all([
+      start("processors", config.processorsPort),
+      start("fanout", config.fanoutPort),
+      start("ingest", config.ingestPort),
+      start("scheduler", config.schedulerPort),
+    ])),
+  );
+  redis = await openRedis(config, "series-test");
+  producer = createProducer(createKafka(config, "series-test"));
+  await producer.connect();
+  queue = new Queue(QUEUE_NAME, { connection: bullConnection(redis), prefix: redisKeys(config.redisPrefix).bullPrefix });
+  // Warm-up: the consumer groups have joined once a first reminder makes the whole round trip.
+  const u = await user("warmup");
+  expect((await u.api("POST", "/tasks", { title: "warm-up", reminders: [{ at: new Date(Date.now() + 500).toISOString() }] })).status).toBe(
+    202,
+  );
+  await u.ws.waitFor((m) => m.type === "reminder.triggered", 1, 30_000);
+  u.ws.close();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await queue?.close();
+  redis?.disconnect();
+  const codes = await Promise.all(
+    procs.map((p) => {
+      if (p.child.exitCode !== null) return p.child.exitCode;
+      p.child.kill("SIGTERM");
+      return p.exited;
+    }),
+  );
+  expect(codes).toEqual(codes.map(() => 0));
+});
+
+describe("spawn ahead, with the series' reminders", () => {
+  it("each instance exists before its due time and its reminder arrives on the WebSocket within 1 s of its time", async () => {
+    const alice = await user("alice");
+    // Lead: the larger of RECURRENCE_LEAD (4 s) and the largest reminder + margin (min(lead, 1 min)): A 2 + 4 s, B 6 + 4 s.
+    const [a, b] = await Promise.all([
+      alice.api("POST", "/tasks", { title: "A", due_date: dailyDue(9000), recurrence_rule: "FREQ=DAILY", reminders: [{ before: "PT2S" }] }),
+      alice.api("POST", "/tasks", {
+        title: "B",
+        due_date: dailyDue(20_000),
+        recurrence_rule: "FREQ=DAILY",
+        reminders: [{ before: "PT6S" }],
+      }),
+    ]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    for (const [series, before, leadMs] of [
+      [a.body.task, 2000, 2000 + LEAD_MS],
+      [b.body.task, 6000, 6000 + LEAD_MS],
+    ] as const) {
+      const occurrence = series.next_occurrence as string;
+      const id = instanceId(series.id, occurrence);
+      const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === id, 1, 30_000);
+      // Spawned its lead time ahead, not at its due time.
+      expect(spawned._at).toBeLessThan(Date.parse(occurrence));
+      expect(spawned._at).toBeGreaterThanOrEqual(Date.parse(occurrence) - leadMs);
+      expect(spawned.data).toMatchObject({ occurrence, late: false, task: { due_date: occurrence, parent_task_id: series.id } });
+      const remindAt = new Date(Date.parse(occurrence) - before).toISOString();
+      expect(spawned.data.task.reminders).toEqual([{ id: expect.any(String), before: `PT${before / 1000}S`, remind_at: remindAt }]);
+      const instance = await alice.api("GET", `/tasks/${id}`);
+      expect(instance.body.task).toMatchObject({ due_date: occurrence, parent_task_id: series.id, status: "pending" });
+      expect(instance.body.task.reminders.map((r: { remind_at: string }) => r.remind_at)).toEqual([remindAt]);
+      const [fired] = await alice.ws.waitFor((m) => m.type === "reminder.triggered" && m.aggregate_id === id, 1, 20_000);
+      expect(fired.data).toMatchObject({ reminder_id: spawned.data.task.reminders[0].id, remind_at: remindAt, late: false });
+      expect(fired._at - Date.parse(remindAt)).toBeGreaterThanOrEqual(0);
+      expect(fired._at - Date.parse(remindAt)).toBeLessThan(1000);
+      // The series moved on; the next occurrence's job fires its lead time before it.
+      const next = spawned.data.parent_next_occurrence as string;
+      expect(Date.parse(next) - Date.parse(occurrence)).toBe(DAY);
+      await eventually(() => queue.getJob(occurrenceJobId(series.id, Date.parse(next), Date.parse(next) - leadMs)), 5000, "next job");
+    }
+    alice.ws.close();
+  });
+});
+
+describe("after_completion", () => {
+  it("completing instance k spawns k+1 once, also when the completion is redelivered", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", {
+      title: "Water the plants",
+      due_date: new Date(Date.now() - 2 * DAY).toISOString(),
+      recurrence_rule: "FREQ=DAILY",
+      recurrence_mode: "after_completion",
+      reminders: [{ before: "PT1H" }],
+    });
+    expect(res.status).toBe(202);
+    const series = res.body.task;
+    expect(series.recurrence_mode).toBe("after_completion");
+    // The first instance comes with the series (same batch), due at its next occurrence.
+    const k = instanceId(series.id, series.next_occurrence);
+    const [first] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 15_000);
+    expect(first.data.task).toMatchObject({ due_date: series.next_occurrence, parent_task_id: series.id });
+    // No occurrence job: instances come with completions, not the clock.
+    const jobs = await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`);
+    expect(jobs.filter((j) => j.startsWith("occurrence."))).toEqual([]);
+
+    expect((await alice.api("POST", `/tasks/${k}/complete`)).status).toBe(202);
+    const [done] = await alice.ws.waitFor((m) => m.type === "task.completed" && m.aggregate_id === k, 1, 10_000);
+    const [second] = await alice.ws.waitFor(
+      (m) => m.type === "recurring.spawned" && m.data.task.parent_task_id === series.id && m.aggregate_id !== k,
+      1,
+      10_000,
+    );
+    // Due at the rule's next occurrence after the completion (the daily time, tomorrow at the latest).
+    const nextDue = Date.parse(second.data.occurrence);
+    expect(nextDue).toBeGreaterThan(Date.parse(done.data.completed_at));
+    expect(nextDue - Date.parse(done.data.completed_at)).toBeLessThanOrEqual(DAY);
+    expect(second.aggregate_id).toBe(instanceId(series.id, second.data.occurrence));
+    expect(second.seq).toBe(done.seq + 1); // in the completion's batch
+
+    // The completion redelivered (same event, as after a crash before the offset commit).
+    const { seq: _s, version: _v, _at: _a, type: _t, ...original } = done;
+    await producer.send({
+      topic: topicName(config.topicPrefix, "taskEvents"),
+      messages: [{ key: alice.id, value: serializeEvent(original), headers: { event_type: original.event_type } }],
+    });
+    // A later write of the same user proves the redelivery was processed (one partition per user, in order).
+    expect((await alice.api("PATCH", `/tasks/${series.id}`, { title: "Water the plants!" })).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.updated" && m.aggregate_id === series.id, 1, 10_000);
+    // Reopened and completed again: still the one k+1.
+    expect((await alice.api("POST", `/tasks/${k}/uncomplete`)).status).toBe(202);
+    expect((await alice.api("POST", `/tasks/${k}/complete`)).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.completed" && m.aggregate_id === k, 2, 10_000);
+    expect((await alice.api("PATCH", `/tasks/${series.id}`, { title: "Water the plants" })).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.updated" && m.aggregate_id === series.id, 2, 10_000);
+    const spawns = alice.ws.messages.filter((m) => m.type === "recurring.spawned");
+    expect(spawns.map((m) => m.aggregate_id)).toEqual([k, second.aggregate_id]);
+    const after = await alice.api("GET", `/tasks/${series.id}`);
+    expect(after.body.task).toMatchObject({ recurrence_mode: "after_completion", next_occurrence: second.data.occurrence });
+    alice.ws.close();
+  });
+});
+
+describe("editing a series", () => {
+  it("moves only future instances: the spawned one keeps its due date, the next follows the new rule", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", { title: "Sync", due_date: dailyDue(6000), recurrence_rule: "FREQ=DAILY" });
+    const series = res.body.task;
+    const occurrence = series.next_occurrence as string;
+    const k = instanceId(series.id, occurrence);
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 20_000);
+    const tomorrow = spawned.data.parent_next_occurrence as string;
+    const oldJob = occurrenceJobId(series.id, Date.parse(tomorrow), Date.parse(tomorrow) - LEAD_MS);
+    await eventually(() => queue.getJob(oldJob), 5000, "tomorrow's job");
+
+    const edit = await alice.api("PATCH", `/tasks/${series.id}`, { recurrence_rule: "FREQ=WEEKLY" });
+    expect(edit.status).toBe(202);
+    const next = edit.body.task.next_occurrence as string;
+    expect(Date.parse(next) - Date.parse(series.due_date)).toBe(7 * DAY);
+    await eventually(
+      async () =>
+        !(await queue.getJob(oldJob)) && (await queue.getJob(occurrenceJobId(series.id, Date.parse(next), Date.parse(next) - LEAD_MS))),
+      5000,
+      "job moved to the new rule",
+    );
+    const instance = await alice.api("GET", `/tasks/${k}`);
+    expect(instance.body.task).toMatchObject({ due_date: occurrence, parent_task_id: series.id, status: "pending" });
+    alice.ws.close();
+  });
+});
+
+describe("deleting a series", () => {
+  it("stops it and removes its pending instances' reminders (their jobs go)", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", {
+      title: "Retro",
+      due_date: dailyDue(8000),
+      recurrence_rule: "FREQ=DAILY",
+      reminders: [{ before: "PT4S" }],
+    });
+    const series = res.body.task;
+    const k = instanceId(series.id, series.next_occurrence);
+    const [spawned] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 20_000);
+    const reminder = spawned.data.task.reminders[0];
+    const reminderJob = reminderJobId(reminder.id, Date.parse(reminder.remind_at));
+    await eventually(() => queue.getJob(reminderJob), 5000, "the instance's reminder job");
+    expect((await alice.api("DELETE", `/tasks/${series.id}`)).status).toBe(202);
+    await alice.ws.waitFor((m) => m.type === "task.deleted" && m.aggregate_id === series.id, 1, 10_000);
+    await eventually(async () => !(await queue.getJob(reminderJob)), 5000, "reminder job removed");
+    const next = occurrenceJobId(series.id, Date.parse(spawned.data.parent_next_occurrence));
+    expect(await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`)).not.toContain(next);
+    const instance = await alice.api("GET", `/tasks/${k}`);
+    expect(instance.body.task).toMatchObject({ status: "pending", due_date: series.next_occurrence, reminders: [] });
+    alice.ws.close();
+  });
+});
