@@ -18,6 +18,7 @@ describe("redisKeys", () => {
       readRateLimit: k.readRateLimit("alice"),
       bullPrefix: k.bullPrefix,
       schedulePrefix: k.schedulePrefix,
+      fanoutAnchor: k.fanoutAnchor,
       taskJobs: k.taskJobs("t1"),
     }).toEqual({
       userStream: "ts:u:{alice}:events",
@@ -31,6 +32,7 @@ describe("redisKeys", () => {
       readRateLimit: "ts:u:{alice}:rlr",
       bullPrefix: "ts:bull",
       schedulePrefix: "ts:sched",
+      fanoutAnchor: "ts:fanout-anchor",
       taskJobs: "ts:sched:task:{t1}:jobs",
     });
   });
@@ -48,6 +50,7 @@ describe("redisKeys", () => {
         "rateLimit",
         "readRateLimit",
         "bullPrefix",
+        "fanoutAnchor",
         "schedulePrefix",
         "taskJobs",
       ].sort(),

@@ -64,6 +64,8 @@ export const redisKeys = (prefix: string) => ({
   bullPrefix: `${prefix}:bull`,
   /** The scheduler's own keys live below this prefix. */
   schedulePrefix: `${prefix}:sched`,
+  /** A channel every fan-out subscriber holds for its lifetime (nothing is published on it). */
+  fanoutAnchor: `${prefix}:fanout-anchor`,
   /** The job ids the scheduler keeps for one task (so completing or deleting it removes them). */
   taskJobs: (taskId: string) => `${prefix}:sched:task:{${taskId}}:jobs`,
 });

@@ -195,6 +195,10 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       redis = await openRedis(config, "fanout");
       subscriber = await openRedis(config, "fanout-subscriber");
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
+      // Held for the process's lifetime, so the connection never drops to zero subscriptions: at
+      // zero ioredis leaves subscriber mode, and a SUBSCRIBE crossing that transition could stay
+      // unconfirmed (a socket then never got `ready`). Nothing is published on it.
+      await subscriber.subscribe(keys.fanoutAnchor);
       subscriptions = new Subscriptions(subscriber, keys.userChannel, CHANNEL_IDLE_MS);
       subscriber.on("message", (channel: string, message: string) => {
         pubsubIn.inc();
