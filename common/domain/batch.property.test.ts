@@ -4,8 +4,10 @@
  * so that events on deleted or never-created tasks, name clashes, stale updates, late spawns and
  * redelivered duplicates are frequent. The invariants are those the old SQL handlers kept.
  */
+
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { taskFields } from "../../test/harness.ts";
 import { eventProblems, newEvent } from "../contracts/envelope.ts";
 import type { AppliedEvent, EventOf, EventType, ReminderSpec, TaskEvent, TaskFields } from "../contracts/events.ts";
 import { nameBasedUuid } from "../ids.ts";
@@ -516,18 +518,7 @@ describe("evolveBatch examples", () => {
   const u = "u1";
   const t = taskId(u, 0);
   const at = minute(0);
-  const fields: TaskFields = {
-    title: "t",
-    description: null,
-    priority: "low",
-    due_date: null,
-    timezone: "UTC",
-    recurrence_rule: null,
-    next_occurrence: null,
-    parent_task_id: null,
-    tags: [],
-    reminders: [],
-  };
+  const fields: TaskFields = taskFields({ title: "t", priority: "low" });
   const ctx = (aggregate: string, name: string) => ({
     user_id: u,
     aggregate_id: aggregate,

@@ -4,6 +4,7 @@
  * handlers (processors/handlers/*.ts before 3a8ac3d) implemented.
  */
 import { describe, expect, it } from "vitest";
+import { taskFields } from "../../test/harness.ts";
 import { newEvent } from "../contracts/envelope.ts";
 import type { EventOf, EventType, TaskEvent, TaskFields } from "../contracts/events.ts";
 import { nameBasedUuid } from "../ids.ts";
@@ -32,19 +33,7 @@ function ev<K extends EventType>(type: K, aggregate: string, data: EventOf<K>["d
   );
 }
 
-const fields = (over: Partial<TaskFields> = {}): TaskFields => ({
-  title: "Pay rent",
-  description: null,
-  priority: "medium",
-  due_date: null,
-  timezone: "UTC",
-  recurrence_rule: null,
-  next_occurrence: null,
-  parent_task_id: null,
-  tags: [],
-  reminders: [],
-  ...over,
-});
+const fields = (over: Partial<TaskFields> = {}): TaskFields => taskFields({ title: "Pay rent", ...over });
 
 type AppliedOutcome = Extract<Outcome, { kind: "applied" }>;
 

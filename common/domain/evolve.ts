@@ -8,6 +8,7 @@
  * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
  */
 import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
+import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
 import { reminderFireTime } from "../reminder-time.ts";
 import { instant, type Reminder, type Tag, type Task, type UserState } from "./model.ts";
@@ -57,31 +58,14 @@ const byName = (tags: ReadonlyMap<string, Tag> | null, name: string): Tag | unde
   return undefined;
 };
 
-/** The task a task.created (or a spawned instance) makes. */
+/** The task a task.created (or a spawned instance) makes: the API's view of it (one rule with the client's), plus bookkeeping. */
 export function createdTask(userId: string, id: string, f: TaskFields, timestamp: string, version = 1): Task {
-  return {
-    id,
-    user_id: userId,
-    title: f.title,
-    description: f.description,
-    status: "pending",
-    priority: f.priority,
-    due_date: f.due_date,
-    timezone: f.timezone,
-    recurrence_rule: f.recurrence_rule,
-    recurrence_mode: f.recurrence_mode ?? "schedule",
-    next_occurrence: f.next_occurrence,
-    parent_task_id: f.parent_task_id,
-    tags: [...f.tags].sort(),
-    // A reminder id written twice is one reminder, the first (as the reminders table's primary key kept it).
-    reminders: f.reminders
-      .filter((r, i) => f.reminders.findIndex((x) => x.id === r.id) === i)
-      .map((r) => ({ ...r, notified: false, created_at: timestamp })),
-    version,
-    created_at: timestamp,
-    updated_at: timestamp,
-    completed_at: null,
-  };
+  const view = createdTaskView(userId, id, f, timestamp, version);
+  // A reminder id written twice is one reminder, the first (as the reminders table's primary key kept it).
+  const reminders = view.reminders
+    .filter((r, i) => view.reminders.findIndex((x) => x.id === r.id) === i)
+    .map((r) => ({ ...r, created_at: timestamp }));
+  return { ...view, reminders };
 }
 
 /** The task's tag names resolved against the user's tags (their spelling wins), creating the missing tags. */

@@ -2,43 +2,18 @@
  * The state the domain rules work on: a user's tasks (with their tags by name and reminders),
  * tags and timezone. Pure data; the projection in PostgreSQL stores exactly this.
  */
-import type { Priority, RecurrenceMode } from "../contracts/events.ts";
+import type { ReminderView, TaskView } from "../contracts/task-view.ts";
 
-export interface Reminder {
-  id: string;
-  /** ISO-8601 duration before the task's due date, or… */
-  before?: string;
-  /** …an absolute instant. */
-  at?: string;
-  remind_at: string;
-  notified: boolean;
+/** A reminder as the projection keeps it: the API's view plus its bookkeeping. */
+export interface Reminder extends ReminderView {
   notified_at?: string | null;
   /** When the reminder was added (the projection keeps it; the API does not show it). */
   created_at?: string;
 }
 
-/** A task as the API returns it (CONTRACT.md "A task"), reminders notified or not. */
-export interface Task {
-  id: string;
-  user_id: string;
-  title: string;
-  description: string | null;
-  status: "pending" | "completed";
-  priority: Priority;
-  due_date: string | null;
-  timezone: string;
-  recurrence_rule: string | null;
-  /** Absent: `schedule` (the projection always stores one). */
-  recurrence_mode?: RecurrenceMode;
-  next_occurrence: string | null;
-  parent_task_id: string | null;
-  /** Tag names, sorted. */
-  tags: string[];
+/** A task as the API returns it (CONTRACT.md "A task"; tags by name, sorted), reminders notified or not. */
+export interface Task extends Omit<TaskView, "reminders"> {
   reminders: Reminder[];
-  version: number;
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
 }
 
 export interface Tag {
