@@ -1,7 +1,7 @@
 /** JWT verification against attacks: algorithm confusion, `kid` tricks, foreign and oversized tokens. */
 import { createServer, type Server } from "node:http";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AuthError, claimsVerifier, signLocalToken, tokenVerifier } from "./auth.ts";
 import { loadConfig } from "./config.ts";
 
@@ -16,12 +16,24 @@ describe("HS256 (JWT_SECRET)", () => {
   it("remembers a verified token until it expires, and not a tampered one", async () => {
     const claims = claimsVerifier(config);
     const token = await signLocalToken(config, "bob", "2s");
+    expect(claims.known(token)).toBeUndefined(); // not verified yet: nothing known synchronously
     const first = await claims(token);
     expect(first.sub).toBe("bob");
     expect(await claims(token)).toBe(first); // the same object: not verified again
+    expect(claims.known(token)).toBe(first);
     const [h, p] = token.split(".");
-    await expect(claims(`${h}.${p}.${"A".repeat(43)}`)).rejects.toBeInstanceOf(AuthError);
+    const tampered = `${h}.${p}.${"A".repeat(43)}`;
+    await expect(claims(tampered)).rejects.toBeInstanceOf(AuthError);
+    expect(claims.known(tampered)).toBeUndefined();
+    expect(claims.known(undefined)).toBeUndefined();
     expect(first.expiresAt).toBeLessThanOrEqual(Date.now() + 2000 + 5000 + 1000);
+    vi.useFakeTimers({ toFake: ["Date"], now: first.expiresAt });
+    try {
+      expect(claims.known(token)).toBeUndefined(); // expired (tolerance included): verified afresh, and refused
+      await expect(claims(token)).rejects.toBeInstanceOf(AuthError);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([

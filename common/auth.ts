@@ -25,7 +25,14 @@ export class TokenTooLargeError extends AuthError {
 
 export type VerifyToken = (token: string | undefined) => Promise<string>;
 /** The user id and when the token stops being accepted (ms since the epoch, clock tolerance included). */
-export type VerifyTokenClaims = (token: string | undefined) => Promise<{ sub: string; expiresAt: number }>;
+export interface TokenClaims {
+  sub: string;
+  expiresAt: number;
+}
+export type VerifyTokenClaims = ((token: string | undefined) => Promise<TokenClaims>) & {
+  /** The claims of a token this verifier already accepted and that has not expired, synchronously; else undefined. */
+  known(token: string | undefined): TokenClaims | undefined;
+};
 
 /** Returns a verifier that resolves to the user id (`sub`) or rejects with AuthError. */
 export function tokenVerifier(config: Config): VerifyToken {
@@ -53,13 +60,17 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
 
   // A verified token stays valid until it expires: its claims are kept (bounded, oldest out) so a
   // client's every request does not pay for the signature again.
-  const verified = new Map<string, { sub: string; expiresAt: number }>();
-  return async (token) => {
+  const verified = new Map<string, TokenClaims>();
+  const known = (token: string | undefined): TokenClaims | undefined => {
+    const claims = token === undefined ? undefined : verified.get(token);
+    return claims && claims.expiresAt > Date.now() ? claims : undefined;
+  };
+  const claimsOf = async (token: string | undefined): Promise<TokenClaims> => {
     if (!token) throw new AuthError("missing bearer token");
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenTooLargeError(`token exceeds ${MAX_TOKEN_LENGTH} characters`);
-    const known = verified.get(token);
-    if (known && known.expiresAt > Date.now()) return known;
-    if (known) verified.delete(token);
+    const cached = known(token);
+    if (cached) return cached;
+    verified.delete(token);
     try {
       const { payload } = await verify(token);
       if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 128 || !isStorableText(payload.sub))
@@ -73,6 +84,7 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
       throw new AuthError(`invalid token: ${(err as { code?: string }).code ?? (err as Error).message}`);
     }
   };
+  return Object.assign(claimsOf, { known });
 }
 
 /** `Authorization: Bearer <jwt>` → the token, or undefined. */

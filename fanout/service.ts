@@ -7,7 +7,7 @@
 
 import uWS from "uWebSockets.js";
 import type { Redis } from "ioredis";
-import { AuthError, bearer, claimsVerifier, TokenTooLargeError } from "../common/auth.ts";
+import { AuthError, bearer, claimsVerifier, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
@@ -33,6 +33,8 @@ const pubsubIn = metric.counter(
   "fanout_pubsub_messages_total",
   "Pub/sub messages received from Redis (events of the users subscribed here)",
 );
+
+const closes = metric.counter("ws_closed_total", "WebSockets closed, by close code (1006: no close frame)", ["code"]);
 
 function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
   res.cork(() =>
@@ -104,38 +106,49 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       const origin = req.getHeader("origin");
       if (!upgradeOriginAllowed(originAllowed, origin))
         return refuse(res, "403 Forbidden", "origin_not_allowed", `origin ${origin} is not in CORS_ORIGINS`);
+      const admit = ({ sub, expiresAt }: TokenClaims) => {
+        if (sub !== userId) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
+        if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
+          return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer");
+        if (sessions.isFull(userId))
+          return refuse(
+            res,
+            "429 Too Many Requests",
+            "too_many_connections",
+            `at most ${config.wsMaxConnectionsPerUser} connections per user`,
+          );
+        const data: SocketData = {
+          userId,
+          since: sinceRaw === null ? null : Number(sinceRaw),
+          expiresAt,
+          buffer: [],
+          queue: [],
+          next: 0,
+          queuedUpTo: 0,
+          latest: 0,
+          fetching: false,
+          closed: false,
+          inbound: 0,
+          inboundWindow: 0,
+        };
+        // Never inside res.cork. From the handler itself uWS has corked the response already; after
+        // an asynchronous verification, res.cork(() => res.upgrade(…)) can make uWS misread the new
+        // WebSocket's memory as the HTTP response's state and shut the socket down right after
+        // `open` (uNetworking/uWebSockets#1928, fixed by #1929, in no Node 22 build on a registry):
+        // a few sockets per thousand closed 1006 before `ready`. uWS prints a warning about the
+        // missing cork instead, once per token this process had not verified yet.
+        res.upgrade(data, key, protocol, extensions, context);
+      };
+      // A token this process already verified is admitted at once, inside uWS's own cork.
+      const known = verify.known(token);
+      if (known) return admit(known);
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
       verify(token).then(
-        ({ sub, expiresAt }) => {
-          if (aborted) return;
-          if (sub !== userId) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
-          if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
-            return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer");
-          if (sessions.isFull(userId))
-            return refuse(
-              res,
-              "429 Too Many Requests",
-              "too_many_connections",
-              `at most ${config.wsMaxConnectionsPerUser} connections per user`,
-            );
-          const data: SocketData = {
-            userId,
-            since: sinceRaw === null ? null : Number(sinceRaw),
-            expiresAt,
-            buffer: [],
-            queue: [],
-            next: 0,
-            queuedUpTo: 0,
-            latest: 0,
-            fetching: false,
-            closed: false,
-            inbound: 0,
-            inboundWindow: 0,
-          };
-          res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+        (claims) => {
+          if (!aborted) admit(claims);
         },
         (err) => {
           if (aborted) return;
@@ -162,7 +175,12 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
     },
     drain: (ws) => sessions.pump(ws),
-    close: (ws) => {
+    close: (ws, code, message) => {
+      const data = ws.getUserData();
+      closes.inc({ code: String(code) });
+      // A socket closed before it went live is worth a line: who closed it (1006: no close frame) and why.
+      if (data.buffer !== null)
+        log.info({ user: data.userId, code, reason: Buffer.from(message).toString() }, "WebSocket closed before it was live");
       sessions.remove(ws);
       subscriptions.release(ws.getUserData().userId);
     },
