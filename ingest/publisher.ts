@@ -87,20 +87,41 @@ export function resilientWriter(
   breaker.on("close", () => log.info("broker circuit closed: writes go to the broker again"));
 
   // "Is anything queued at all" is cached briefly: in the normal case no write pays a query for it.
+  // One query at a time answers every write waiting for it: when the cache ran out, a thousand
+  // writes a second each asking PostgreSQL themselves queued for seconds behind the pool.
   let queueKnownEmptyUntil = 0;
-  const mustQueueBehind = async (userId: string): Promise<boolean> => {
-    if (Date.now() < queueKnownEmptyUntil) return false;
-    if (!(await hasQueued(db))) {
-      queueKnownEmptyUntil = Date.now() + (opts.queueCheckMs ?? 250);
-      return false;
-    }
-    return hasQueued(db, userId);
+  /** Enqueues started, and those not finished: a check that overlapped one does not vouch for an empty queue. */
+  let enqueues = 0;
+  let enqueuing = 0;
+  let emptyCheck: Promise<boolean> | undefined;
+  const queueEmpty = (): Promise<boolean> => {
+    if (Date.now() < queueKnownEmptyUntil) return Promise.resolve(true);
+    if (emptyCheck) return emptyCheck;
+    const startedAt = enqueues;
+    const quiet = enqueuing === 0;
+    const check = hasQueued(db).then((queued) => {
+      if (!queued && quiet && enqueues === startedAt) queueKnownEmptyUntil = Date.now() + (opts.queueCheckMs ?? 250);
+      return !queued;
+    });
+    emptyCheck = check;
+    const clear = () => {
+      if (emptyCheck === check) emptyCheck = undefined;
+    };
+    check.then(clear, clear);
+    return check;
   };
+  const mustQueueBehind = async (userId: string): Promise<boolean> => !(await queueEmpty()) && hasQueued(db, userId);
 
   const toQueue = async (event: TaskEvent) => {
     try {
-      await enqueue(db, event);
+      enqueues++;
+      enqueuing++;
       queueKnownEmptyUntil = 0;
+      try {
+        await enqueue(db, event);
+      } finally {
+        enqueuing--;
+      }
       writes.inc({ path: "queued" });
       return { queued: true };
     } catch (err) {

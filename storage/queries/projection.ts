@@ -80,12 +80,17 @@ export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Prom
     select
       (select coalesce(json_agg(${envelope} order by e.user_id, e.seq), '[]') from events e
         where e.event_id = any(${sql.array(k.eventIds, "uuid")})) as seen,
+      -- One index lookup per kind of row, never an OR across them: an OR of these conditions made
+      -- PostgreSQL scan every task of every user for each batch (and JIT-compile that plan).
       (select coalesce(json_agg(${taskJson}), '[]') from tasks t
-        where t.id = any(${sql.array(k.taskIds, "uuid")})
-           -- the series of the batch's instances (completing one may spawn the next: after_completion)
-           or (t.parent_task_id = any(${sql.array(k.deletedTasks ?? [], "uuid")}) and t.status = 'pending')
-           or t.id in (select c.parent_task_id from tasks c where c.id = any(${sql.array(k.taskIds, "uuid")}) and c.parent_task_id is not null)
-           or (t.user_id = any(${sql.array(k.seriesUsers, "text")}) and t.recurrence_rule is not null)) as tasks,
+        where t.id in (
+          select unnest(${sql.array(k.taskIds, "uuid")})
+          -- the series of the batch's instances (completing one may spawn the next: after_completion)
+          union select c.parent_task_id from tasks c where c.id = any(${sql.array(k.taskIds, "uuid")}) and c.parent_task_id is not null
+          -- the pending instances of the series the batch deletes
+          union select i.id from tasks i where i.parent_task_id = any(${sql.array(k.deletedTasks ?? [], "uuid")}) and i.status = 'pending'
+          -- the recurring tasks of users whose timezone changes
+          union select s.id from tasks s where s.user_id = any(${sql.array(k.seriesUsers, "text")}) and s.recurrence_rule is not null)) as tasks,
       (select coalesce(json_agg(json_build_object('user_id', g.user_id, 'id', g.id, 'name', g.name, 'color', g.color,
               'created_at', ${ts("g.created_at")}, 'updated_at', ${ts("g.updated_at")})), '[]') from tags g
         where g.user_id = any(${sql.array(k.tagUsers, "text")})) as tags,
