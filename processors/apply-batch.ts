@@ -1,8 +1,8 @@
 /**
- * Applies a batch of events to PostgreSQL in one transaction, set-based: lock the batch's users,
- * load every aggregate the batch touches in one statement, evolve the whole batch in memory with
- * the domain rules (common/domain), and write what changed with a constant number of statements
- * (storage/queries/projection.ts). Returns what to publish: applied events, and earlier-applied
+ * Applies a batch of events to PostgreSQL in one transaction, set-based: lock the batch's users
+ * (one statement), load every aggregate the batch touches (one), evolve the whole batch in memory
+ * with the domain rules (common/domain), and write what changed with its schedule changes (one,
+ * plus one per kind of deletion the batch has; storage/queries/projection.ts). Returns what to publish: applied events, and earlier-applied
  * duplicates (their Redis step may not have happened before a crash; it is idempotent).
  *
  * Failure isolation: a write the rules refuse (its task was deleted, a name is taken, a later
@@ -19,7 +19,7 @@ import type { Tag, Task, UserState } from "../common/domain/model.ts";
 import { isInfrastructureError } from "../common/failures.ts";
 import { afterCompletionSpawns, timezoneMoveEvents } from "../common/series.ts";
 import { type BatchKeys, loadBatchState, lockUsers, storeChanges } from "../storage/queries/projection.ts";
-import { recordScheduleChanges } from "../storage/queries/schedule-changes.ts";
+import { scheduleChangesWrite } from "../storage/queries/schedule-changes.ts";
 import { projectionChanges, scheduleChanges } from "./changes.ts";
 
 export type { Rejection } from "../common/domain/batch.ts";
@@ -174,13 +174,10 @@ async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], o
     }
     const seen = new Set(loaded.seen.map((e) => e.event_id));
     const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? followUps : undefined);
-    await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity));
-    if (options.scheduling)
-      await recordScheduleChanges(
-        tx,
-        scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs),
-        options.scheduling.scope,
-      );
+    const schedule = options.scheduling
+      ? scheduleChangesWrite(scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs), options.scheduling.scope)
+      : null;
+    await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity), schedule);
     return { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
   });
 }

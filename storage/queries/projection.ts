@@ -3,7 +3,7 @@
  * constant number of statements and its changes are written in a constant number, whatever the
  * batch's size (each statement skipped when it has nothing to do).
  */
-import { type CommonQueryMethods, sql } from "slonik";
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import type { AppliedEvent } from "../../common/contracts/index.ts";
 import type { ActivityEntry } from "../../common/domain/batch.ts";
 import type { Reminder, Tag, Task } from "../../common/domain/model.ts";
@@ -46,15 +46,16 @@ export interface BatchState {
 
 /**
  * Creates the batch's users if new and locks them, in id order (no deadlock between concurrent
- * partitions): while a batch holds a user, no other batch changes that user's projection.
+ * partitions), in one statement: while a batch holds a user, no other batch changes that user's
+ * projection. (The no-op update takes the row lock and returns the row as last committed.)
  */
 export async function lockUsers(tx: CommonQueryMethods, userIds: string[]): Promise<Map<string, { seq: number; timezone: string }>> {
   const sorted = [...userIds].sort();
-  await tx.query(sql.unsafe`
-    insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(sorted, "text")}) u
-    on conflict (id) do nothing`);
   const rows = (await tx.any(sql.unsafe`
-    select id, seq, timezone from users where id = any(${sql.array(sorted, "text")}) order by id for update`)) as {
+    insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(sorted, "text")}) with ordinality as x(u, n)
+    order by n
+    on conflict (id) do update set seq = users.seq
+    returning id, seq, timezone`)) as {
     id: string;
     seq: number;
     timezone: string;
@@ -121,20 +122,35 @@ export interface ProjectionChanges {
   activity: ActivityEntry[];
 }
 
-export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges): Promise<void> {
+/** A batch's schedule changes, written by the same statement as its projection (schedule-changes.ts). */
+export type ScheduleWrite = { cte: FragmentSqlToken; notify: FragmentSqlToken } | null;
+
+/**
+ * Writes what a batch changed. Deletions go first, each in its own statement and only when there
+ * are some (a row deleted and written again by one statement would race its own conflict check);
+ * everything else is ONE statement of data-modifying CTEs, one per table that has rows (foreign
+ * keys are checked at its end, so a new task's tags, links and reminders go in with it).
+ */
+export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges, schedule: ScheduleWrite = null): Promise<void> {
   if (c.deletedTasks.length > 0)
     // Reminders and tag links go with a task (on delete cascade); its history stays in events.
     await tx.query(sql.unsafe`delete from tasks where id = any(${sql.array(c.deletedTasks, "uuid")})`);
   if (c.deletedTags.length > 0) await tx.query(sql.unsafe`delete from tags where id = any(${sql.array(c.deletedTags, "uuid")})`);
+  if (c.relinkedTasks.length > 0)
+    await tx.query(sql.unsafe`delete from task_tags where task_id = any(${sql.array(c.relinkedTasks, "uuid")})`);
+  if (c.deletedReminders.length > 0)
+    await tx.query(sql.unsafe`delete from reminders where id = any(${sql.array(c.deletedReminders, "uuid")})`);
+
+  const writes: FragmentSqlToken[] = [];
   if (c.tags.length > 0)
-    await tx.query(sql.unsafe`
+    writes.push(sql.fragment`tags_up as (
       insert into tags (id, user_id, name, color, created_at, updated_at)
       select x.id, x.user_id, x.name, x.color, x.created_at, x.updated_at
       from jsonb_to_recordset(${rows(c.tags)}) as x(id uuid, user_id text, name text, color text, created_at timestamptz, updated_at timestamptz)
       on conflict (id) do update set name = excluded.name, color = excluded.color, updated_at = excluded.updated_at
-      where tags.user_id = excluded.user_id`);
+      where tags.user_id = excluded.user_id)`);
   if (c.tasks.length > 0)
-    await tx.query(sql.unsafe`
+    writes.push(sql.fragment`tasks_up as (
       insert into tasks (id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, recurrence_mode,
                          next_occurrence, parent_task_id, version, created_at, updated_at, completed_at)
       select x.id, x.user_id, x.title, x.description, x.status, x.priority, x.due_date, x.timezone, x.recurrence_rule,
@@ -149,38 +165,38 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges)
         due_date = excluded.due_date, timezone = excluded.timezone, recurrence_rule = excluded.recurrence_rule,
         recurrence_mode = excluded.recurrence_mode, next_occurrence = excluded.next_occurrence, version = excluded.version, updated_at = excluded.updated_at,
         completed_at = excluded.completed_at
-      where tasks.user_id = excluded.user_id`);
-  if (c.relinkedTasks.length > 0)
-    await tx.query(sql.unsafe`delete from task_tags where task_id = any(${sql.array(c.relinkedTasks, "uuid")})`);
+      where tasks.user_id = excluded.user_id)`);
   if (c.links.length > 0)
-    await tx.query(sql.unsafe`
+    writes.push(sql.fragment`links_up as (
       insert into task_tags (task_id, tag_id) select x.task_id, x.tag_id from jsonb_to_recordset(${rows(c.links)}) as x(task_id uuid, tag_id uuid)
-      on conflict do nothing`);
-  if (c.deletedReminders.length > 0)
-    await tx.query(sql.unsafe`delete from reminders where id = any(${sql.array(c.deletedReminders, "uuid")})`);
+      on conflict do nothing)`);
   if (c.reminders.length > 0)
-    await tx.query(sql.unsafe`
+    writes.push(sql.fragment`reminders_up as (
       insert into reminders (id, task_id, user_id, before, at, remind_at, notified, notified_at, created_at)
       select x.id, x.task_id, x.user_id, x.before, x.at, x.remind_at, x.notified, x.notified_at, x.created_at
       from jsonb_to_recordset(${rows(c.reminders)}) as x(id uuid, task_id uuid, user_id text, before text, at timestamptz,
         remind_at timestamptz, notified boolean, notified_at timestamptz, created_at timestamptz)
       on conflict (id) do update set remind_at = excluded.remind_at, notified = excluded.notified, notified_at = excluded.notified_at
-      where reminders.task_id = excluded.task_id`);
-  if (c.events.length > 0) {
-    await tx.query(sql.unsafe`
-      insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
-      select x.event_id, x.user_id, x.seq, x.aggregate_id, x.version, x.event_type, x.schema_version, x.timestamp, x.correlation_id, x.data
-      from jsonb_to_recordset(${rows(c.events)}) as x(
-        event_id uuid, user_id text, seq bigint, aggregate_id text, version int, event_type text, schema_version text,
-        "timestamp" timestamptz, correlation_id uuid, data jsonb)`);
-    await tx.query(sql.unsafe`
-      insert into activity_logs (event_id, user_id, seq, task_id, action, summary, created_at)
-      select x.event_id, x.user_id, x.seq, x.task_id, x.action, x.summary, x.created_at
-      from jsonb_to_recordset(${rows(c.activity)}) as x(
-        event_id uuid, user_id text, seq bigint, task_id text, action text, summary text, created_at timestamptz)`);
-  }
+      where reminders.task_id = excluded.task_id)`);
+  if (c.events.length > 0)
+    writes.push(
+      sql.fragment`events_in as (
+        insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
+        select x.event_id, x.user_id, x.seq, x.aggregate_id, x.version, x.event_type, x.schema_version, x.timestamp, x.correlation_id, x.data
+        from jsonb_to_recordset(${rows(c.events)}) as x(
+          event_id uuid, user_id text, seq bigint, aggregate_id text, version int, event_type text, schema_version text,
+          "timestamp" timestamptz, correlation_id uuid, data jsonb))`,
+      sql.fragment`activity_in as (
+        insert into activity_logs (event_id, user_id, seq, task_id, action, summary, created_at)
+        select x.event_id, x.user_id, x.seq, x.task_id, x.action, x.summary, x.created_at
+        from jsonb_to_recordset(${rows(c.activity)}) as x(
+          event_id uuid, user_id text, seq bigint, task_id text, action text, summary text, created_at timestamptz))`,
+    );
   if (c.users.length > 0)
-    await tx.query(sql.unsafe`
+    writes.push(sql.fragment`users_up as (
       update users u set seq = x.seq, timezone = x.timezone, updated_at = now()
-      from jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text) where u.id = x.id`);
+      from jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text) where u.id = x.id)`);
+  if (schedule) writes.push(schedule.cte);
+  if (writes.length === 0) return;
+  await tx.query(sql.unsafe`with ${sql.join(writes, sql.fragment`, `)} ${schedule ? schedule.notify : sql.fragment`select 1`}`);
 }

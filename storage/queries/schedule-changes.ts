@@ -30,15 +30,25 @@ export interface TakenScheduleChange extends ScheduleChange {
  * equal ones).
  */
 export async function recordScheduleChanges(tx: CommonQueryMethods, changes: readonly ScheduleChange[], scope: string): Promise<void> {
-  if (changes.length === 0) return;
+  const write = scheduleChangesWrite(changes, scope);
+  if (write) await tx.query(sql.unsafe`with ${write.cte} ${write.notify}`);
+}
+
+/**
+ * recordScheduleChanges as parts of a larger statement (storage/queries/projection.ts writes a
+ * batch's projection and its schedule changes in one): a data-modifying CTE named `schedule_up`
+ * and the final SELECT that notifies when it changed a row. Null when there is nothing to record.
+ */
+export function scheduleChangesWrite(changes: readonly ScheduleChange[], scope: string) {
+  if (changes.length === 0) return null;
   const latest = new Map<string, ScheduleChange>();
   for (const c of changes) {
     const seen = latest.get(c.task_id);
     if (!seen || c.version >= seen.version) latest.set(c.task_id, c);
   }
   const rows = [...latest.values()].map((c) => ({ task_id: c.task_id, user_id: c.user_id, version: c.version, schedule: c.schedule }));
-  await tx.query(sql.unsafe`
-    with up as (
+  return {
+    cte: sql.fragment`schedule_up as (
       insert into schedule_changes (scope, task_id, user_id, version, schedule, changed_at)
       select ${scope}, x.task_id, x.user_id, x.version, nullif(x.schedule, 'null'::jsonb), now()
       from jsonb_to_recordset(${sql.jsonb(rows)}) as x(task_id uuid, user_id text, version int, schedule jsonb)
@@ -46,8 +56,9 @@ export async function recordScheduleChanges(tx: CommonQueryMethods, changes: rea
         set user_id = excluded.user_id, version = excluded.version, schedule = excluded.schedule,
             revision = excluded.revision, changed_at = excluded.changed_at
         where excluded.version >= schedule_changes.version
-      returning 1)
-    select pg_notify(${SCHEDULE_CHANGES_CHANNEL}, ${scope}) where exists (select 1 from up)`);
+      returning 1)`,
+    notify: sql.fragment`select pg_notify(${SCHEDULE_CHANGES_CHANNEL}, ${scope}) where exists (select 1 from schedule_up)`,
+  };
 }
 
 interface ChangeRow {
