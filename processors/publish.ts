@@ -10,7 +10,7 @@
  * a gap, and B publishes N itself from PostgreSQL (where it is committed) before N+1; A's own
  * publish of N later finds it present. So the stream and the channel never skip a seq.
  */
-import type { Redis, Result } from "ioredis";
+import type { ChainableCommander, Redis, Result } from "ioredis";
 import { type AppliedEvent, pubsubFrame, wireMessage } from "../common/contracts/index.ts";
 import type { Db } from "../common/postgres.ts";
 import type { RedisKeys } from "../common/redis.ts";
@@ -53,7 +53,10 @@ export function defineAppendAndPublish(redis: Redis) {
   redis.defineCommand("appendAndPublish", { numberOfKeys: 1, lua: APPEND_AND_PUBLISH });
 }
 
-async function run(redis: Redis, keys: RedisKeys, events: AppliedEvent[], maxLen: number): Promise<number[]> {
+/** Commands sent after a batch's first publish round, in the same pipeline (the processors settle ingest's pending writes there). */
+export type AfterPublish = (pipeline: ChainableCommander) => void;
+
+async function run(redis: Redis, keys: RedisKeys, events: AppliedEvent[], maxLen: number, after?: AfterPublish): Promise<number[]> {
   const pipeline = redis.pipeline();
   for (const event of events) {
     const wire = wireMessage(event);
@@ -67,29 +70,45 @@ async function run(redis: Redis, keys: RedisKeys, events: AppliedEvent[], maxLen
       FRESH_STREAM_FILL_LIMIT,
     );
   }
+  after?.(pipeline);
   const results = (await pipeline.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value as number;
-  });
+  for (const [err] of results) if (err) throw err;
+  return results.slice(0, events.length).map(([, value]) => value as number);
 }
 
 const bySeq = (events: AppliedEvent[]) =>
   [...events].sort((a, b) => (a.user_id === b.user_id ? a.seq - b.seq : a.user_id < b.user_id ? -1 : 1));
 
-/** One round trip, more only to fill a gap; returns how many events were newly published (fillers included). */
-export function publishApplied(redis: Redis, db: Db, keys: RedisKeys, events: AppliedEvent[], maxLen: number): Promise<number> {
+/**
+ * One round trip (with `after`'s commands in it), more only to fill a gap; returns how many events
+ * were newly published (fillers included).
+ */
+export function publishApplied(
+  redis: Redis,
+  db: Db,
+  keys: RedisKeys,
+  events: AppliedEvent[],
+  maxLen: number,
+  after?: AfterPublish,
+): Promise<number> {
   return withSpan("processors publish", { attributes: { "taskstream.events": events.length } }, () =>
-    publish(redis, db, keys, events, maxLen),
+    publish(redis, db, keys, events, maxLen, after),
   );
 }
 
-async function publish(redis: Redis, db: Db, keys: RedisKeys, events: AppliedEvent[], maxLen: number): Promise<number> {
+async function publish(
+  redis: Redis,
+  db: Db,
+  keys: RedisKeys,
+  events: AppliedEvent[],
+  maxLen: number,
+  after?: AfterPublish,
+): Promise<number> {
   let todo = bySeq(events);
   let published = 0;
-  for (let round = 0; todo.length > 0; round++) {
+  for (let round = 0; todo.length > 0 || (round === 0 && after); round++) {
     if (round === 4) throw new Error("could not close a seq gap in a Redis stream after 4 rounds; the batch will be retried");
-    const results = await run(redis, keys, todo, maxLen);
+    const results = await run(redis, keys, todo, maxLen, round === 0 ? after : undefined);
     const retry: AppliedEvent[] = [];
     const gapAfter = new Map<string, { top: number; first: number }>(); // per user: the stream's top, our first refused seq
     results.forEach((r, i) => {

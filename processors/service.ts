@@ -31,7 +31,7 @@ import { withSpan } from "../common/telemetry.ts";
 import { applyBatch } from "./apply-batch.ts";
 import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
-import { settleWrites } from "./settle.ts";
+import { queueSettle } from "./settle.ts";
 
 const log = logger("processors");
 const applied = metric.counter("processor_events_total", "Events handled by the processors, by outcome", ["outcome"]);
@@ -93,8 +93,9 @@ export async function processorsService(config: Config, health: Health): Promise
     }
     await sendDeadLetters(producer, topics.dlq, dead);
     const toPublish = [...result.duplicates, ...result.applied];
-    await publishApplied(redis, db, keys, toPublish, config.eventStreamMaxLen);
-    await settleWrites(redis, keys, events, result.applied);
+    await publishApplied(redis, db, keys, toPublish, config.eventStreamMaxLen, (pipeline) =>
+      queueSettle(pipeline, keys, events, result.applied),
+    );
     const now = Date.now();
     for (const e of result.applied) lagSeconds.observe((now - Date.parse(e.timestamp)) / 1000);
     applied.inc({ outcome: "applied" }, result.applied.length);
