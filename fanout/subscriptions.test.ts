@@ -17,7 +17,7 @@ function fakeSubscriber() {
     ping: (message?: string) => {
       const last = sent[sent.length - 1];
       if (message === "subscribed" && last)
-        return new Promise<unknown>((resolve, reject) => {
+        return new Promise<unknown>((resolve, _reject) => {
           const { reply, fail } = last;
           last.reply = () => {
             reply();
