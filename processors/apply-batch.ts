@@ -2,8 +2,9 @@
  * Applies a batch of events to PostgreSQL in one transaction, set-based: lock the batch's users
  * (one statement), load every aggregate the batch touches (one), evolve the whole batch in memory
  * with the domain rules (common/domain), and write what changed with its schedule changes (one,
- * plus one per kind of deletion the batch has; storage/queries/projection.ts). Returns what to publish: applied events, and earlier-applied
- * duplicates (their Redis step may not have happened before a crash; it is idempotent).
+ * plus one per kind of deletion the batch has; storage/queries/projection.ts). Returns what to
+ * publish: applied events, and earlier-applied duplicates (their Redis step may not have happened
+ * before a crash; it is idempotent).
  *
  * Failure isolation: a write the rules refuse (its task was deleted, a name is taken, a later
  * write won) becomes a `write.rejected` event for its user in the same transaction. An event that
