@@ -182,7 +182,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       if (data.buffer !== null)
         log.info({ user: data.userId, code, reason: Buffer.from(message).toString() }, "WebSocket closed before it was live");
       sessions.remove(ws);
-      subscriptions.release(ws.getUserData().userId);
+      subscriptions.release(data.userId);
     },
   });
 

@@ -91,36 +91,25 @@ export function publishApplied(
   maxLen: number,
   after?: AfterPublish,
 ): Promise<number> {
-  return withSpan("processors publish", { attributes: { "taskstream.events": events.length } }, () =>
-    publish(redis, db, keys, events, maxLen, after),
-  );
-}
-
-async function publish(
-  redis: Redis,
-  db: Db,
-  keys: RedisKeys,
-  events: AppliedEvent[],
-  maxLen: number,
-  after?: AfterPublish,
-): Promise<number> {
-  let todo = bySeq(events);
-  let published = 0;
-  for (let round = 0; todo.length > 0 || (round === 0 && after); round++) {
-    if (round === 4) throw new Error("could not close a seq gap in a Redis stream after 4 rounds; the batch will be retried");
-    const results = await run(redis, keys, todo, maxLen, round === 0 ? after : undefined);
-    const retry: AppliedEvent[] = [];
-    const gapAfter = new Map<string, { top: number; first: number }>(); // per user: the stream's top, our first refused seq
-    results.forEach((r, i) => {
-      const event = todo[i] as AppliedEvent;
-      if (r > 0) published++;
-      if (r >= 0) return;
-      retry.push(event);
-      if (!gapAfter.has(event.user_id)) gapAfter.set(event.user_id, { top: -r - 1, first: event.seq });
-    });
-    const fillers: AppliedEvent[] = [];
-    for (const [userId, { top, first }] of gapAfter) fillers.push(...(await eventsSince(db, userId, top, first - top - 1, first - 1)));
-    todo = bySeq([...fillers, ...retry]);
-  }
-  return published;
+  return withSpan("processors publish", { attributes: { "taskstream.events": events.length } }, async () => {
+    let todo = bySeq(events);
+    let published = 0;
+    for (let round = 0; todo.length > 0 || (round === 0 && after); round++) {
+      if (round === 4) throw new Error("could not close a seq gap in a Redis stream after 4 rounds; the batch will be retried");
+      const results = await run(redis, keys, todo, maxLen, round === 0 ? after : undefined);
+      const retry: AppliedEvent[] = [];
+      const gapAfter = new Map<string, { top: number; first: number }>(); // per user: the stream's top, our first refused seq
+      results.forEach((r, i) => {
+        const event = todo[i] as AppliedEvent;
+        if (r > 0) published++;
+        if (r >= 0) return;
+        retry.push(event);
+        if (!gapAfter.has(event.user_id)) gapAfter.set(event.user_id, { top: -r - 1, first: event.seq });
+      });
+      const fillers: AppliedEvent[] = [];
+      for (const [userId, { top, first }] of gapAfter) fillers.push(...(await eventsSince(db, userId, top, first - top - 1, first - 1)));
+      todo = bySeq([...fillers, ...retry]);
+    }
+    return published;
+  });
 }
