@@ -4,9 +4,11 @@
  * batch's size (each statement skipped when it has nothing to do).
  */
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
+import { z } from "zod";
 import type { AppliedEvent } from "../../common/contracts/index.ts";
 import type { ActivityEntry } from "../../common/domain/batch.ts";
 import type { Reminder, Tag, Task } from "../../common/domain/model.ts";
+import { NoColumns } from "./rows.ts";
 
 /** Rows as one jsonb parameter, unpacked with jsonb_to_recordset. */
 const rows = (values: readonly object[]) => sql.fragment`${JSON.stringify(values)}::jsonb`;
@@ -49,18 +51,16 @@ export interface BatchState {
  * partitions), in one statement: while a batch holds a user, no other batch changes that user's
  * projection. (The no-op update takes the row lock and returns the row as last committed.)
  */
+const LockedUser = z.object({ id: z.string(), seq: z.number(), timezone: z.string() });
+
 export async function lockUsers(tx: CommonQueryMethods, userIds: string[]): Promise<Map<string, { seq: number; timezone: string }>> {
   const sorted = [...userIds].sort();
-  const rows = (await tx.any(sql.unsafe`
+  const rows = await tx.any(sql.type(LockedUser)`
     insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(sorted, "text")}) with ordinality as x(u, n)
     order by n
     on conflict (id) do update set seq = users.seq
-    returning id, seq, timezone`)) as {
-    id: string;
-    seq: number;
-    timezone: string;
-  }[];
-  return new Map(rows.map((u) => [u.id, { seq: Number(u.seq), timezone: u.timezone }]));
+    returning id, seq, timezone`);
+  return new Map(rows.map((u) => [u.id, { seq: u.seq, timezone: u.timezone }]));
 }
 
 export interface BatchKeys {
@@ -75,9 +75,17 @@ export interface BatchKeys {
   deletedTasks?: string[];
 }
 
+/** json columns built by the statement itself from stored rows (the contract's shapes). */
+const BatchStateRow = z.object({
+  seen: z.custom<AppliedEvent[]>(),
+  tasks: z.custom<Task[]>(),
+  tags: z.custom<UserTag[]>(),
+  versions: z.record(z.string(), z.number()),
+}) satisfies z.ZodType<BatchState>;
+
 /** Everything a batch's events are evolved against, in one statement. */
 export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Promise<BatchState> {
-  const row = (await tx.one(sql.unsafe`
+  return tx.one(sql.type(BatchStateRow)`
     select
       (select coalesce(json_agg(${envelope} order by e.user_id, e.seq), '[]') from events e
         where e.event_id = any(${sql.array(k.eventIds, "uuid")})) as seen,
@@ -97,13 +105,7 @@ export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Prom
         where g.user_id = any(${sql.array(k.tagUsers, "text")})) as tags,
       (select coalesce(json_object_agg(a.id, a.version), '{}') from (
          select x as id, (select max(version) from events where aggregate_id = x) as version
-         from unnest(${sql.array(k.aggregateIds, "text")}) x) a where a.version is not null) as versions`)) as {
-    seen: AppliedEvent[];
-    tasks: Task[];
-    tags: UserTag[];
-    versions: Record<string, number>;
-  };
-  return row;
+         from unnest(${sql.array(k.aggregateIds, "text")}) x) a where a.version is not null) as versions`);
 }
 
 /** What a batch changes, as rows. */
@@ -134,12 +136,12 @@ export type ScheduleWrite = { cte: FragmentSqlToken; notify: FragmentSqlToken } 
 export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges, schedule: ScheduleWrite = null): Promise<void> {
   if (c.deletedTasks.length > 0)
     // Reminders and tag links go with a task (on delete cascade); its history stays in events.
-    await tx.query(sql.unsafe`delete from tasks where id = any(${sql.array(c.deletedTasks, "uuid")})`);
-  if (c.deletedTags.length > 0) await tx.query(sql.unsafe`delete from tags where id = any(${sql.array(c.deletedTags, "uuid")})`);
+    await tx.query(sql.type(NoColumns)`delete from tasks where id = any(${sql.array(c.deletedTasks, "uuid")})`);
+  if (c.deletedTags.length > 0) await tx.query(sql.type(NoColumns)`delete from tags where id = any(${sql.array(c.deletedTags, "uuid")})`);
   if (c.relinkedTasks.length > 0)
-    await tx.query(sql.unsafe`delete from task_tags where task_id = any(${sql.array(c.relinkedTasks, "uuid")})`);
+    await tx.query(sql.type(NoColumns)`delete from task_tags where task_id = any(${sql.array(c.relinkedTasks, "uuid")})`);
   if (c.deletedReminders.length > 0)
-    await tx.query(sql.unsafe`delete from reminders where id = any(${sql.array(c.deletedReminders, "uuid")})`);
+    await tx.query(sql.type(NoColumns)`delete from reminders where id = any(${sql.array(c.deletedReminders, "uuid")})`);
 
   const writes: FragmentSqlToken[] = [];
   if (c.tags.length > 0)
@@ -198,5 +200,5 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges,
       from jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text) where u.id = x.id)`);
   if (schedule) writes.push(schedule.cte);
   if (writes.length === 0) return;
-  await tx.query(sql.unsafe`with ${sql.join(writes, sql.fragment`, `)} ${schedule ? schedule.notify : sql.fragment`select 1`}`);
+  await tx.query(sql.type(NoColumns)`with ${sql.join(writes, sql.fragment`, `)} ${schedule ? schedule.notify : sql.fragment`select 1`}`);
 }

@@ -9,7 +9,9 @@
  * each see only their own rows, as each had its own task-updates topic before.
  */
 import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
 import { isTaskSchedule, type ScheduleChange, type TaskSchedule } from "../../common/contracts/schedule.ts";
+import { NoColumns } from "./rows.ts";
 
 /** The channel the processors notify (payload: the scope) when they recorded changes; the scheduler listens on it. */
 export const SCHEDULE_CHANGES_CHANNEL = "taskstream_schedule_changes";
@@ -31,7 +33,7 @@ export interface TakenScheduleChange extends ScheduleChange {
  */
 export async function recordScheduleChanges(tx: CommonQueryMethods, changes: readonly ScheduleChange[], scope: string): Promise<void> {
   const write = scheduleChangesWrite(changes, scope);
-  if (write) await tx.query(sql.unsafe`with ${write.cte} ${write.notify}`);
+  if (write) await tx.query(sql.type(NoColumns)`with ${write.cte} ${write.notify}`);
 }
 
 /**
@@ -61,28 +63,24 @@ export function scheduleChangesWrite(changes: readonly ScheduleChange[], scope: 
   };
 }
 
-interface ChangeRow {
-  task_id: string;
-  user_id: string;
-  version: number;
-  schedule: unknown;
-  revision: number;
-}
+/** `schedule` is whatever jsonb the row holds: it is checked (isTaskSchedule) before use. */
+const ChangeRow = z.object({ task_id: z.string(), user_id: z.string(), version: z.number(), schedule: z.unknown(), revision: z.number() });
+const CountRow = z.object({ count: z.number() });
 
 /** Up to `limit` changes of the scope, oldest first. They stay until settled. */
 export async function takeScheduleChanges(db: CommonQueryMethods, scope: string, limit: number): Promise<TakenScheduleChange[]> {
-  const rows = (await db.any(sql.unsafe`
+  const rows = await db.any(sql.type(ChangeRow)`
     select task_id, user_id, version, schedule, revision from schedule_changes
-    where scope = ${scope} order by revision limit ${limit}`)) as readonly ChangeRow[];
+    where scope = ${scope} order by revision limit ${limit}`);
   return rows.map((r) => {
-    const readable = r.schedule === null || isTaskSchedule(r.schedule);
+    const schedule = isTaskSchedule(r.schedule) ? r.schedule : null;
     return {
       task_id: r.task_id,
       user_id: r.user_id,
       version: r.version,
       revision: r.revision,
-      schedule: readable ? (r.schedule as TaskSchedule | null) : null,
-      readable,
+      schedule,
+      readable: schedule !== null || r.schedule === null,
     };
   });
 }
@@ -98,7 +96,7 @@ export async function settleScheduleChanges(
 ): Promise<number> {
   if (taken.length === 0) return 0;
   const keys = taken.map((t) => ({ task_id: t.task_id, revision: t.revision }));
-  const result = await db.query(sql.unsafe`
+  const result = await db.query(sql.type(NoColumns)`
     delete from schedule_changes s
     using jsonb_to_recordset(${sql.jsonb(keys)}) as x(task_id uuid, revision bigint)
     where s.scope = ${scope} and s.task_id = x.task_id and s.revision = x.revision`);
@@ -107,7 +105,7 @@ export async function settleScheduleChanges(
 
 /** How many changes of the scope wait (a metric, and for tests). */
 export async function pendingScheduleChanges(db: CommonQueryMethods, scope: string): Promise<number> {
-  return Number(await db.oneFirst(sql.unsafe`select count(*) from schedule_changes where scope = ${scope}`));
+  return db.oneFirst(sql.type(CountRow)`select count(*) from schedule_changes where scope = ${scope}`);
 }
 
 /** A task's scheduling state in the projection, with its version. */
@@ -118,27 +116,29 @@ export interface ProjectedSchedule {
   schedule: TaskSchedule;
 }
 
+const ProjectedScheduleRow = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  version: z.number(),
+  status: z.enum(["pending", "completed"]),
+  recurrence_rule: z.string().nullable(),
+  next_occurrence: z.string().nullable(),
+  reminders: z.array(z.object({ id: z.string(), remind_at: z.string() })),
+});
+
 /**
  * Scheduling state of these tasks as the projection holds it (read inside the applying
  * transaction, after its writes); a task missing from the result no longer exists.
  */
 export async function projectedSchedules(db: CommonQueryMethods, taskIds: readonly string[]): Promise<ProjectedSchedule[]> {
   if (taskIds.length === 0) return [];
-  const rows = (await db.any(sql.unsafe`
+  const rows = await db.any(sql.type(ProjectedScheduleRow)`
     select t.id, t.user_id, t.version, t.status, t.recurrence_rule, t.next_occurrence,
            coalesce(json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at) order by r.remind_at, r.id)
                     filter (where r.id is not null), '[]') as reminders
     from tasks t left join reminders r on r.task_id = t.id and not r.notified
     where t.id = any(${sql.array([...taskIds], "uuid")})
-    group by t.id`)) as readonly {
-    id: string;
-    user_id: string;
-    version: number;
-    status: TaskSchedule["status"];
-    recurrence_rule: string | null;
-    next_occurrence: string | null;
-    reminders: { id: string; remind_at: string }[];
-  }[];
+    group by t.id`);
   return rows.map((r) => ({
     task_id: r.id,
     user_id: r.user_id,
@@ -153,22 +153,23 @@ export async function projectedSchedules(db: CommonQueryMethods, taskIds: readon
 }
 
 /** A recurring task as the timezone move needs it (common/series.ts FollowingSeries). */
-export interface SeriesInZone {
-  id: string;
-  timezone: string;
-  due_date: string | null;
-  created_at: string;
-  updated_at: string;
-  recurrence_rule: string | null;
-  next_occurrence: string | null;
-}
+const SeriesInZoneRow = z.object({
+  id: z.string(),
+  timezone: z.string(),
+  due_date: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  recurrence_rule: z.string().nullable(),
+  next_occurrence: z.string().nullable(),
+});
+export type SeriesInZone = z.infer<typeof SeriesInZoneRow>;
 
 /** The user's recurring tasks evaluated in `timezone` (those that follow the user's timezone). */
 export async function seriesInTimezone(tx: CommonQueryMethods, userId: string, timezone: string): Promise<SeriesInZone[]> {
   return [
-    ...((await tx.any(sql.unsafe`
+    ...(await tx.any(sql.type(SeriesInZoneRow)`
       select id, timezone, due_date, created_at, updated_at, recurrence_rule, next_occurrence from tasks
       where user_id = ${userId} and recurrence_rule is not null and timezone = ${timezone}
-      order by id`)) as readonly SeriesInZone[]),
+      order by id`)),
   ];
 }
