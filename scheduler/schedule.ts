@@ -14,6 +14,7 @@ import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { spawnTime } from "../common/series.ts";
 import { traceHeaders, tracingEnabled } from "../common/telemetry.ts";
+import { pendingRemindersPage, type SeriesHead, seriesPage } from "../storage/queries/scheduler-reads.ts";
 import {
   JOB_OPTIONS,
   type Outcome,
@@ -25,7 +26,6 @@ import {
   type SchedulerJob,
 } from "./jobs.ts";
 import { desiredJobs, type ScheduledTask } from "./plan.ts";
-import { pendingRemindersPage, type SeriesHead, seriesPage } from "./store.ts";
 
 const log = logger("scheduler");
 const scheduled = metric.counter("scheduler_jobs_scheduled_total", "Delayed jobs added (new job ids only)", ["kind"]);

@@ -13,10 +13,10 @@ import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
 import { seriesStart, spawnedEvent } from "../common/series.ts";
 import { withLinkedSpan } from "../common/telemetry.ts";
+import { type ReminderAtFire, remindersAtFire, seriesAtFire } from "../storage/queries/scheduler-reads.ts";
 import { Batcher } from "./batcher.ts";
 import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
 import { isLate, spawnAt } from "./plan.ts";
-import { type ReminderAtFire, remindersAtFire, seriesAtFire } from "./store.ts";
 
 const log = logger("scheduler");
 const fired = metric.counter("scheduler_jobs_fired_total", "Due jobs run, by outcome (fired, or stale and dropped)", ["kind", "outcome"]);

@@ -49,13 +49,11 @@ const ALLOWED = {
  * about, so the list only shrinks. Keys are "importer -> imported" (paths from the repository
  * root), or "file -> slonik sql" for SQL outside storage/.
  */
-const BENCH_SCRIPT =
-  "a benchmark script (not built or shipped: tsconfig.build.json excludes it) that belongs under bench/; left in place while scheduler/ is reworked";
 const EXCEPTIONS = new Map([
-  ["scheduler/bench-lateness.ts -> test/harness.ts", BENCH_SCRIPT],
-  ["scheduler/bench-lateness.ts -> redpanda/create-topics.ts", BENCH_SCRIPT],
-  ["scheduler/store.ts -> slonik sql", "the scheduler's reads, to move to storage/queries/ with the scheduler's rework"],
-  ["processors/replay.ts -> slonik sql", "replay's scratch-schema statements (search_path, drop schema, the diff), to move to storage/"],
+  [
+    "bench/bench-lateness.ts -> test/harness.ts",
+    "a benchmark on the real stack (not built or shipped) that starts the services and builds their config and env with the test harness (testConfig, envFor, startProcess)",
+  ],
   ["common/deps.ts -> slonik sql", "the `select 1` liveness ping of openDb and /readyz (common/ may not import storage/)"],
 ]);
 

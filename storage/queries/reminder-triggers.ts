@@ -1,4 +1,4 @@
-/** Applied reminder.triggered events of a set of users, with when they were applied (scheduler/bench-lateness.ts). */
+/** Applied reminder.triggered events of a set of users, with when they were applied (bench/bench-lateness.ts). */
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 

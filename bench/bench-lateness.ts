@@ -1,7 +1,7 @@
 /**
  * Firing lateness of many reminders due within one minute, on the real stack.
  *
- *   nice node --import tsx scheduler/bench-lateness.ts [--reminders 10000] [--spread-ms 60000] [--lead-ms 60000]
+ *   nice node --import tsx bench/bench-lateness.ts [--reminders 10000] [--spread-ms 60000] [--lead-ms 60000]
  *
  * Starts the processors and the scheduler as their own processes (ports from the environment,
  * unique topic and Redis prefixes), produces `task.created` events with one reminder each straight
