@@ -122,11 +122,18 @@ export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
   return producer;
 }
 
-/** Consumer with manual commits: callers commit only after their effects are durable. */
-export function createConsumer(kafka: K.Kafka, groupId: string, maxBatchSize = 500): Consumer {
+/**
+ * Consumer with manual commits (`commitIntervalMs` unset): callers commit only after their
+ * effects are durable. With `commitIntervalMs`, offsets are committed by librdkafka at that
+ * interval, on rebalance and on close, but only offsets the caller stored (`resolveOffset`, after
+ * its effects): at-least-once still, one commit request per interval instead of one per batch.
+ */
+export function createConsumer(kafka: K.Kafka, groupId: string, opts: { maxBatchSize?: number; commitIntervalMs?: number } = {}): Consumer {
+  const { maxBatchSize = 500, commitIntervalMs } = opts;
+  const commits = commitIntervalMs === undefined ? { autoCommit: false } : { autoCommit: true, autoCommitInterval: commitIntervalMs };
   return kafka.consumer({
     // A 10 s session: a crashed member's partitions move to the survivors (or its restart) quickly.
-    kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 10000, heartbeatInterval: 2000 },
+    kafkaJS: { groupId, fromBeginning: true, ...commits, sessionTimeout: 10000, heartbeatInterval: 2000 },
     "fetch.wait.max.ms": 10,
     "js.consumer.max.batch.size": maxBatchSize,
     "enable.partition.eof": false,
@@ -145,11 +152,12 @@ const batchFailures = metric.counter(
 );
 
 /**
- * An eachBatch handler that commits the batch's offsets only after `handle` succeeded (effects
- * first, offsets last). On failure nothing is committed: it backs off (capped, jittered, per
- * partition) and rethrows, so the consumer seeks back and redelivers the whole batch.
+ * An eachBatch handler for a consumer that commits stored offsets (createConsumer with
+ * `commitIntervalMs`): the batch's offset is stored only after `handle` succeeded (effects first,
+ * offsets last). On failure nothing is stored: it backs off (capped, jittered, per partition) and
+ * rethrows, so the consumer seeks back and redelivers the whole batch.
  */
-export function committingBatchHandler(consumer: () => Consumer, log: Logger, handle: (batch: EachBatchPayload["batch"]) => Promise<void>) {
+export function effectsFirstBatchHandler(log: Logger, handle: (batch: EachBatchPayload["batch"]) => Promise<void>) {
   const failures = new Map<string, number>();
   return async ({ batch, resolveOffset }: EachBatchPayload): Promise<void> => {
     const partition = `${batch.topic}/${batch.partition}`;
@@ -158,7 +166,6 @@ export function committingBatchHandler(consumer: () => Consumer, log: Logger, ha
       const last = batch.messages[batch.messages.length - 1];
       if (last) {
         resolveOffset(last.offset);
-        await consumer().commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) }]);
         const lag = Number(batch.offsetLag());
         if (lag >= 0) consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
       }

@@ -22,5 +22,9 @@ export function createDb(config: Config, poolSize = config.databasePoolSize): Pr
     statementTimeout: 30000,
     // Slonik retries a query once on a broken connection; our own callers decide about the rest.
     queryRetryLimit: 1,
+    // No `DISCARD ALL` each time a connection goes back to the pool (slonik's default): it is a
+    // round trip per use, and nothing here leaves session state behind (replay resets its
+    // search_path, the outbox relay releases its advisory lock in a finally).
+    resetConnection: async () => {},
   });
 }

@@ -2,8 +2,8 @@
  * The processors: a consumer group on the task-events and reminders topics. Per partition, in
  * order: parse (malformed → dead letters), apply the batch in one PostgreSQL transaction (which
  * also records the batch's schedule changes for the scheduler), publish to Redis, and only then
- * commit offsets. A crash anywhere before the commit redelivers the batch, which the event_id
- * dedupe makes harmless.
+ * store the offsets, which librdkafka commits every second. A crash anywhere before the commit
+ * redelivers the batch, which the event_id dedupe makes harmless.
  */
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
@@ -12,11 +12,11 @@ import { checks, openDb, openRedis } from "../common/deps.ts";
 import {
   type Admin,
   type Consumer,
-  committingBatchHandler,
   createConsumer,
   createKafka,
   createProducer,
   type EachBatchPayload,
+  effectsFirstBatchHandler,
   keepConnecting,
   notConnected,
   type Producer,
@@ -34,6 +34,11 @@ import { defineAppendAndPublish, publishApplied } from "./publish.ts";
 import { queueSettle } from "./settle.ts";
 
 const log = logger("processors");
+/**
+ * Offsets stored after each batch's effects are committed this often (and on rebalance and
+ * shutdown): after a crash up to this much is redelivered, which the event_id dedupe absorbs.
+ */
+const OFFSET_COMMIT_INTERVAL_MS = 1000;
 const applied = metric.counter("processor_events_total", "Events handled by the processors, by outcome", ["outcome"]);
 const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply, publish and commit one batch");
 const lagSeconds = metric.latency("processor_event_age_seconds", "Event timestamp to processor commit");
@@ -124,7 +129,7 @@ export async function processorsService(config: Config, health: Health): Promise
         const kafka = createKafka(config, "taskstream-processors");
         const a = kafka.admin();
         const p = createProducer(kafka);
-        const c = createConsumer(kafka, config.processorsGroup);
+        const c = createConsumer(kafka, config.processorsGroup, { commitIntervalMs: OFFSET_COMMIT_INTERVAL_MS });
         try {
           await a.connect();
           await a.listTopics();
@@ -136,7 +141,7 @@ export async function processorsService(config: Config, health: Health): Promise
           await c.run({
             partitionsConsumedConcurrently: 4,
             eachBatchAutoResolve: false,
-            eachBatch: committingBatchHandler(() => c, log, handleBatch),
+            eachBatch: effectsFirstBatchHandler(log, handleBatch),
           });
           admin = a;
         } catch (err) {
