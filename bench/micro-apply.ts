@@ -20,7 +20,7 @@ const TAGS = Number(process.env.TAGS ?? 0);
 const run = `m${Date.now().toString(36)}`;
 
 const config = loadConfig();
-const db = await openDb(config, 2);
+const db = await openDb(config, 2, { keyLookups: true }); // as the processors open it
 
 // Count statements: slonik's transaction connection is handed to the callback; wrap its methods.
 let statements = 0;
@@ -72,7 +72,7 @@ for (let b = 0; b < BATCHES; b++) {
   const t = process.hrtime.bigint();
   const r = await applyBatch(db, events);
   times.push(Number(process.hrtime.bigint() - t) / 1e6);
-  if (r.applied.length !== BATCH) throw new Error(`applied ${r.applied.length} of ${BATCH}`);
+  if (r.applied.length !== BATCH) throw new Error(`applied ${r.applied.length} of ${BATCH}: ${JSON.stringify(r.rejected.slice(0, 1))}`);
 }
 times.sort((a, b) => a - b);
 const mean = times.reduce((a, b) => a + b, 0) / times.length;

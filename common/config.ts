@@ -91,6 +91,12 @@ export const settings = {
     doc: "PostgreSQL connection URL.",
   }),
   databasePoolSize: setting({ env: "DATABASE_POOL_SIZE", schema: Positive, default: 10, doc: "Connections per process." }),
+  databasePreparedStatements: setting({
+    env: "DATABASE_PREPARED_STATEMENTS",
+    schema: Type.Boolean(),
+    default: true,
+    doc: "The processors' per-batch statements run as named prepared statements (parsed once per connection, planned once when the generic plan is as good) in sessions that avoid sequential scans. `false` behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).",
+  }),
   redisUrl: setting({
     env: "REDIS_URL",
     schema: Type.String({ pattern: "^rediss?://[^\\s]+$" }),

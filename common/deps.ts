@@ -7,16 +7,16 @@ import type { Redis } from "ioredis";
 import { sql } from "slonik";
 import type { Config } from "./config.ts";
 import type { Admin } from "./kafka.ts";
-import { createDb, type Db } from "./postgres.ts";
+import { createDb, type Db, type DbOptions } from "./postgres.ts";
 import { createRedis } from "./redis.ts";
 import { dependency } from "./service.ts";
 
 /** The URL without its password (also `redis://:password@host`), for messages and logs. */
 export const redact = (url: string): string => url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
 
-export async function openDb(config: Config, poolSize?: number): Promise<Db> {
+export async function openDb(config: Config, poolSize?: number, opts?: DbOptions): Promise<Db> {
   return dependency("DATABASE_URL", redact(config.databaseUrl), config.dependencyTimeoutMs, async () => {
-    const db = await createDb(config, poolSize);
+    const db = await createDb(config, poolSize, opts);
     await db.query(sql.unsafe`select 1`);
     return db;
   });

@@ -134,7 +134,10 @@ export function createConsumer(kafka: K.Kafka, groupId: string, opts: { maxBatch
   return kafka.consumer({
     // A 10 s session: a crashed member's partitions move to the survivors (or its restart) quickly.
     kafkaJS: { groupId, fromBeginning: true, ...commits, sessionTimeout: 10000, heartbeatInterval: 2000 },
-    "fetch.wait.max.ms": 10,
+    // How long the broker holds a fetch that finds nothing new. A record that arrives meanwhile
+    // answers it at once (fetch.min.bytes is 1), so this costs no latency; it only sets how often
+    // an idle consumer asks: every 10 ms cost the broker 0.13 of a core doing nothing, 100 ms 0.05.
+    "fetch.wait.max.ms": 100,
     "js.consumer.max.batch.size": maxBatchSize,
     "enable.partition.eof": false,
   });

@@ -46,4 +46,7 @@ export const metric = {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+  /** A count per occurrence (e.g. events per batch), buckets from 1 to 2,000. */
+  sizes: (name: string, help: string) =>
+    new Histogram({ name: `taskstream_${name}`, help, buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000], registers: [registry] }),
 };

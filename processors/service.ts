@@ -7,7 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
-import { MalformedEventError, parseEvent, type TaskEvent, topicName } from "../common/contracts/index.ts";
+import { MalformedEventError, parseEvent, type TaskEvent, topicName, topicSpecs } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
 import {
   type Admin,
@@ -30,6 +30,7 @@ import { type Health, healthServer, type Service, withTimeout } from "../common/
 import { withSpan } from "../common/telemetry.ts";
 import { applyBatch } from "./apply-batch.ts";
 import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
+import { groupCommit } from "./group-commit.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
 import { queueSettle } from "./settle.ts";
 
@@ -40,7 +41,8 @@ const log = logger("processors");
  */
 const OFFSET_COMMIT_INTERVAL_MS = 1000;
 const applied = metric.counter("processor_events_total", "Events handled by the processors, by outcome", ["outcome"]);
-const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply, publish and commit one batch");
+const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply and publish one group of partition batches");
+const groupEvents = metric.sizes("processor_group_events", "Events applied together in one group of partition batches (one transaction)");
 const lagSeconds = metric.latency("processor_event_age_seconds", "Event timestamp to processor commit");
 
 export async function processorsService(config: Config, health: Health): Promise<Service> {
@@ -56,28 +58,33 @@ export async function processorsService(config: Config, health: Health): Promise
   // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
   const scheduling = { scheduling: { scope: config.topicPrefix, recurrenceLeadMs: durationMs(config.recurrenceLead) } };
 
-  async function handleBatch(batch: EachBatchPayload["batch"]): Promise<void> {
+  type Batch = EachBatchPayload["batch"];
+
+  /** One group of partition batches (group-commit.ts): one transaction, one Redis round trip. */
+  async function handleGroup(batches: Batch[]): Promise<void> {
     const started = process.hrtime.bigint();
     const events: TaskEvent[] = [];
-    const byId = new Map<string, (typeof batch.messages)[number]>();
+    const sourceOf = new Map<string, { batch: Batch; message: Batch["messages"][number] }>();
     const dead: DeadLetter[] = [];
-    for (const m of batch.messages) {
-      try {
-        const event = parseEvent(m.value);
-        events.push(event);
-        byId.set(event.event_id, m);
-      } catch (err) {
-        if (!(err instanceof MalformedEventError)) throw err;
-        dead.push({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key ?? null,
-          value: m.value ?? null,
-          reason: err.message,
-        });
+    const deadLetter = (batch: Batch, m: Batch["messages"][number] | undefined, reason: string): DeadLetter => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m?.offset ?? "?",
+      key: m?.key ?? null,
+      value: m?.value ?? null,
+      reason,
+    });
+    for (const batch of batches)
+      for (const m of batch.messages) {
+        try {
+          const event = parseEvent(m.value);
+          events.push(event);
+          sourceOf.set(event.event_id, { batch, message: m });
+        } catch (err) {
+          if (!(err instanceof MalformedEventError)) throw err;
+          dead.push(deadLetter(batch, m, err.message));
+        }
       }
-    }
     const result =
       events.length > 0
         ? await withSpan("processors apply", { attributes: { "taskstream.events": events.length } }, () =>
@@ -86,15 +93,8 @@ export async function processorsService(config: Config, health: Health): Promise
         : { applied: [], duplicates: [], skipped: 0, rejected: [] };
     for (const r of result.rejected) {
       if (r.code === "superseded") continue; // a normal outcome of last write wins, not a failure
-      const m = byId.get(r.event.event_id);
-      dead.push({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m?.offset ?? "?",
-        key: m?.key ?? null,
-        value: m?.value ?? null,
-        reason: `${r.code}: ${r.reason}`,
-      });
+      const source = sourceOf.get(r.event.event_id);
+      dead.push(deadLetter(source?.batch ?? (batches[0] as Batch), source?.message, `${r.code}: ${r.reason}`));
     }
     await sendDeadLetters(producer, topics.dlq, dead);
     const toPublish = [...result.duplicates, ...result.applied];
@@ -107,15 +107,17 @@ export async function processorsService(config: Config, health: Health): Promise
     applied.inc({ outcome: "duplicate" }, result.duplicates.length);
     applied.inc({ outcome: "skipped" }, result.skipped);
     applied.inc({ outcome: "dead_letter" }, dead.length);
+    groupEvents.observe(events.length);
     if (dead.length > 0) log.warn({ count: dead.length, reasons: dead.slice(0, 3).map((d) => d.reason) }, "sent to dead-letter topic");
     batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
+  const handleBatch = groupCommit(handleGroup);
 
   const service: Service = {
     name: "processors",
     checks: {},
     async start() {
-      db = await openDb(config);
+      db = await openDb(config, undefined, { keyLookups: true });
       redis = await openRedis(config, "processors");
       defineAppendAndPublish(redis);
       Object.assign(service.checks, {
@@ -139,7 +141,8 @@ export async function processorsService(config: Config, health: Health): Promise
           producer = p;
           consumer = c;
           await c.run({
-            partitionsConsumedConcurrently: 4,
+            // Every partition has a worker, so the batches of all of them can join one group (group-commit.ts).
+            partitionsConsumedConcurrently: topicSpecs.taskEvents.partitions + topicSpecs.reminders.partitions,
             eachBatchAutoResolve: false,
             eachBatch: effectsFirstBatchHandler(log, handleBatch),
           });

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { AppliedEvent } from "../../common/contracts/index.ts";
 import type { ActivityEntry } from "../../common/domain/batch.ts";
 import type { Reminder, Tag, Task } from "../../common/domain/model.ts";
-import { NoColumns } from "./rows.ts";
+import { NoColumns, prepared } from "./rows.ts";
 
 /** Rows as one jsonb parameter, unpacked with jsonb_to_recordset. */
 const rows = (values: readonly object[]) => sql.fragment`${JSON.stringify(values)}::jsonb`;
@@ -55,7 +55,7 @@ const LockedUser = z.object({ id: z.string(), seq: z.number(), timezone: z.strin
 
 export async function lockUsers(tx: CommonQueryMethods, userIds: string[]): Promise<Map<string, { seq: number; timezone: string }>> {
   const sorted = [...userIds].sort();
-  const rows = await tx.any(sql.type(LockedUser)`
+  const rows = await tx.any(sql.type(LockedUser)`${prepared}
     insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(sorted, "text")}) with ordinality as x(u, n)
     order by n
     on conflict (id) do update set seq = users.seq
@@ -85,21 +85,23 @@ const BatchStateRow = z.object({
 
 /** Everything a batch's events are evolved against, in one statement. */
 export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Promise<BatchState> {
-  return tx.one(sql.type(BatchStateRow)`
+  return tx.one(sql.type(BatchStateRow)`${prepared}
     select
       (select coalesce(json_agg(${envelope} order by e.user_id, e.seq), '[]') from events e
         where e.event_id = any(${sql.array(k.eventIds, "uuid")})) as seen,
       -- One index lookup per kind of row, never an OR across them: an OR of these conditions made
-      -- PostgreSQL scan every task of every user for each batch (and JIT-compile that plan).
+      -- PostgreSQL scan every task of every user for each batch (and JIT-compile that plan). And
+      -- "= any(array(…))", not "in (…)": the generic plan of the prepared statement cannot see the
+      -- arrays' sizes; for "in" it scanned every task, for "= any" it looks the ids up by key.
       (select coalesce(json_agg(${taskJson}), '[]') from tasks t
-        where t.id in (
+        where t.id = any(array(
           select unnest(${sql.array(k.taskIds, "uuid")})
           -- the series of the batch's instances (completing one may spawn the next: after_completion)
           union select c.parent_task_id from tasks c where c.id = any(${sql.array(k.taskIds, "uuid")}) and c.parent_task_id is not null
           -- the pending instances of the series the batch deletes
           union select i.id from tasks i where i.parent_task_id = any(${sql.array(k.deletedTasks ?? [], "uuid")}) and i.status = 'pending'
           -- the recurring tasks of users whose timezone changes
-          union select s.id from tasks s where s.user_id = any(${sql.array(k.seriesUsers, "text")}) and s.recurrence_rule is not null)) as tasks,
+          union select s.id from tasks s where s.user_id = any(${sql.array(k.seriesUsers, "text")}) and s.recurrence_rule is not null))) as tasks,
       (select coalesce(json_agg(json_build_object('user_id', g.user_id, 'id', g.id, 'name', g.name, 'color', g.color,
               'created_at', ${ts("g.created_at")}, 'updated_at', ${ts("g.updated_at")})), '[]') from tags g
         where g.user_id = any(${sql.array(k.tagUsers, "text")})) as tags,
@@ -200,5 +202,7 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges,
       from jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text) where u.id = x.id)`);
   if (schedule) writes.push(schedule.cte);
   if (writes.length === 0) return;
-  await tx.query(sql.type(NoColumns)`with ${sql.join(writes, sql.fragment`, `)} ${schedule ? schedule.notify : sql.fragment`select 1`}`);
+  await tx.query(
+    sql.type(NoColumns)`${prepared} with ${sql.join(writes, sql.fragment`, `)} ${schedule ? schedule.notify : sql.fragment`select 1`}`,
+  );
 }
