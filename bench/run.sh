@@ -22,8 +22,6 @@ cd "$ROOT"
 . "$ROOT/stack/node-env.sh"
 # A local dev stack: the documented dev JWT secret is allowed.
 export TASKSTREAM_PROFILE=dev
-# The broker compiles with C2 as a long-running one does (stack/kafka.sh); the warm-up gives it the time.
-export KAFKA_JIT=full
 
 MODE=short
 suites=()

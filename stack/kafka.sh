@@ -50,11 +50,7 @@ LOG
       || { cat "$dir/format.log" >&2; die "kafka storage format failed"; }
   fi
   log "starting kafka on 127.0.0.1:$KAFKA_PORT (SASL/SCRAM-SHA-256 on :$KAFKA_SASL_PORT)"
-  # C1 only by default: a dev or test broker starts faster and spends no core compiling. The bench
-  # sets KAFKA_JIT=full: a broker under load for minutes runs C2's code, as in production.
-  local jit=(-XX:TieredStopAtLevel=1)
-  [ "${KAFKA_JIT:-c1}" = full ] && jit=()
-  nohup java -Xms256m -Xmx768m -XX:+UseG1GC "${jit[@]}" -Djava.awt.headless=true \
+  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$cp" kafka.Kafka "$dir/server.properties" \
     >"$dir/kafka.log" 2>&1 &
   echo $! > "$pidfile"
