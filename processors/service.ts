@@ -1,9 +1,10 @@
 /**
- * The processors: a consumer group on the task-events and reminders topics. Per partition, in
- * order: parse (malformed → dead letters), apply the batch in one PostgreSQL transaction (which
- * also records the batch's schedule changes for the scheduler), publish to Redis, and only then
- * store the offsets, which librdkafka commits every second. A crash anywhere before the commit
- * redelivers the batch, which the event_id dedupe makes harmless.
+ * The processors: a consumer group on the task-events and reminders topics. Each partition's
+ * batches come in order and join a group (group-commit.ts): parse (malformed → dead letters),
+ * apply the group in one PostgreSQL transaction (which also records its schedule changes for the
+ * scheduler), publish to Redis, and only then store each partition's offset, which librdkafka
+ * commits every second. A crash anywhere before the commit redelivers the batches, which the
+ * event_id dedupe makes harmless.
  */
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
