@@ -34,9 +34,15 @@ const KEY_LOOKUP_OPTIONS = "-c enable_seqscan=off";
 type PgQuery = (this: { connectionParameters?: { options?: string } }, config: unknown, values?: unknown, callback?: unknown) => unknown;
 const prototype = pg.Client.prototype as unknown as { query: PgQuery };
 const unnamedQuery = prototype.query;
+/** Statement text -> its name; the marked statements are a handful of fixed texts. */
+const statementNames = new Map<string, string>();
 prototype.query = function (config, values, callback) {
   if (typeof config === "string" && config.startsWith(PREPARED_MARK) && this.connectionParameters?.options?.includes(KEY_LOOKUP_OPTIONS)) {
-    const name = `ts_${createHash("sha1").update(config).digest("hex").slice(0, 24)}`;
+    let name = statementNames.get(config);
+    if (name === undefined) {
+      name = `ts_${createHash("sha1").update(config).digest("hex").slice(0, 24)}`;
+      statementNames.set(config, name);
+    }
     return unnamedQuery.call(this, { name, text: config }, values, callback);
   }
   return unnamedQuery.call(this, config, values, callback);
