@@ -25,12 +25,15 @@ export type Db = DatabasePool;
  */
 export const PREPARED_MARK = "/* prepared */";
 /**
- * The session setting of a key-lookup pool. A generic plan is made once, from the statistics of
+ * The session settings of a key-lookup pool. A generic plan is made once, from the statistics of
  * that moment: on tables that were nearly empty then (a new deployment, a bench) it was a
- * sequential scan that stayed in use while they grew. Sessions that only look rows up by key
- * never want one where an index serves.
+ * sequential scan that stayed in use while they grew. And a generic plan cannot see how many rows
+ * a batch's jsonb parameter holds (it assumes 100): it joined them to `users` by hashing, i.e. by
+ * reading every user's row for each batch. Sessions that only look rows up by key never want a
+ * sequential scan where an index serves, nor a hash or merge join where a nested loop of key
+ * lookups does.
  */
-const KEY_LOOKUP_OPTIONS = "-c enable_seqscan=off";
+const KEY_LOOKUP_OPTIONS = "-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off";
 type PgQuery = (this: { connectionParameters?: { options?: string } }, config: unknown, values?: unknown, callback?: unknown) => unknown;
 const prototype = pg.Client.prototype as unknown as { query: PgQuery };
 const unnamedQuery = prototype.query;

@@ -1,10 +1,15 @@
 /**
- * Applies a batch of events to PostgreSQL in one transaction, set-based: lock the batch's users
- * (one statement), load every aggregate the batch touches (one), evolve the whole batch in memory
- * with the domain rules (common/domain), and write what changed with its schedule changes (one,
- * plus one per kind of deletion the batch has; storage/queries/projection.ts). Returns what to
- * publish: applied events, and earlier-applied duplicates (their Redis step may not have happened
- * before a crash; it is idempotent).
+ * Applies a batch of events to PostgreSQL, set-based: load every aggregate the batch touches (one
+ * statement), evolve the whole batch in memory with the domain rules (common/domain), and write
+ * what changed with its schedule changes (one statement, plus one per kind of deletion the batch
+ * has, then in a transaction; storage/queries/projection.ts). Returns what to publish: applied
+ * events, and earlier-applied duplicates (their Redis step may not have happened before a crash;
+ * it is idempotent).
+ *
+ * Concurrency: the read takes no lock and the write checks that the batch's users are as read
+ * (batch_guard). Only a rebalance, or the two topics of one user, make two batches of a user run
+ * at once; the one that loses the check reads and writes again in a transaction that first locks
+ * its users, which cannot lose. In the common case a batch costs two round trips to PostgreSQL.
  *
  * Failure isolation: a write the rules refuse (its task was deleted, a name is taken, a later
  * write won) becomes a `write.rejected` event for its user in the same transaction. An event that
@@ -16,10 +21,17 @@
 import type { DatabaseConnection } from "slonik";
 import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatch, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
-import type { Tag, Task, UserState } from "../common/domain/model.ts";
-import { isInfrastructureError } from "../common/failures.ts";
+import { emptyUser, type Tag, type Task, type UserState } from "../common/domain/model.ts";
+import { isInfrastructureError, pgErrorCode } from "../common/failures.ts";
 import { afterCompletionSpawns, timezoneMoveEvents } from "../common/series.ts";
-import { type BatchKeys, loadBatchState, lockUsers, storeChanges } from "../storage/queries/projection.ts";
+import {
+  type BatchKeys,
+  type BatchState,
+  loadBatchState,
+  lockUsers,
+  type StoredUser,
+  storeChanges,
+} from "../storage/queries/projection.ts";
 import { scheduleChangesWrite } from "../storage/queries/schedule-changes.ts";
 import { projectionChanges, scheduleChanges } from "./changes.ts";
 
@@ -49,7 +61,7 @@ export interface ApplyOptions {
 /** `db` is the pool, or one connection whose search_path points at a replay schema. */
 export async function applyBatch(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions = {}): Promise<BatchResult> {
   try {
-    return await applyInTransaction(db, events, options);
+    return await applyOnce(db, events, options);
   } catch (err) {
     if (isInfrastructureError(err) || events.length === 0) throw err;
     return applyOneByOne(db, events, options);
@@ -67,7 +79,7 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[], option
   };
   for (const event of events) {
     try {
-      add(await applyInTransaction(db, [event], options));
+      add(await applyOnce(db, [event], options));
     } catch (err) {
       if (isInfrastructureError(err)) throw err;
       const reason = `cannot be applied: ${(err as Error).message ?? String(err)}`.slice(0, 1000);
@@ -75,7 +87,7 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[], option
       const notice = rejectionOf(event, "invalid", "the write holds a value that cannot be stored");
       if (!notice) continue;
       try {
-        add(await applyInTransaction(db, [notice], options));
+        add(await applyOnce(db, [notice], options));
       } catch (noticeErr) {
         if (isInfrastructureError(noticeErr)) throw noticeErr;
         // Even the notice cannot be stored (its ids are unusable): the dead letter is all there is.
@@ -104,6 +116,7 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
     if (withSeries && e.event_type === "settings.updated") seriesUsers.add(e.user_id);
   }
   return {
+    users: [...new Set(events.map((e) => e.user_id))],
     eventIds: [...new Set(events.flatMap((e) => [e.event_id, rejectionId(e.event_id)]))].filter((id) => UUID.test(id)),
     taskIds: [...taskIds],
     tagUsers: [...tagUsers],
@@ -127,58 +140,86 @@ function followUps(applied: AppliedEvent, state: UserState): TaskEvent[] {
   return [...timezoneMoves(applied, state), ...afterCompletionSpawns(applied, state.tasks)];
 }
 
-async function applyInTransaction(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
-  return db.transaction(async (tx) => {
-    const users = await lockUsers(tx, [...new Set(events.map((e) => e.user_id))]);
-    const keys = batchKeys(events, options.scheduling !== undefined);
-    const loaded = await loadBatchState(tx, keys);
-    const tasks = new Map<string, Map<string, Task | null>>();
-    const tags = new Map<string, Map<string, Tag>>();
-    for (const u of keys.tagUsers) tags.set(u, new Map());
-    const ownerOf = new Map(loaded.tasks.map((t) => [t.id, t.user_id]));
-    for (const t of loaded.tasks) {
-      // A task loaded for another reason than its own event (a series a timezone change moves) has its version on its row.
-      if (loaded.versions[t.id] === undefined) loaded.versions[t.id] = t.version;
-      const mine = tasks.get(t.user_id) ?? new Map<string, Task | null>();
-      mine.set(t.id, t);
-      tasks.set(t.user_id, mine);
-    }
-    for (const { user_id, ...tag } of loaded.tags) tags.get(user_id)?.set(tag.id, tag);
-    // Each user gets the versions of its own events' aggregates (a user's first change copies only those).
-    const versions = new Map<string, Map<string, number>>();
-    for (const e of [...events, ...loaded.tasks.map((t) => ({ user_id: t.user_id, aggregate_id: t.id }))]) {
-      const v = loaded.versions[e.aggregate_id];
-      if (v === undefined) continue;
-      const mine = versions.get(e.user_id) ?? new Map<string, number>();
-      mine.set(e.aggregate_id, Number(v));
-      versions.set(e.user_id, mine);
-    }
-    // A task id another user holds is taken: creating it is a conflict, anything else on it finds nothing.
-    const foreign = new Map<string, Set<string>>();
-    for (const e of events) {
-      const owner = ownerOf.get(e.aggregate_id);
-      if (owner === undefined || owner === e.user_id) continue;
-      foreign.set(e.user_id, (foreign.get(e.user_id) ?? new Set()).add(e.aggregate_id));
-    }
-    const states = new Map<string, UserState>();
-    const seqs = new Map<string, number>();
-    for (const [id, u] of users) {
-      states.set(id, {
-        id,
-        timezone: u.timezone,
-        tasks: tasks.get(id) ?? new Map(),
-        tags: tags.get(id) ?? null,
-        versions: versions.get(id) ?? new Map(),
-        ...(foreign.has(id) ? { taken: foreign.get(id) } : {}),
-      });
-      seqs.set(id, u.seq);
-    }
-    const seen = new Set(loaded.seen.map((e) => e.event_id));
-    const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? followUps : undefined);
-    const schedule = options.scheduling
-      ? scheduleChangesWrite(scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs), options.scheduling.scope)
-      : null;
-    await storeChanges(tx, projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity), schedule);
-    return { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
-  });
+/** Read without locks and write checked; when another batch of a user came in between, again under locks. */
+async function applyOnce(db: DatabaseConnection, events: TaskEvent[], options: ApplyOptions): Promise<BatchResult> {
+  const keys = batchKeys(events, options.scheduling !== undefined);
+  const loaded = await loadBatchState(db, keys);
+  const stored = new Map(loaded.users.map((u) => [u.id, u]));
+  const users = keys.users.map((id) => stored.get(id) ?? { id, seq: 0, timezone: emptyUser(id).timezone });
+  const { result, write } = evolveLoaded(events, keys, users, loaded, options);
+  try {
+    await write(db);
+    return result;
+  } catch (err) {
+    if (!LOST_RACE.has(pgErrorCode(err) ?? "")) throw err;
+    return db.transaction(async (tx) => {
+      const locked = await lockUsers(tx, keys.users);
+      const { result, write } = evolveLoaded(events, keys, locked, await loadBatchState(tx, keys), options);
+      await write(tx);
+      return result;
+    });
+  }
+}
+
+/**
+ * Another batch changed one of the batch's users meanwhile: batch_guard's serialization failure
+ * (storage/migrations), or a unique violation when that batch's events took the same seqs first.
+ * Under the users' locks neither can come from a race, so there they are what they say.
+ */
+const LOST_RACE = new Set(["40001", "23505"]);
+
+/** Evolves the batch over its loaded state; `write` stores what changed (in a transaction when it deletes rows). */
+function evolveLoaded(events: TaskEvent[], keys: BatchKeys, users: StoredUser[], loaded: BatchState, options: ApplyOptions) {
+  const tasks = new Map<string, Map<string, Task | null>>();
+  const tags = new Map<string, Map<string, Tag>>();
+  for (const u of keys.tagUsers) tags.set(u, new Map());
+  const ownerOf = new Map(loaded.tasks.map((t) => [t.id, t.user_id]));
+  for (const t of loaded.tasks) {
+    // A task loaded for another reason than its own event (a series a timezone change moves) has its version on its row.
+    if (loaded.versions[t.id] === undefined) loaded.versions[t.id] = t.version;
+    const mine = tasks.get(t.user_id) ?? new Map<string, Task | null>();
+    mine.set(t.id, t);
+    tasks.set(t.user_id, mine);
+  }
+  for (const { user_id, ...tag } of loaded.tags) tags.get(user_id)?.set(tag.id, tag);
+  // Each user gets the versions of its own events' aggregates (a user's first change copies only those).
+  const versions = new Map<string, Map<string, number>>();
+  for (const e of [...events, ...loaded.tasks.map((t) => ({ user_id: t.user_id, aggregate_id: t.id }))]) {
+    const v = loaded.versions[e.aggregate_id];
+    if (v === undefined) continue;
+    const mine = versions.get(e.user_id) ?? new Map<string, number>();
+    mine.set(e.aggregate_id, Number(v));
+    versions.set(e.user_id, mine);
+  }
+  // A task id another user holds is taken: creating it is a conflict, anything else on it finds nothing.
+  const foreign = new Map<string, Set<string>>();
+  for (const e of events) {
+    const owner = ownerOf.get(e.aggregate_id);
+    if (owner === undefined || owner === e.user_id) continue;
+    foreign.set(e.user_id, (foreign.get(e.user_id) ?? new Set()).add(e.aggregate_id));
+  }
+  const states = new Map<string, UserState>();
+  const seqs = new Map<string, number>();
+  for (const u of users) {
+    states.set(u.id, {
+      id: u.id,
+      timezone: u.timezone,
+      tasks: tasks.get(u.id) ?? new Map(),
+      tags: tags.get(u.id) ?? null,
+      versions: versions.get(u.id) ?? new Map(),
+      ...(foreign.has(u.id) ? { taken: foreign.get(u.id) } : {}),
+    });
+    seqs.set(u.id, u.seq);
+  }
+  const seen = new Set(loaded.seen.map((e) => e.event_id));
+  const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? followUps : undefined);
+  const schedule = options.scheduling
+    ? scheduleChangesWrite(scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs), options.scheduling.scope)
+    : null;
+  const changes = projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity);
+  const deletes = changes.deletedTasks.length + changes.deletedTags.length + changes.relinkedTasks.length + changes.deletedReminders.length;
+  const result: BatchResult = { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
+  const write = (db: DatabaseConnection): Promise<void> =>
+    deletes > 0 ? db.transaction((tx) => storeChanges(tx, changes, schedule)) : storeChanges(db, changes, schedule);
+  return { result, write };
 }

@@ -44,7 +44,8 @@ export function projectionChanges(
     const initial = before.get(userId);
     if (!initial) continue;
     const seq = seqsAfter.get(userId) ?? 0;
-    if (seq !== seqsBefore.get(userId) || final.timezone !== initial.timezone) c.users.push({ id: userId, seq, timezone: final.timezone });
+    const expected = seqsBefore.get(userId) ?? 0;
+    if (seq !== expected || final.timezone !== initial.timezone) c.users.push({ id: userId, seq, timezone: final.timezone, expected });
     if (final.tags !== initial.tags && final.tags) {
       for (const [id, tag] of final.tags) if (initial.tags?.get(id) !== tag) c.tags.push({ ...tag, user_id: userId });
       for (const id of initial.tags?.keys() ?? []) if (!final.tags.has(id)) c.deletedTags.push(id);

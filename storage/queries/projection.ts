@@ -38,12 +38,20 @@ export type StoredReminder = Reminder & { created_at?: string };
 export type UserTag = Tag & { user_id: string };
 
 export interface BatchState {
+  /** The batch's users that exist, as committed when the batch was read. */
+  users: StoredUser[];
   /** Events of the batch (or their write.rejected answers) applied by an earlier delivery. */
   seen: AppliedEvent[];
   tasks: Task[];
   tags: UserTag[];
   /** Each aggregate's last version; aggregates without events are absent. */
   versions: Record<string, number>;
+}
+
+export interface StoredUser {
+  id: string;
+  seq: number;
+  timezone: string;
 }
 
 /**
@@ -53,17 +61,18 @@ export interface BatchState {
  */
 const LockedUser = z.object({ id: z.string(), seq: z.number(), timezone: z.string() });
 
-export async function lockUsers(tx: CommonQueryMethods, userIds: string[]): Promise<Map<string, { seq: number; timezone: string }>> {
+export async function lockUsers(tx: CommonQueryMethods, userIds: string[]): Promise<StoredUser[]> {
   const sorted = [...userIds].sort();
   const rows = await tx.any(sql.type(LockedUser)`${prepared}
     insert into users (id, created_at, updated_at) select u, now(), now() from unnest(${sql.array(sorted, "text")}) with ordinality as x(u, n)
     order by n
     on conflict (id) do update set seq = users.seq
     returning id, seq, timezone`);
-  return new Map(rows.map((u) => [u.id, { seq: u.seq, timezone: u.timezone }]));
+  return [...rows];
 }
 
 export interface BatchKeys {
+  users: string[];
   eventIds: string[];
   /** Tasks the batch reads (uuids only). */
   taskIds: string[];
@@ -77,16 +86,22 @@ export interface BatchKeys {
 
 /** json columns built by the statement itself from stored rows (the contract's shapes). */
 const BatchStateRow = z.object({
+  users: z.custom<StoredUser[]>(),
   seen: z.custom<AppliedEvent[]>(),
   tasks: z.custom<Task[]>(),
   tags: z.custom<UserTag[]>(),
   versions: z.record(z.string(), z.number()),
 }) satisfies z.ZodType<BatchState>;
 
-/** Everything a batch's events are evolved against, in one statement. */
+/**
+ * Everything a batch's events are evolved against, in one statement: one snapshot, so the users'
+ * seqs it returns vouch for the rest (storeChanges checks them; see batch_guard).
+ */
 export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Promise<BatchState> {
   return tx.one(sql.type(BatchStateRow)`${prepared}
     select
+      (select coalesce(json_agg(json_build_object('id', u.id, 'seq', u.seq, 'timezone', u.timezone)), '[]') from users u
+        where u.id = any(${sql.array(k.users, "text")})) as users,
       (select coalesce(json_agg(${envelope} order by e.user_id, e.seq), '[]') from events e
         where e.event_id = any(${sql.array(k.eventIds, "uuid")})) as seen,
       -- One index lookup per kind of row, never an OR across them: an OR of these conditions made
@@ -112,7 +127,8 @@ export async function loadBatchState(tx: CommonQueryMethods, k: BatchKeys): Prom
 
 /** What a batch changes, as rows. */
 export interface ProjectionChanges {
-  users: { id: string; seq: number; timezone: string }[];
+  /** `expected`: the user's seq the batch was evolved from (0: the user may not exist yet). */
+  users: (StoredUser & { expected: number })[];
   deletedTasks: string[];
   deletedTags: string[];
   tags: UserTag[];
@@ -134,6 +150,11 @@ export type ScheduleWrite = { cte: FragmentSqlToken; notify: FragmentSqlToken } 
  * are some (a row deleted and written again by one statement would race its own conflict check);
  * everything else is ONE statement of data-modifying CTEs, one per table that has rows (foreign
  * keys are checked at its end, so a new task's tags, links and reminders go in with it).
+ *
+ * That statement moves each changed user's seq on from the `expected` one, and ends with
+ * batch_guard: when another batch changed one of these users since this one read them, it fails
+ * with a serialization failure and writes nothing. So a batch read without locks (loadBatchState
+ * alone) needs no transaction when it deletes nothing: one statement to read, one to write.
  */
 export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges, schedule: ScheduleWrite = null): Promise<void> {
   if (c.deletedTasks.length > 0)
@@ -196,13 +217,30 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges,
         from jsonb_to_recordset(${rows(c.activity)}) as x(
           event_id uuid, user_id text, seq bigint, task_id text, action text, summary text, created_at timestamptz))`,
     );
-  if (c.users.length > 0)
-    writes.push(sql.fragment`users_up as (
-      update users u set seq = x.seq, timezone = x.timezone, updated_at = now()
-      from jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text) where u.id = x.id)`);
-  if (schedule) writes.push(schedule.cte);
+  const results: FragmentSqlToken[] = [];
+  if (c.users.length > 0) {
+    const user = sql.fragment`jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text, expected bigint)`;
+    writes.push(
+      sql.fragment`users_new as (
+        insert into users (id, seq, timezone, created_at, updated_at) select x.id, x.seq, x.timezone, now(), now() from ${user}
+        where x.expected = 0
+        on conflict (id) do update set seq = excluded.seq, timezone = excluded.timezone, updated_at = now() where users.seq = 0
+        returning 1)`,
+      sql.fragment`users_up as (
+        update users u set seq = x.seq, timezone = x.timezone, updated_at = now() from ${user}
+        where x.expected > 0 and u.id = x.id and u.seq = x.expected
+        returning 1)`,
+    );
+    results.push(sql.fragment`batch_guard((select count(*) from users_new) + (select count(*) from users_up) = ${c.users.length})`);
+  }
+  if (schedule) {
+    writes.push(schedule.cte);
+    results.push(schedule.notify);
+  }
   if (writes.length === 0) return;
   await tx.query(
-    sql.type(NoColumns)`${prepared} with ${sql.join(writes, sql.fragment`, `)} ${schedule ? schedule.notify : sql.fragment`select 1`}`,
+    sql.type(
+      NoColumns,
+    )`${prepared} with ${sql.join(writes, sql.fragment`, `)} select ${sql.join(results.length > 0 ? results : [sql.fragment`1`], sql.fragment`, `)}`,
   );
 }

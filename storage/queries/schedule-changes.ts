@@ -33,13 +33,14 @@ export interface TakenScheduleChange extends ScheduleChange {
  */
 export async function recordScheduleChanges(tx: CommonQueryMethods, changes: readonly ScheduleChange[], scope: string): Promise<void> {
   const write = scheduleChangesWrite(changes, scope);
-  if (write) await tx.query(sql.type(NoColumns)`with ${write.cte} ${write.notify}`);
+  if (write) await tx.query(sql.type(NoColumns)`with ${write.cte} select ${write.notify}`);
 }
 
 /**
  * recordScheduleChanges as parts of a larger statement (storage/queries/projection.ts writes a
  * batch's projection and its schedule changes in one): a data-modifying CTE named `schedule_up`
- * and the final SELECT that notifies when it changed a row. Null when there is nothing to record.
+ * and the expression of the final SELECT that notifies when it changed a row. Null when there is
+ * nothing to record.
  */
 export function scheduleChangesWrite(changes: readonly ScheduleChange[], scope: string) {
   if (changes.length === 0) return null;
@@ -59,7 +60,7 @@ export function scheduleChangesWrite(changes: readonly ScheduleChange[], scope: 
             revision = excluded.revision, changed_at = excluded.changed_at
         where excluded.version >= schedule_changes.version
       returning 1)`,
-    notify: sql.fragment`select pg_notify(${SCHEDULE_CHANGES_CHANNEL}, ${scope}) where exists (select 1 from schedule_up)`,
+    notify: sql.fragment`(select pg_notify(${SCHEDULE_CHANGES_CHANNEL}, ${scope}) where exists (select 1 from schedule_up))`,
   };
 }
 
