@@ -34,6 +34,9 @@ final class Tracker {
   private Tracker() {}
 
   static final int MAX_STEPS = 64;
+  /** The step index of the load generator's warm-up writes (FanoutSimulation): counted and checked, never reported as a step. */
+  static final int WARM_UP_STEP = MAX_STEPS - 1;
+  static final String WARM_UP_NAME = "e2e warm-up";
   static final ObjectMapper JSON = new ObjectMapper();
 
   /** Gatling's stats engine, captured when the scenario is built (see {@link #captureStats}). */
@@ -231,7 +234,7 @@ final class Tracker {
       if (base < 0) return; // before ready: covered by the ready seq
       long sentMs = Bench.sentAt(cid);
       int step = sentMs < 0 ? 0 : Bench.stepOf(cid);
-      String name = step < stepNames.length ? stepNames[step] : "e2e other";
+      String name = step == WARM_UP_STEP ? WARM_UP_NAME : step < stepNames.length ? stepNames[step] : "e2e other";
       if (seq <= last) {
         duplicated.incrementAndGet(step);
         logKo(name, sentMs < 0 ? at : sentMs, at, "duplicated delivery");
@@ -264,6 +267,8 @@ final class Tracker {
         long missing = accepted.get(i) * socketsPerUser - received.get(i);
         for (long k = 0; k < missing; k++) logKo(stepNames[i], now, now, "not delivered to every socket");
       }
+      long missingWarmUp = accepted.get(WARM_UP_STEP) * socketsPerUser - received.get(WARM_UP_STEP);
+      for (long k = 0; k < missingWarmUp; k++) logKo(WARM_UP_NAME, now, now, "not delivered to every socket");
     }
   }
 
