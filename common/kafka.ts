@@ -106,9 +106,11 @@ export function createKafka(config: Config, clientId: string): K.Kafka {
 
 /**
  * Idempotent producer with acks=all: a retried send never duplicates or reorders a partition.
- * A short linger batches concurrent sends into one request without a visible latency cost.
+ * A short linger batches concurrent sends into one request without a visible latency cost: 1 ms
+ * (was 2) took 100 writes/s from e2e p95 21 to 15 ms, and at 1,000/s neither the broker's CPU per
+ * write (0.37–0.43 ms with 0.5, 1 or 2 ms) nor the latency moved beyond the run-to-run spread.
  */
-export function createProducer(kafka: K.Kafka, lingerMs = 2): Producer {
+export function createProducer(kafka: K.Kafka, lingerMs = 1): Producer {
   const producer = kafka.producer({
     kafkaJS: { idempotent: true, acks: -1, compression: kafkaPkg.KafkaJS.CompressionTypes.LZ4 },
     "linger.ms": lingerMs,
