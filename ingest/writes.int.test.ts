@@ -32,9 +32,15 @@ describe("Idempotency-Key", () => {
     expect(retry.body).toEqual(first.body);
     const other = await u.api("POST", "/tasks", { title: "different" }, { "idempotency-key": key });
     expect(other.status).toBe(409);
-    await eventually(async () => (await u.api("GET", "/tasks")).body.tasks.length === 1);
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await u.api("GET", "/events?since=0")).body.events).toHaveLength(1);
+    // A marker written after them: the user's events apply in order, so once it is applied a second
+    // write of "once" would have been applied too.
+    const marker = await u.api("POST", "/tasks", { title: "marker" });
+    expect(marker.status).toBe(202);
+    await eventually(async () =>
+      (await u.api("GET", "/events?since=0")).body.events.some((e: { event_id: string }) => e.event_id === marker.body.event_id),
+    );
+    const events = (await u.api("GET", "/events?since=0")).body.events as { event_id: string }[];
+    expect(events.map((e) => e.event_id)).toEqual([first.body.event_id, marker.body.event_id]);
   });
 });
 
