@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs bench suites against a throwaway `bench` stack (Kafka, PostgreSQL, Redis on ports 4xxxx)
-# and the four services started as separate processes on 48080/48081/48082/48090. Starts
+# and the four services started as separate processes on 48080/48081/48082/48090, from the
+# compiled dist/ (`npm run build`, what `npm start` and the image run). Starts
 # everything it needs and stops all of it on exit (also on Ctrl-C or a failure). The load
 # generator is Gatling (bench/gatling, Apache-2.0, from Maven Central; Maven downloads it into
 # ~/.m2 the first time) except for connection scale (bench/ws-scale.mjs, a light Node client).
@@ -63,6 +64,9 @@ log() { printf '\033[1;35m[bench]\033[0m %s\n' "$*" >&2; }
 command -v mvn >/dev/null || { log "Maven (mvn) and Java 17 are needed for the Gatling suites"; exit 1; }
 log "Gatling: compiling the simulations (Maven fetches Gatling into ~/.m2 the first time)"
 mvn -B -q -f "$GATLING_POM" test-compile >"$RESULTS/.gatling-compile.log" 2>&1 || { tail -30 "$RESULTS/.gatling-compile.log" >&2; log "Gatling build failed"; exit 1; }
+# The services run as production runs them (`npm start`: compiled JavaScript in dist/, not tsx).
+log "building the services (npm run build → dist/)"
+npm run -s build >"$RESULTS/.build.log" 2>&1 || { tail -30 "$RESULTS/.build.log" >&2; log "npm run build failed"; exit 1; }
 CENTRIFUGO=""
 if [ "$MODE" = compare ]; then CENTRIFUGO="$("$ROOT/bench/install-centrifugo.sh")"; fi
 
@@ -106,10 +110,10 @@ stop_services() {
 start_services() {
   local logdir=$1 name port
   mkdir -p "$logdir"
-  local flags=(--import tsx)
+  local flags=(--enable-source-maps)
   if [ "${BENCH_CPU_PROF:-0}" = 1 ]; then mkdir -p "$logdir/prof"; flags+=(--cpu-prof "--cpu-prof-dir=$logdir/prof"); fi
   for name in processors scheduler fanout ingest; do
-    node "${flags[@]}" bin/taskstream.ts "$name" >"$logdir/$name.log" 2>&1 &
+    node "${flags[@]}" dist/bin/taskstream.js "$name" >"$logdir/$name.log" 2>&1 &
     PIDS[$name]=$!
   done
   for port in $PROCESSORS_PORT $SCHEDULER_PORT $FANOUT_PORT $INGEST_PORT; do
