@@ -130,6 +130,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
           closed: false,
           inbound: 0,
           inboundWindow: 0,
+          joinAt: null,
         };
         // Never inside res.cork. From the handler itself uWS has corked the response already; after
         // an asynchronous verification, res.cork(() => res.upgrade(…)) can make uWS misread the new

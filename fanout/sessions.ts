@@ -2,7 +2,8 @@
  * WebSocket sessions of one fan-out process. Each user has a uWS topic `u:<user_id>`; a socket
  * joins it only after its replay, so no event is missed or doubled across the switch to live:
  * while replaying, live frames for that user are buffered on the socket, then sent if newer than
- * the replay, all within one cork, before the socket subscribes.
+ * the replay, all within one cork, before the socket subscribes (or, when its replay ran ahead
+ * of what pub/sub has carried the user's other sockets here, once the topic catches up).
  */
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import type { PubsubFrame } from "../common/contracts/index.ts";
@@ -27,6 +28,12 @@ export interface SocketData {
   /** Client messages in the current second (flood guard). */
   inbound: number;
   inboundWindow: number;
+  /**
+   * Live (it got `ready`) but not on the user's topic yet: its replay reached this seq while the
+   * user's other sockets here had been carried only to an older one (the frames between are still
+   * on their way from Redis). It joins the topic when the topic carries a newer frame.
+   */
+  joinAt: number | null;
 }
 export type Socket = WebSocket<SocketData>;
 
@@ -117,7 +124,15 @@ export class Sessions {
     for (const ws of sockets) ws.getUserData().buffer?.push(frame);
     if (frame.seq <= (this.lastSeq.get(frame.userId) ?? 0)) return;
     this.lastSeq.set(frame.userId, frame.seq);
+    const joinAfter: Socket[] = [];
+    for (const ws of sockets) {
+      const data = ws.getUserData();
+      if (data.joinAt === null) continue;
+      if (frame.seq > data.joinAt) this.join(ws);
+      else if (frame.seq === data.joinAt) joinAfter.push(ws); // it has this frame from its replay
+    }
     this.app.publish(userTopic(frame.userId), frame.wire, false);
+    for (const ws of joinAfter) this.join(ws);
     messagesOut.inc();
     deliverySeconds.observe(Math.max(0, Date.now() - frame.timestampMs) / 1000);
     this.closeSlowConsumers(sockets);
@@ -160,11 +175,15 @@ export class Sessions {
           data.buffer = [];
           if (data.queue.length === 0) {
             data.buffer = null;
-            ws.subscribe(userTopic(data.userId));
             const ready = Math.max(data.latest, data.queuedUpTo);
+            const carried = this.lastSeq.get(data.userId);
             // The user's first live socket here has seen everything up to `ready`: an older frame
             // published later (a redelivery, a Redis that lost the stream) is not sent again.
-            if (!this.lastSeq.has(data.userId)) this.lastSeq.set(data.userId, ready);
+            if (carried === undefined) this.lastSeq.set(data.userId, ready);
+            // The replay read Redis's stream past what pub/sub has brought the user's other
+            // sockets so far: joining now would send this one those frames a second time.
+            if (carried !== undefined && carried < ready) data.joinAt = ready;
+            else ws.subscribe(userTopic(data.userId));
             ws.send(JSON.stringify({ type: "ready", seq: ready }), false);
             return;
           }
@@ -173,6 +192,12 @@ export class Sessions {
         ws.send(data.queue[data.next++]!, false);
       }
     });
+  }
+
+  private join(ws: Socket) {
+    const data = ws.getUserData();
+    data.joinAt = null;
+    if (!data.closed) ws.subscribe(userTopic(data.userId));
   }
 
   /** Reads the next replay page, then pumps on; an empty page ends the replay where the log ends. */

@@ -1,0 +1,81 @@
+/**
+ * The switch from replay to live, on stand-ins for uWS's app and sockets (topics as sets): a
+ * socket whose replay read Redis's stream further than pub/sub has carried the user's other
+ * sockets must not get the frames in between a second time, nor miss any after.
+ */
+import type { TemplatedApp } from "uWebSockets.js";
+import { describe, expect, it } from "vitest";
+import type { PubsubFrame } from "../common/contracts/index.ts";
+import { Sessions, type Socket, type SocketData } from "./sessions.ts";
+
+function fakeUws() {
+  const topics = new Map<string, Set<FakeSocket>>();
+  class FakeSocket {
+    readonly sent: string[] = [];
+    constructor(readonly data: SocketData) {}
+    getUserData = () => this.data;
+    send = (message: string) => this.sent.push(message) > 0;
+    subscribe = (topic: string) => topics.set(topic, (topics.get(topic) ?? new Set()).add(this)).size > 0;
+    cork = (fn: () => void) => fn();
+    getBufferedAmount = () => 0;
+    end = () => {};
+  }
+  const app = {
+    publish: (topic: string, message: string) => {
+      for (const ws of topics.get(topic) ?? []) ws.sent.push(message);
+      return true;
+    },
+  } as unknown as TemplatedApp;
+  const socket = (userId: string) =>
+    new FakeSocket({
+      userId,
+      since: null,
+      expiresAt: Number.POSITIVE_INFINITY,
+      buffer: [],
+      queue: [],
+      next: 0,
+      queuedUpTo: 0,
+      latest: 0,
+      fetching: false,
+      closed: false,
+      inbound: 0,
+      inboundWindow: 0,
+      joinAt: null,
+    });
+  return { app, socket };
+}
+
+const frame = (userId: string, seq: number): PubsubFrame => ({ userId, seq, timestampMs: Date.now(), wire: `e${seq}` });
+const ready = (seq: number) => JSON.stringify({ type: "ready", seq });
+
+describe("Sessions: replay to live", () => {
+  it("a second socket whose replay ran ahead of pub/sub gets each frame once, then every later one", () => {
+    const { app, socket } = fakeUws();
+    const sessions = new Sessions(app, async () => [], 5, 1 << 20);
+    const first = socket("u");
+    sessions.add(first as unknown as Socket);
+    sessions.goLive(first as unknown as Socket, [], 0, 0, false);
+    sessions.deliver(frame("u", 1));
+    // The second socket's replay read the stream up to seq 2; pub/sub has carried only 1 so far.
+    const second = socket("u");
+    sessions.add(second as unknown as Socket);
+    sessions.goLive(second as unknown as Socket, ["e2"], 2, 2, false);
+    sessions.deliver(frame("u", 2));
+    sessions.deliver(frame("u", 3));
+    expect(second.sent).toEqual(["e2", ready(2), "e3"]);
+    expect(first.sent).toEqual([ready(0), "e1", "e2", "e3"]);
+  });
+
+  it("joins at once when pub/sub skipped past its replay", () => {
+    const { app, socket } = fakeUws();
+    const sessions = new Sessions(app, async () => [], 5, 1 << 20);
+    const first = socket("u");
+    sessions.add(first as unknown as Socket);
+    sessions.goLive(first as unknown as Socket, [], 0, 0, false);
+    const second = socket("u");
+    sessions.add(second as unknown as Socket);
+    sessions.goLive(second as unknown as Socket, ["e1", "e2"], 2, 2, false);
+    sessions.deliver(frame("u", 4)); // 1 to 3 never came through pub/sub here
+    expect(second.sent).toEqual(["e1", "e2", ready(2), "e4"]);
+  });
+});
