@@ -18,7 +18,7 @@ import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
-import { CLOSE, Sessions, type Socket, type SocketData } from "./sessions.ts";
+import { CLOSE, newSocketData, Sessions, type Socket, type SocketData } from "./sessions.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
 const log = logger("fanout");
@@ -117,21 +117,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
             "too_many_connections",
             `at most ${config.wsMaxConnectionsPerUser} connections per user`,
           );
-        const data: SocketData = {
-          userId,
-          since: sinceRaw === null ? null : Number(sinceRaw),
-          expiresAt,
-          buffer: [],
-          queue: [],
-          next: 0,
-          queuedUpTo: 0,
-          latest: 0,
-          fetching: false,
-          closed: false,
-          inbound: 0,
-          inboundWindow: 0,
-          joinAt: null,
-        };
+        const data = newSocketData(userId, sinceRaw === null ? null : Number(sinceRaw), expiresAt);
         // Never inside res.cork. From the handler itself uWS has corked the response already; after
         // an asynchronous verification, res.cork(() => res.upgrade(…)) can make uWS misread the new
         // WebSocket's memory as the HTTP response's state and shut the socket down right after

@@ -6,7 +6,7 @@
 import type { TemplatedApp } from "uWebSockets.js";
 import { describe, expect, it } from "vitest";
 import type { PubsubFrame } from "../common/contracts/index.ts";
-import { Sessions, type Socket, type SocketData } from "./sessions.ts";
+import { newSocketData, Sessions, type Socket, type SocketData } from "./sessions.ts";
 
 function fakeUws() {
   const topics = new Map<string, Set<FakeSocket>>();
@@ -26,23 +26,16 @@ function fakeUws() {
       return true;
     },
   } as unknown as TemplatedApp;
-  const socket = (userId: string) =>
-    new FakeSocket({
-      userId,
-      since: null,
-      expiresAt: Number.POSITIVE_INFINITY,
-      buffer: [],
-      queue: [],
-      next: 0,
-      queuedUpTo: 0,
-      latest: 0,
-      fetching: false,
-      closed: false,
-      inbound: 0,
-      inboundWindow: 0,
-      joinAt: null,
-    });
+  const socket = (userId: string) => new FakeSocket(newSocketData(userId, null, Number.POSITIVE_INFINITY));
   return { app, socket };
+}
+
+/** Adds a socket of `userId` and sends it its replay (`replay` up to seq `upTo`, the stream's top). */
+function connect(sessions: Sessions, socket: (userId: string) => { sent: string[] }, userId: string, replay: string[], upTo: number) {
+  const ws = socket(userId);
+  sessions.add(ws as unknown as Socket);
+  sessions.goLive(ws as unknown as Socket, replay, upTo, upTo, false);
+  return ws;
 }
 
 const frame = (userId: string, seq: number): PubsubFrame => ({ userId, seq, timestampMs: Date.now(), wire: `e${seq}` });
@@ -52,14 +45,10 @@ describe("Sessions: replay to live", () => {
   it("a second socket whose replay ran ahead of pub/sub gets each frame once, then every later one", () => {
     const { app, socket } = fakeUws();
     const sessions = new Sessions(app, async () => [], 5, 1 << 20);
-    const first = socket("u");
-    sessions.add(first as unknown as Socket);
-    sessions.goLive(first as unknown as Socket, [], 0, 0, false);
+    const first = connect(sessions, socket, "u", [], 0);
     sessions.deliver(frame("u", 1));
     // The second socket's replay read the stream up to seq 2; pub/sub has carried only 1 so far.
-    const second = socket("u");
-    sessions.add(second as unknown as Socket);
-    sessions.goLive(second as unknown as Socket, ["e2"], 2, 2, false);
+    const second = connect(sessions, socket, "u", ["e2"], 2);
     sessions.deliver(frame("u", 2));
     sessions.deliver(frame("u", 3));
     expect(second.sent).toEqual(["e2", ready(2), "e3"]);
@@ -69,12 +58,8 @@ describe("Sessions: replay to live", () => {
   it("joins at once when pub/sub skipped past its replay", () => {
     const { app, socket } = fakeUws();
     const sessions = new Sessions(app, async () => [], 5, 1 << 20);
-    const first = socket("u");
-    sessions.add(first as unknown as Socket);
-    sessions.goLive(first as unknown as Socket, [], 0, 0, false);
-    const second = socket("u");
-    sessions.add(second as unknown as Socket);
-    sessions.goLive(second as unknown as Socket, ["e1", "e2"], 2, 2, false);
+    connect(sessions, socket, "u", [], 0);
+    const second = connect(sessions, socket, "u", ["e1", "e2"], 2);
     sessions.deliver(frame("u", 4)); // 1 to 3 never came through pub/sub here
     expect(second.sent).toEqual(["e1", "e2", ready(2), "e4"]);
   });

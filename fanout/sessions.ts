@@ -37,6 +37,23 @@ export interface SocketData {
 }
 export type Socket = WebSocket<SocketData>;
 
+/** A new socket's state: replaying (live frames buffered) until `goLive` has sent its replay. */
+export const newSocketData = (userId: string, since: number | null, expiresAt: number): SocketData => ({
+  userId,
+  since,
+  expiresAt,
+  buffer: [],
+  queue: [],
+  next: 0,
+  queuedUpTo: 0,
+  latest: 0,
+  fetching: false,
+  closed: false,
+  inbound: 0,
+  inboundWindow: 0,
+  joinAt: null,
+});
+
 export const CLOSE = {
   goingAway: 1001,
   policy: 1008,

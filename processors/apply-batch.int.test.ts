@@ -12,7 +12,7 @@ import { newEvent } from "../common/contracts/index.ts";
 import { openDb } from "../common/deps.ts";
 import { pgErrorCode } from "../common/failures.ts";
 import type { Db } from "../common/postgres.ts";
-import { storeChanges } from "../storage/queries/projection.ts";
+import { noChanges, storeChanges } from "../storage/queries/projection.ts";
 import { taskFields, testConfig, uniqueId } from "../test/harness.ts";
 import { applyBatch } from "./apply-batch.ts";
 
@@ -52,19 +52,7 @@ describe("batches of one user applied at once", () => {
     await applyBatch(db, [created(user, "second")]); // the user is at seq 2 now
     // Written as if read at seq 1 (a seq no other event holds, so nothing but the check refuses it).
     const late = { ...created(user, "from a stale read"), seq: 3, version: 1 };
-    const write = storeChanges(db, {
-      users: [{ id: user, seq: 3, timezone: "UTC", expected: 1 }],
-      deletedTasks: [],
-      deletedTags: [],
-      tags: [],
-      tasks: [],
-      relinkedTasks: [],
-      links: [],
-      deletedReminders: [],
-      reminders: [],
-      events: [late],
-      activity: [],
-    });
+    const write = storeChanges(db, { ...noChanges(), users: [{ id: user, seq: 3, timezone: "UTC", expected: 1 }], events: [late] });
     await expect(write.catch((err: unknown) => pgErrorCode(err))).resolves.toBe("40001");
     expect(await seqsOf(user)).toEqual([1, 2]);
     expect(await db.maybeOne(sql.unsafe`select 1 from events where event_id = ${late.event_id}`)).toBeNull();

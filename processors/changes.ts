@@ -7,7 +7,7 @@ import { type ScheduleChange, scheduleOrNull, type TaskSchedule } from "../commo
 import type { ActivityEntry } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
 import { spawnTime } from "../common/series.ts";
-import type { ProjectionChanges } from "../storage/queries/projection.ts";
+import { noChanges, type ProjectionChanges } from "../storage/queries/projection.ts";
 
 const DEFAULT_LEAD_MS = 86_400_000;
 
@@ -27,19 +27,7 @@ export function projectionChanges(
   events: AppliedEvent[],
   activity: ActivityEntry[],
 ): ProjectionChanges {
-  const c: ProjectionChanges = {
-    users: [],
-    deletedTasks: [],
-    deletedTags: [],
-    tags: [],
-    tasks: [],
-    relinkedTasks: [],
-    links: [],
-    deletedReminders: [],
-    reminders: [],
-    events,
-    activity,
-  };
+  const c: ProjectionChanges = { ...noChanges(), events, activity };
   for (const [userId, final] of after) {
     const initial = before.get(userId);
     if (!initial) continue;

@@ -142,6 +142,21 @@ export interface ProjectionChanges {
   activity: ActivityEntry[];
 }
 
+/** A batch that changes nothing: every list empty. */
+export const noChanges = (): ProjectionChanges => ({
+  users: [],
+  deletedTasks: [],
+  deletedTags: [],
+  tags: [],
+  tasks: [],
+  relinkedTasks: [],
+  links: [],
+  deletedReminders: [],
+  reminders: [],
+  events: [],
+  activity: [],
+});
+
 /** A batch's schedule changes, written by the same statement as its projection (schedule-changes.ts). */
 export type ScheduleWrite = { cte: FragmentSqlToken; notify: FragmentSqlToken } | null;
 
