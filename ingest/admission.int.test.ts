@@ -1,4 +1,5 @@
 /** Admission in the real Redis: Idempotency-Key answers kept, returned to retries, bounded per user; pending writes. */
+import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { newEvent } from "../common/contracts/index.ts";
 import { createRedis, redisKeys } from "../common/redis.ts";
@@ -56,5 +57,64 @@ describe("pending writes", () => {
     // Another aggregate's pending writes are not read.
     const elsewhere = await store.admit(user, { write: false, fingerprint: "", aggregates: ["some-task"] });
     expect(elsewhere.pending).toEqual([]);
+  });
+});
+
+describe("a write decided first (admitWrite)", () => {
+  const settings = (user: string, tz: string, aggregate = user) =>
+    newEvent(
+      "settings.updated",
+      { user_id: user, aggregate_id: aggregate, correlation_id: randomUUID() },
+      { changes: { timezone: { old: "UTC", new: tz } } },
+    );
+  /** Any event of another aggregate than the user's settings (its type does not matter to admission). */
+  const created = (user: string) => settings(user, "UTC", randomUUID());
+
+  it("is admitted and remembered as pending in one step when the timezone and the quiet aggregates are as assumed", async () => {
+    const store = admission(redis, keys, limits, limits);
+    const user = uniqueId("first");
+    await redis.set(keys.userTimezone(user), "Europe/Paris");
+    expect(store.lastKnownTimezone(user)).toBeUndefined();
+    await store.admit(user, { write: false, fingerprint: "", aggregates: [user] });
+    expect(store.lastKnownTimezone(user)).toBe("Europe/Paris");
+    const event = created(user);
+    const outcome = await store.admitWrite(user, { fingerprint: "", timezone: "Europe/Paris", quiet: [user], event });
+    expect(outcome.kind).toBe("accepted");
+    const admitted = await store.admit(user, { write: false, fingerprint: "", aggregates: [event.aggregate_id], index: true });
+    expect(admitted.pending.map((e) => e.event_id)).toEqual([event.event_id]);
+    expect([...admitted.pendingIndex.keys()]).toEqual([event.event_id]);
+  });
+
+  it("does nothing when the timezone changed or the user's settings have a pending write, and says so", async () => {
+    const store = admission(redis, keys, limits, limits);
+    const user = uniqueId("stale");
+    await redis.set(keys.userTimezone(user), "Asia/Tokyo");
+    const first = created(user);
+    expect((await store.admitWrite(user, { fingerprint: "", timezone: "UTC", quiet: [user], event: first })).kind).toBe("stale");
+    // What Redis said is the next guess.
+    expect(store.lastKnownTimezone(user)).toBe("Asia/Tokyo");
+    await store.rememberPending(settings(user, "America/Chicago"));
+    const second = created(user);
+    expect((await store.admitWrite(user, { fingerprint: "", timezone: "Asia/Tokyo", quiet: [user], event: second })).kind).toBe("stale");
+    const index = await store.admit(user, { write: false, fingerprint: "", aggregates: [], index: true });
+    expect([...index.pendingIndex.keys()]).not.toContain(first.event_id);
+    expect([...index.pendingIndex.keys()]).not.toContain(second.event_id);
+    // Neither took a token of the rate limit.
+    expect(await redis.exists(keys.rateLimit(user))).toBe(0);
+  });
+
+  it("honours the rate limit and Idempotency-Key like admit", async () => {
+    const store = admission(redis, keys, { perSecond: 1, burst: 3 }, limits);
+    const user = uniqueId("first-limits");
+    await redis.set(keys.userTimezone(user), "UTC");
+    const write = (key: string, fingerprint = "create x") =>
+      store.admitWrite(user, { idempotencyKey: key, fingerprint, timezone: "UTC", quiet: [user], event: created(user) });
+    const first = await write("k1");
+    expect(first.kind).toBe("accepted");
+    if (first.kind === "accepted") await first.settle({ status: 202, body: { n: 1 } });
+    expect(await write("k1")).toEqual({ kind: "replay", reply: { status: 202, body: { n: 1 } } });
+    await expect(write("k1", "another request")).rejects.toThrow(/different request/);
+    const limited = await write("k2");
+    expect(limited.kind).toBe("limited");
   });
 });

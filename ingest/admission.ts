@@ -30,20 +30,36 @@ const PENDING_SECONDS = 120;
 /** At most this many pending writes per user are remembered (the rate limit keeps it far lower). */
 const MAX_PENDING = 1000;
 
-// KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
-// ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
-// returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index}
-const ADMIT = `
+/** Takes a token of the bucket `KEYS[1]` (ARGV 1 tokens/s, 2 burst, 3 now ms), or returns `refused` with the seconds to wait. */
+const takeToken = (refused: (wait: string) => string) => `
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-if tokens < 1 then return {math.ceil((1 - tokens) / rate), false, false, {}, {}} end
+if tokens < 1 then return ${refused("math.ceil((1 - tokens) / rate)")} end
 redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)`;
+
+/** Claims the Idempotency-Key slot `KEYS[2]` (ARGV 4 the claim, '' = no key; 5 seconds): `stored` is the earlier claim, or false. */
+const CLAIM_KEY = `
 local stored = false
-if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5], 'NX') then stored = redis.call('GET', KEYS[2]) end
+if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5], 'NX') then stored = redis.call('GET', KEYS[2]) end`;
+
+/** Records a pending write: `index` maps event id -> aggregate id, `events` holds the aggregate's pending events. */
+const rememberPending = (index: string, events: string, a: (n: number) => string) => `
+if redis.call('HLEN', ${index}) <= tonumber(${a(3)}) then
+  local n = redis.call('HINCRBY', ${index}, '#', 1)
+  redis.call('HSET', ${index}, ${a(0)}, ${a(1)})
+  redis.call('HSET', ${events}, ${a(0)}, n .. ' ' .. ${a(2)})
+  redis.call('EXPIRE', ${index}, ${a(4)})
+  redis.call('EXPIRE', ${events}, ${a(4)})
+end`;
+
+// KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
+// ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
+// returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index}
+const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}}`)}${CLAIM_KEY}
 local events = {}
 for i = 5, #KEYS do
   for _, v in ipairs(redis.call('HVALS', KEYS[i])) do events[#events + 1] = v end
@@ -52,16 +68,25 @@ local index = {}
 if ARGV[6] == '1' then index = redis.call('HGETALL', KEYS[4]) end
 return {0, stored, redis.call('GET', KEYS[3]), events, index}`;
 
+// A write decided on assumptions (the user's timezone; no pending writes on some aggregates),
+// admitted and remembered as pending in one step only if Redis confirms them. Otherwise nothing
+// is done and the timezone is returned.
+// KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index,
+//       5 pending events of the event's aggregate, 6.. aggregates assumed to have no pending writes
+// ARGV: 1-5 as ADMIT, 6 the timezone assumed, 7 event id, 8 aggregate id, 9 event JSON, 10 most kept, 11 seconds kept
+// returns {-1, timezone or false}: assumption wrong | {retry-after seconds} | {0, stored claim or false}
+const ADMIT_WRITE = `
+local tz = redis.call('GET', KEYS[3])
+if tz ~= ARGV[6] then return {-1, tz} end
+for i = 6, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return {-1, tz} end
+end${takeToken((wait) => `{${wait}}`)}${CLAIM_KEY}
+if stored then return {0, stored} end${rememberPending("KEYS[4]", "KEYS[5]", (n) => `ARGV[${7 + n}]`)}
+return {0, false}`;
+
 // KEYS: 1 the user's pending-write index (event id -> aggregate id), 2 the aggregate's pending events
 // ARGV: 1 event id, 2 aggregate id, 3 event JSON, 4 most kept, 5 seconds kept
-const REMEMBER_PENDING = `
-if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[4]) then return 0 end
-local n = redis.call('HINCRBY', KEYS[1], '#', 1)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], n .. ' ' .. ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-return n`;
+const REMEMBER_PENDING = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 + n}]`);
 
 // KEYS[1] the key's slot, KEYS[2] the user's index of kept slots (sorted by time)
 // ARGV[1] the answer, ARGV[2] keep seconds, ARGV[3] now (ms), ARGV[4] most slots kept per user
@@ -78,10 +103,12 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1`;
 
 type AdmitReply = [number, string | null, string | null, string[], string[]];
+type AdmitWriteReply = [-1, string | null] | [number] | [0, string | null];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
     admit(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitReply, Context>;
+    admitWrite(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitWriteReply, Context>;
     rememberPending(
       index: string,
       events: string,
@@ -90,7 +117,7 @@ declare module "ioredis" {
       event: string,
       max: number,
       seconds: number,
-    ): Result<number, Context>;
+    ): Result<null, Context>;
     keepAnswer(slot: string, index: string, answer: string, keepSeconds: number, now: number, max: number): Result<number, Context>;
   }
 }
@@ -134,6 +161,17 @@ function pendingEvents(values: string[]): TaskEvent[] {
     .map((p) => p.event);
 }
 
+/** What a write decided on assumptions (`Admission.admitWrite`) comes to. */
+export type WriteAdmission =
+  /** Admitted and remembered as pending: produce it, then settle. */
+  | { kind: "accepted"; settle(reply: Reply | null): Promise<void> }
+  /** Refused by the rate limit: retry after this many seconds. */
+  | { kind: "limited"; retryAfter: number }
+  /** The first answer to this Idempotency-Key: return it, do nothing. */
+  | { kind: "replay"; reply: Reply }
+  /** An assumption was wrong: nothing was done; decide again after `admit`. */
+  | { kind: "stale" };
+
 export interface Admission {
   /**
    * `aggregates`: whose pending writes the request needs (the user's own settings, the task in its
@@ -143,6 +181,18 @@ export interface Admission {
     userId: string,
     request: { write: boolean; idempotencyKey?: string; fingerprint: string; aggregates: string[]; index?: boolean },
   ): Promise<Admitted>;
+  /**
+   * A write decided without asking Redis first (one round trip instead of two): admitted and its
+   * event remembered as pending in one step, only if the user's timezone is `timezone` and the
+   * `quiet` aggregates have no pending writes, i.e. if `admit` would have given what it was
+   * decided on. Redis unreachable: accepted unlimited, unremembered, as `admit` does.
+   */
+  admitWrite(
+    userId: string,
+    request: { idempotencyKey?: string; fingerprint: string; timezone: string; quiet: string[]; event: TaskEvent },
+  ): Promise<WriteAdmission>;
+  /** The user's timezone as the last admission of this process saw it in Redis (a guess for `admitWrite`). */
+  lastKnownTimezone(userId: string): string | undefined;
   /** The pending events of these writes (event id -> aggregate id), in the order they were accepted. */
   pendingEvents(userId: string, writes: Map<string, string>): Promise<TaskEvent[]>;
   /** Remembers a write about to be accepted until the processors have applied it (best effort). */
@@ -151,18 +201,51 @@ export interface Admission {
   forgetPending(event: TaskEvent): Promise<void>;
 }
 
+/** Timezones remembered per process for `admitWrite` (a bounded map, oldest dropped first). */
+const MAX_TIMEZONES = 100_000;
+
 export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: Limits, maxKept = MAX_KEPT_PER_USER): Admission {
   redis.defineCommand("admit", { lua: ADMIT });
+  redis.defineCommand("admitWrite", { lua: ADMIT_WRITE });
   redis.defineCommand("rememberPending", { numberOfKeys: 2, lua: REMEMBER_PENDING });
   redis.defineCommand("keepAnswer", { numberOfKeys: 2, lua: KEEP_ANSWER });
   const nothingToSettle = async () => {};
+  const timezones = new Map<string, string>();
+  const sawTimezone = (userId: string, tz: string | null) => {
+    if (tz === null || timezones.get(userId) === tz) return;
+    timezones.delete(userId);
+    timezones.set(userId, tz);
+    if (timezones.size > MAX_TIMEZONES) timezones.delete(timezones.keys().next().value as string);
+  };
+  /** The key's slot and the claim to store in it ('' without a key). */
+  const idempotency = (userId: string, key: string | undefined, fingerprint: string) => {
+    if (key === undefined) return { slot: keys.idempotency(userId, "-"), print: "", claim: "" };
+    if (key.length < 1 || key.length > 200) throw errors.validation([{ path: "Idempotency-Key", message: "must be 1 to 200 characters" }]);
+    const print = sha256(fingerprint);
+    return { slot: keys.idempotency(userId, sha256(key)), print, claim: JSON.stringify({ print, state: "pending" }) };
+  };
+  /** The first answer to the key, from the claim found in its slot. */
+  const storedReply = (storedClaim: string, print: string): Reply => {
+    const stored = JSON.parse(storedClaim) as { print: string; state: string; reply?: Reply };
+    if (stored.print !== print) throw errors.conflict("Idempotency-Key was already used for a different request");
+    if (stored.state !== "done" || !stored.reply) throw errors.conflict("a request with this Idempotency-Key is still in progress");
+    return stored.reply;
+  };
+  const settler = (userId: string, key: string | undefined, slot: string, print: string) =>
+    key === undefined
+      ? nothingToSettle
+      : async (answer: Reply | null) => {
+          // Nothing was written: the client may retry the same key after fixing the request.
+          if (answer === null) return void (await redis.del(slot).catch(() => {}));
+          // The write happened: its answer stands even if Redis cannot keep it now (a retry then
+          // finds the claim and gets 409 until it expires, never a second write meanwhile).
+          const kept = JSON.stringify({ print, state: "done", reply: answer });
+          await redis.keepAnswer(slot, keys.idempotencyIndex(userId), kept, KEEP_SECONDS, Date.now(), maxKept).catch(() => {});
+        };
   return {
     async admit(userId, { write, idempotencyKey: key, fingerprint, aggregates, index = false }) {
-      if (key !== undefined && (key.length < 1 || key.length > 200))
-        throw errors.validation([{ path: "Idempotency-Key", message: "must be 1 to 200 characters" }]);
       const limits = write ? writes : reads;
-      const slot = keys.idempotency(userId, sha256(key ?? ""));
-      const print = sha256(fingerprint);
+      const { slot, print, claim } = idempotency(userId, key, fingerprint);
       let reply: AdmitReply;
       try {
         const keyList = [
@@ -172,7 +255,6 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           keys.pendingWrites(userId),
           ...[...new Set(aggregates)].map((a) => keys.pendingEvents(userId, a)),
         ];
-        const claim = key === undefined ? "" : JSON.stringify({ print, state: "pending" });
         const args = [limits.perSecond, limits.burst, Date.now(), claim, IN_PROGRESS_SECONDS, index ? "1" : "0"];
         reply = await redis.admit(keyList.length, ...keyList, ...args);
       } catch (err) {
@@ -183,28 +265,52 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
       }
       const [retryAfter, storedClaim, timezone, pending, indexPairs] = reply;
       if (retryAfter > 0) return { retryAfter, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
-      if (storedClaim !== null) {
-        const stored = JSON.parse(storedClaim) as { print: string; state: string; reply?: Reply };
-        if (stored.print !== print) throw errors.conflict("Idempotency-Key was already used for a different request");
-        if (stored.state !== "done" || !stored.reply) throw errors.conflict("a request with this Idempotency-Key is still in progress");
-        return { retryAfter: 0, replay: stored.reply, timezone, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
-      }
-      const settle =
-        key === undefined
-          ? nothingToSettle
-          : async (answer: Reply | null) => {
-              // Nothing was written: the client may retry the same key after fixing the request.
-              if (answer === null) return void (await redis.del(slot).catch(() => {}));
-              // The write happened: its answer stands even if Redis cannot keep it now (a retry then
-              // finds the claim and gets 409 until it expires, never a second write meanwhile).
-              const kept = JSON.stringify({ print, state: "done", reply: answer });
-              await redis.keepAnswer(slot, keys.idempotencyIndex(userId), kept, KEEP_SECONDS, Date.now(), maxKept).catch(() => {});
-            };
+      sawTimezone(userId, timezone);
+      if (storedClaim !== null)
+        return {
+          retryAfter: 0,
+          replay: storedReply(storedClaim, print),
+          timezone,
+          pending: [],
+          pendingIndex: new Map(),
+          settle: nothingToSettle,
+        };
       const pendingIndex = new Map<string, string>();
       for (let i = 0; i + 1 < indexPairs.length; i += 2)
         if (indexPairs[i] !== "#") pendingIndex.set(indexPairs[i] as string, indexPairs[i + 1] as string);
-      return { retryAfter: 0, timezone, pending: pendingEvents(pending), pendingIndex, settle };
+      return { retryAfter: 0, timezone, pending: pendingEvents(pending), pendingIndex, settle: settler(userId, key, slot, print) };
     },
+    async admitWrite(userId, { idempotencyKey: key, fingerprint, timezone, quiet, event }) {
+      const { slot, print, claim } = idempotency(userId, key, fingerprint);
+      let reply: AdmitWriteReply;
+      try {
+        const keyList = [
+          keys.rateLimit(userId),
+          slot,
+          keys.userTimezone(userId),
+          keys.pendingWrites(userId),
+          keys.pendingEvents(userId, event.aggregate_id),
+          ...quiet.map((a) => keys.pendingEvents(userId, a)),
+        ];
+        const args = [writes.perSecond, writes.burst, Date.now(), claim, IN_PROGRESS_SECONDS, timezone];
+        const remember = [event.event_id, event.aggregate_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS];
+        reply = await redis.admitWrite(keyList.length, ...keyList, ...args, ...remember);
+      } catch (err) {
+        if (!isInfrastructureError(err)) throw err;
+        if (key !== undefined) throw errors.unavailable("Idempotency-Key cannot be honoured while Redis is unavailable; retry later");
+        unlimited.inc();
+        return { kind: "accepted", settle: nothingToSettle };
+      }
+      if (reply[0] === -1) {
+        sawTimezone(userId, reply[1] ?? null);
+        return { kind: "stale" };
+      }
+      if (reply[0] > 0) return { kind: "limited", retryAfter: reply[0] };
+      const storedClaim = reply[1] ?? null;
+      if (storedClaim !== null) return { kind: "replay", reply: storedReply(storedClaim, print) };
+      return { kind: "accepted", settle: settler(userId, key, slot, print) };
+    },
+    lastKnownTimezone: (userId) => timezones.get(userId),
     async pendingEvents(userId, writes) {
       if (writes.size === 0) return [];
       const pipeline = redis.pipeline();

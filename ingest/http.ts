@@ -13,7 +13,7 @@ import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
 import { serverSpan } from "../common/telemetry.ts";
-import type { Admission, Reply } from "./admission.ts";
+import type { Admission, Reply, WriteAdmission } from "./admission.ts";
 import { registeredRoutes } from "./openapi.ts";
 import { fieldPath, validate } from "./schemas.ts";
 
@@ -38,6 +38,18 @@ export interface Ctx {
   pending: TaskEvent[];
   /** For reads without a task in the path: all the user's pending writes, event id -> aggregate id. */
   pendingIndex: Map<string, string>;
+  /**
+   * Set when the write was decided before its admission (see `route`'s `decidedFirst`): admits the
+   * event and remembers it as pending in one step. Throws `NotAccepted` when it was not admitted.
+   */
+  accept?: (event: TaskEvent) => Promise<void>;
+}
+
+/** Thrown out of a handler whose event `Ctx.accept` did not admit; `route` answers from `outcome`. */
+class NotAccepted extends Error {
+  constructor(readonly outcome: Exclude<WriteAdmission, { kind: "accepted" }>) {
+    super(outcome.kind);
+  }
 }
 
 export interface HttpDeps {
@@ -166,13 +178,81 @@ type Method = "get" | "post" | "put" | "patch" | "delete";
  * Registers a route under /api/:user_id. Requests are rate limited per user (reads in their own,
  * larger bucket); writes honour Idempotency-Key (a retry returns the first answer and changes
  * nothing twice).
+ *
+ * `decidedFirst`: a write whose handler needs from admission only the user's timezone and the
+ * user's own pending writes (none expected), and reads nothing else before it emits (creating a
+ * task). It runs first, on the timezone this process last saw and no pending writes, and its
+ * event is admitted and remembered in one Redis round trip if those were right (else it runs
+ * again the usual way): one round trip per write instead of two.
  */
-export function route(server: Server, deps: HttpDeps, method: Method, path: string, handler: (ctx: Ctx) => Promise<Reply>): void {
+export function route(
+  server: Server,
+  deps: HttpDeps,
+  method: Method,
+  path: string,
+  handler: (ctx: Ctx) => Promise<Reply>,
+  { decidedFirst = false } = {},
+): void {
   registeredRoutes.push({ method, path });
   const isWrite = method !== "get";
   const routeName = `${method.toUpperCase()} ${path}`;
   // A SERVER span per request when tracing is on (common/telemetry.ts); the route itself otherwise.
   server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
+  type Key = { idempotencyKey?: string };
+  /** The usual order: admission (rate limit, Idempotency-Key, what the handler needs from Redis), then the handler. */
+  const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string): Promise<Reply> => {
+    const taskId = ctx.params.task_id;
+    const admitted = await deps.admission.admit(ctx.userId, {
+      write: isWrite,
+      ...key,
+      fingerprint,
+      // The user's own pending settings, and the pending writes of the task in the path.
+      aggregates: taskId ? [ctx.userId, taskId] : [ctx.userId],
+      // A list of tasks waits for all the user's pending writes.
+      index: !isWrite && taskId === undefined,
+    });
+    if (admitted.retryAfter > 0) throw errors.rateLimited(admitted.retryAfter);
+    if (admitted.replay) return admitted.replay;
+    ctx.timezone = admitted.timezone;
+    ctx.pending = admitted.pending;
+    ctx.pendingIndex = admitted.pendingIndex;
+    try {
+      const reply = await handler(ctx);
+      await admitted.settle(reply);
+      return reply;
+    } catch (err) {
+      await admitted.settle(null);
+      throw err;
+    }
+  };
+  /** `decidedFirst`'s order; undefined when its assumptions were wrong (nothing was done). */
+  const decideFirst = async (ctx: Ctx, key: Key, fingerprint: string): Promise<Reply | undefined> => {
+    const timezone = deps.admission.lastKnownTimezone(ctx.userId);
+    if (timezone === undefined) return undefined;
+    ctx.timezone = timezone;
+    let accepted: WriteAdmission | undefined;
+    ctx.accept = async (event) => {
+      accepted = await deps.admission.admitWrite(ctx.userId, { ...key, fingerprint, timezone, quiet: [ctx.userId], event });
+      if (accepted.kind !== "accepted") throw new NotAccepted(accepted);
+    };
+    try {
+      const reply = await handler(ctx);
+      // A handler that emitted nothing was not admitted at all: the usual order answers it.
+      if (accepted?.kind !== "accepted") return undefined;
+      await accepted.settle(reply);
+      return reply;
+    } catch (err) {
+      if (!(err instanceof NotAccepted)) {
+        if (accepted?.kind === "accepted") await accepted.settle(null);
+        throw err;
+      }
+      const { outcome } = err;
+      if (outcome.kind === "limited") throw errors.rateLimited(outcome.retryAfter);
+      if (outcome.kind === "replay") return outcome.reply;
+      ctx.accept = undefined;
+      return undefined;
+    }
+  };
   const handle = async (req: Request, res: Response, span?: { setAttribute(k: string, v: number): unknown }) => {
     const started = process.hrtime.bigint();
     let status = 500;
@@ -208,31 +288,10 @@ export function route(server: Server, deps: HttpDeps, method: Method, path: stri
       const key = isWrite ? req.headers["idempotency-key"] : undefined;
       // The key is bound to this exact request: same route, path and body.
       const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
-      const taskId = req.path_parameters.task_id;
-      const admitted = await deps.admission.admit(userId, {
-        write: isWrite,
-        ...(key !== undefined ? { idempotencyKey: key } : {}),
-        fingerprint,
-        // The user's own pending settings, and the pending writes of the task in the path.
-        aggregates: taskId ? [userId, taskId] : [userId],
-        // A list of tasks waits for all the user's pending writes.
-        index: !isWrite && taskId === undefined,
-      });
-      if (admitted.retryAfter > 0) throw errors.rateLimited(admitted.retryAfter);
-      let reply: Reply;
-      if (admitted.replay) reply = admitted.replay;
-      else {
-        ctx.timezone = admitted.timezone;
-        ctx.pending = admitted.pending;
-        ctx.pendingIndex = admitted.pendingIndex;
-        try {
-          reply = await handler(ctx);
-        } catch (err) {
-          await admitted.settle(null);
-          throw err;
-        }
-        await admitted.settle(reply);
-      }
+      const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
+      const reply =
+        (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||
+        (await admitThenDecide(ctx, idempotencyKey, fingerprint));
       status = reply.status;
       res.status(reply.status).json(reply.body);
     } catch (err) {

@@ -21,8 +21,11 @@ const produceSeconds = metric.latency("ingest_produce_seconds", "Time for the br
 const writes = metric.counter("ingest_writes_total", "Accepted writes by path", ["path"]);
 
 export interface EventWriter {
-  /** Resolves once the event is durable; `queued` when it waits in the fallback queue. */
-  emit(event: TaskEvent): Promise<{ queued: boolean }>;
+  /**
+   * Resolves once the event is durable; `queued` when it waits in the fallback queue. `accept`,
+   * if given, admits the event and records it as pending in place of the `accepting` hook.
+   */
+  emit(event: TaskEvent, accept?: (event: TaskEvent) => Promise<void>): Promise<{ queued: boolean }>;
 }
 
 /** Told of each write before it is produced, and if it is refused after all (read-your-writes bookkeeping). */
@@ -133,9 +136,9 @@ export function resilientWriter(
 
   return {
     breaker,
-    async emit(event) {
+    async emit(event, accept) {
       refuseUnappliable(event);
-      await hooks?.accepting(event);
+      await (accept ?? hooks?.accepting)?.(event);
       let behind: boolean;
       try {
         behind = breaker.opened || (await mustQueueBehind(event.user_id));

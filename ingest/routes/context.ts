@@ -50,7 +50,7 @@ export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision, extra: 
   if (!decision.ok) throw refusalError(decision.refusal);
   if (!decision.event)
     return { status: 200, body: { task: decision.task, ...extra, event_id: null, correlation_id: ctx.correlationId, queued: false } };
-  const { queued } = await d.writer.emit(decision.event);
+  const { queued } = await d.writer.emit(decision.event, ctx.accept);
   return {
     status: 202,
     body: { task: decision.task, ...extra, event_id: decision.event.event_id, correlation_id: ctx.correlationId, queued },

@@ -15,10 +15,17 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
   const at = (path: string) => `/api/:user_id/tasks${path}`;
   const load = (ctx: Ctx) => loadTask(d, ctx);
 
-  route(server, d.http, "post", at(""), async (ctx) => {
-    const body = await ctx.body(CreateTask);
-    return answer(d, ctx, decide.createTask(command(ctx), await userTimezone(d, ctx), body));
-  });
+  route(
+    server,
+    d.http,
+    "post",
+    at(""),
+    async (ctx) => {
+      const body = await ctx.body(CreateTask);
+      return answer(d, ctx, decide.createTask(command(ctx), await userTimezone(d, ctx), body));
+    },
+    { decidedFirst: true },
+  );
 
   const update = async (ctx: Ctx) => {
     const body = await ctx.body(UpdateTask);

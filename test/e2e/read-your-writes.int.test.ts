@@ -27,6 +27,13 @@ async function oneUser(): Promise<string[]> {
     if (!ok) misses.push(`${id}: ${what}`);
   };
   for (let i = 0; i < ROUNDS; i++) {
+    if (i % 5 === 1) {
+      // A task created right after a settings change takes the new timezone, applied or not.
+      const timezone = ["Asia/Tokyo", "America/Chicago", "Europe/Paris"][(i - 1) / 5] as string;
+      expect((await api("PUT", "/settings", { timezone })).status).toBe(202);
+      const next = await api("POST", "/tasks", { title: `in ${timezone}` });
+      check(`timezone of a task created after settings ${i}`, next.status === 202 && next.body.task.timezone === timezone);
+    }
     const created = await api("POST", "/tasks", { title: `t${i}`, tags: ["load"] });
     expect(created.status).toBe(202);
     const taskId: string = created.body.task.id;
