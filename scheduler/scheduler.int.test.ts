@@ -76,8 +76,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The schedule change waiting for this task, if any (read without taking it). */
 const pendingChangeOf = async (taskId: string) =>
   (await takeScheduleChanges(db, config.topicPrefix, 10_000)).find((c) => c.task_id === taskId);
+const MARKER = "marker";
 const triggers = (ws: WsClient, reminderId?: string) =>
-  ws.messages.filter((m) => m.type === "reminder.triggered" && (!reminderId || m.data.reminder_id === reminderId));
+  ws.messages.filter(
+    (m) => m.type === "reminder.triggered" && m.data.title !== MARKER && (!reminderId || m.data.reminder_id === reminderId),
+  );
+/**
+ * Returns once a marker reminder, created now and due shortly, has reached the user's socket.
+ * Whatever the scheduler was going to send the user for a time already past has arrived by then:
+ * it fires due jobs in order of their time and sends every trigger and occurrence of a user through
+ * one producer to the user's partition of the reminders topic. So "nothing more came" is checked
+ * after a marker, not after a guessed wait.
+ */
+async function afterMarker(alice: Awaited<ReturnType<typeof user>>): Promise<void> {
+  const res = await alice.api("POST", "/tasks", { title: MARKER, reminders: [{ at: inMs(300) }] });
+  const id = res.body.task.reminders[0].id;
+  await alice.ws.waitFor((m) => m.type === "reminder.triggered" && m.data.reminder_id === id, 1, 10_000);
+}
 
 beforeAll(async () => {
   await createTopics(config);
@@ -161,7 +176,7 @@ describe("reminders", () => {
     const cancelled = jobIds.slice(0, 5);
     await eventually(async () => (await Promise.all(cancelled.map((id) => queue.getJob(id)))).every((j) => !j), 3000, "jobs removed");
     await alice.ws.waitFor((m) => m.type === "reminder.triggered", 1, 10_000);
-    await sleep(1000);
+    await afterMarker(alice);
     expect(triggers(alice.ws).map((m) => m.data.reminder_id)).toEqual([trimmed.body.task.reminders[1].id]);
     alice.ws.close();
   });
@@ -251,7 +266,7 @@ describe("recurring tasks", () => {
       parent_next_occurrence: new Date(Date.parse(due) + 5 * 86_400_000).toISOString(),
       late: true,
     });
-    await sleep(1000);
+    await afterMarker(alice);
     expect(alice.ws.messages.filter((m) => m.type === "recurring.spawned")).toHaveLength(1);
     const metrics = await (await fetch(`http://127.0.0.1:${config.schedulerPort}/metrics`)).text();
     expect(metrics).toMatch(/taskstream_scheduler_occurrences_missed_total [3-9]/);
@@ -364,7 +379,7 @@ describe("restarts", () => {
     const got = await alice.ws.waitFor((m) => m.type === "reminder.triggered", 2, 15_000);
     expect(new Set(got.map((m) => m.data.title))).toEqual(new Set(["scheduled before the crash", "created while down"]));
     for (const m of got) expect(m.data.late).toBe(true);
-    await sleep(1500);
+    await afterMarker(alice);
     expect(triggers(alice.ws)).toHaveLength(2);
     expect(whileDown.status).toBe(202);
     alice.ws.close();
