@@ -9,6 +9,9 @@ declare -A svc=()
 names=(ingest processors scheduler fanout)
 for i in 0 1 2 3; do [ -n "${1:-}" ] && svc[$1]=${names[$i]}; shift || true; done
 tck=$(getconf CLK_TCK)
+# PostgreSQL's processes are the postmaster and its children, whatever their command line says (a
+# backend exiting at the moment of a snapshot has none yet, and its CPU went to "other").
+postmaster=$(head -1 "$stack_dir/postgres/data/postmaster.pid" 2>/dev/null || echo none)
 for d in /proc/[0-9]*; do
   pid=${d#/proc/}
   stat=$(cat "$d/stat" 2>/dev/null) || continue
@@ -20,7 +23,7 @@ for d in /proc/[0-9]*; do
   args=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
   if [ -n "${svc[$pid]:-}" ]; then cat="svc:${svc[$pid]}"
   elif [[ $args == *"$stack_dir/kafka"* ]]; then cat=kafka
-  elif [[ $args == *"$stack_dir/postgres"* ]] || { [[ $args == postgres:* ]] && [ "$(readlink "$d/cwd" 2>/dev/null)" == "$stack_dir/postgres/data" ]; }; then cat=postgres
+  elif [ "$pid" = "$postmaster" ] || [ "${f[1]}" = "$postmaster" ]; then cat=postgres
   elif [[ $args == *redis-server*46379* ]]; then cat=redis
   elif [[ $args == *centrifugo*--config* ]]; then cat=centrifugo
   elif [[ $args == *redis-server*4638[0-9]* ]]; then cat=redis-centrifugo
