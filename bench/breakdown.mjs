@@ -108,7 +108,8 @@ const lg = cpu("loadgen-cpu.txt");
 if (lg.loadgen !== undefined) {
   c1.loadgen = (c1.loadgen ?? 0) + lg.loadgen;
 }
-// Everything not attributed (other agents' work, the runner's own children) = machine - known parts.
+// Everything not attributed (other agents' work, the runner's own children) = machine - known parts;
+// `steal` (time the hypervisor gave to other guests) is a known part of its own, not ours.
 if (c1.machine_busy !== undefined && c0.machine_busy !== undefined) {
   let known = 0;
   for (const k of Object.keys(c1)) if (k !== "machine_busy" && k !== "other") known += c1[k] - (c0[k] ?? 0);

@@ -34,5 +34,6 @@ for d in /proc/[0-9]*; do
   [ "$cat" != postgres ] || ticks=$((ticks + f[13] + f[14]))
   echo "$cat $ticks"
 done | awk -v t="$tck" '{s[$1]+=$2} END {for (k in s) printf "%s %.2f\n", k, s[k]/t}'
-# Busy time of the whole machine (user+nice+system+irq+softirq+steal), to derive what others used.
-awk -v t="$tck" '/^cpu / {printf "machine_busy %.2f\n", ($2+$3+$4+$7+$8+$9)/t}' /proc/stat
+# Busy time of the whole machine (user+nice+system+irq+softirq+steal), to derive what others used,
+# and the part of it the hypervisor gave to other guests (steal: a noisy neighbour, not our work).
+awk -v t="$tck" '/^cpu / {printf "machine_busy %.2f\nsteal %.2f\n", ($2+$3+$4+$7+$8+$9)/t, $9/t}' /proc/stat
