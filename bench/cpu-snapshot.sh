@@ -9,9 +9,15 @@ declare -A svc=()
 names=(ingest processors scheduler fanout)
 for i in 0 1 2 3; do [ -n "${1:-}" ] && svc[$1]=${names[$i]}; shift || true; done
 tck=$(getconf CLK_TCK)
-# PostgreSQL's processes are the postmaster and its children, whatever their command line says (a
-# backend exiting at the moment of a snapshot has none yet, and its CPU went to "other").
+# PostgreSQL's processes are the postmaster and its children, whatever their command line says.
 postmaster=$(head -1 "$stack_dir/postgres/data/postmaster.pid" 2>/dev/null || echo none)
+# The postmaster's reaped-children time (cutime+cstime), and whether one of its children has
+# exited but is not reaped yet: such a zombie shows no CPU time, and its parent's cutime does not
+# have it yet, so a scan meanwhile would lose that backend's CPU (slonik's idle timeout closes a
+# pool's connection at the end of a run, just when the last snapshot is taken).
+reaped() { local s; s=$(cat "/proc/$postmaster/stat" 2>/dev/null) || { echo none; return; }; s=${s##*) }; read -r -a f <<<"$s"; echo "$((f[13] + f[14]))"; }
+unreaped() { grep -l "^[0-9]* ([^)]*) Z $postmaster " /proc/[0-9]*/stat >/dev/null 2>&1; }
+scan() {
 for d in /proc/[0-9]*; do
   pid=${d#/proc/}
   stat=$(cat "$d/stat" 2>/dev/null) || continue
@@ -33,7 +39,20 @@ for d in /proc/[0-9]*; do
   # PostgreSQL backends come and go with the pools: the postmaster's reaped-children time keeps theirs.
   [ "$cat" != postgres ] || ticks=$((ticks + f[13] + f[14]))
   echo "$cat $ticks"
-done | awk -v t="$tck" '{s[$1]+=$2} END {for (k in s) printf "%s %.2f\n", k, s[k]/t}'
+  # Each process on stderr too (bench/run.sh keeps it beside the sums): where a category's time went.
+  printf '%s %s %s %s %s\n' "$cat" "$pid" "${f[1]}" "$ticks" "${args:0:80}" >&2
+done
+}
+# Scanned again (a few times at most) when a PostgreSQL backend exited around the scan.
+err=$(mktemp)
+for _ in $(seq 10); do
+  for _ in $(seq 40); do unreaped || break; sleep 0.05; done
+  before=$(reaped)
+  lines=$(scan 2>"$err")
+  [ "$(reaped)" = "$before" ] && ! unreaped && break
+done
+cat "$err" >&2; rm -f "$err"
+echo "$lines" | awk -v t="$tck" '{s[$1]+=$2} END {for (k in s) printf "%s %.2f\n", k, s[k]/t}'
 # Busy time of the whole machine (user+nice+system+irq+softirq+steal), to derive what others used,
 # and the part of it the hypervisor gave to other guests (steal: a noisy neighbour, not our work).
 awk -v t="$tck" '/^cpu / {printf "machine_busy %.2f\nsteal %.2f\n", ($2+$3+$4+$7+$8+$9)/t, $9/t}' /proc/stat

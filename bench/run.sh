@@ -189,7 +189,7 @@ scrape() { # <dir> <before|after>
     curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >"$1/metrics-$2-$name.prom" || true
   done
   if [ -n "${PIDS[centrifugo]:-}" ]; then curl -s --max-time 5 "$CENTRIFUGO_URL/metrics" >"$1/metrics-$2-centrifugo.prom" || true; fi
-  "$ROOT/bench/cpu-snapshot.sh" "$STACK_DIR" "${PIDS[ingest]:-}" "${PIDS[processors]:-}" "${PIDS[scheduler]:-}" "${PIDS[fanout]:-}" >"$1/cpu-$2.txt"
+  "$ROOT/bench/cpu-snapshot.sh" "$STACK_DIR" "${PIDS[ingest]:-}" "${PIDS[processors]:-}" "${PIDS[scheduler]:-}" "${PIDS[fanout]:-}" >"$1/cpu-$2.txt" 2>"$1/cpu-$2-processes.txt"
 }
 
 # Snapshots at the simulation's marks (first write; last socket done), so warm-up and connects
