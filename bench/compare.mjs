@@ -46,6 +46,6 @@ for (const p of parts) out.push(`| ${p} | ${a.cpu_ms_per_write?.[p] ?? "-"} | ${
 out.push(`| **system under test** | **${a.system_cpu_ms_per_write}** | **${b.system_cpu_ms_per_write}** |`);
 out.push("");
 out.push(
-  "(CPU per write is averaged over the whole ramp, saturated steps included; `other_on_box` is work of other users of the machine.)",
+  "(CPU per write is averaged over the whole ramp, saturated steps included; `other_on_box` is work of other users of the machine, `steal` CPU time the hypervisor gave to other guests.)",
 );
 process.stdout.write(`${out.join("\n")}\n`);
