@@ -183,13 +183,15 @@ stop_centrifugo() {
 
 scrape() { # <dir> <before|after>
   local name port
+  # CPU first: a saturated service can take seconds to answer /metrics, and by then the load
+  # generator may have exited, its CPU time lost from the snapshot (stop 28's bench-compare).
+  "$ROOT/bench/cpu-snapshot.sh" "$STACK_DIR" "${PIDS[ingest]:-}" "${PIDS[processors]:-}" "${PIDS[scheduler]:-}" "${PIDS[fanout]:-}" >"$1/cpu-$2.txt" 2>"$1/cpu-$2-processes.txt"
   for name in ingest processors scheduler fanout; do
     [ -n "${PIDS[$name]:-}" ] || continue
     case $name in ingest) port=$INGEST_PORT ;; processors) port=$PROCESSORS_PORT ;; scheduler) port=$SCHEDULER_PORT ;; fanout) port=$FANOUT_PORT ;; esac
     curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >"$1/metrics-$2-$name.prom" || true
   done
   if [ -n "${PIDS[centrifugo]:-}" ]; then curl -s --max-time 5 "$CENTRIFUGO_URL/metrics" >"$1/metrics-$2-centrifugo.prom" || true; fi
-  "$ROOT/bench/cpu-snapshot.sh" "$STACK_DIR" "${PIDS[ingest]:-}" "${PIDS[processors]:-}" "${PIDS[scheduler]:-}" "${PIDS[fanout]:-}" >"$1/cpu-$2.txt" 2>"$1/cpu-$2-processes.txt"
 }
 
 # Snapshots at the simulation's marks (first write; last socket done), so warm-up and connects
