@@ -131,6 +131,39 @@ if (existsSync(join(dir, "tracker.json")))
   trackerAccepted = JSON.parse(readFileSync(join(dir, "tracker.json"), "utf8")).steps.reduce((n, s) => n + s.accepted, 0);
 const events = rows[0].count || trackerAccepted || 0;
 if (events > 0) for (const r of cpuRows) r.cpu_ms_per_event = +((r.cpu_s * 1000) / events).toFixed(3);
+
+// Context switches per part (voluntary: it waited, e.g. for a reply or for work; involuntary: it was
+// preempted), from the per-process lists of the two snapshots, per pid: each one is a hand-off
+// between processes or threads, which is where a write's CPU goes once no process has a hot spot.
+// A process that exited during the window is missing; one started during it counts in full. The
+// counts are summed over a process's live threads, so threads that exited take theirs with them:
+// a part whose sum went down (the load generator's JVM) is left blank.
+const switches = (f) => {
+  const byPid = new Map();
+  if (!existsSync(join(dir, f))) return byPid;
+  for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {
+    const [part, pid, , , voluntary, involuntary] = line.split(" ");
+    if (involuntary !== undefined && /^\d+$/.test(voluntary) && /^\d+$/.test(involuntary))
+      byPid.set(pid, { part, voluntary: Number(voluntary), involuntary: Number(involuntary) });
+  }
+  return byPid;
+};
+const s0 = switches("cpu-before-processes.txt");
+const switchesByPart = new Map();
+for (const [pid, after] of switches("cpu-after-processes.txt")) {
+  const before = s0.get(pid)?.part === after.part ? s0.get(pid) : { voluntary: 0, involuntary: 0 };
+  const sum = switchesByPart.get(after.part) ?? { voluntary: 0, involuntary: 0 };
+  sum.voluntary += after.voluntary - before.voluntary;
+  sum.involuntary += after.involuntary - before.involuntary;
+  switchesByPart.set(after.part, sum);
+}
+if (events > 0)
+  for (const r of cpuRows) {
+    const sw = switchesByPart.get(r.part);
+    if (!sw || sw.voluntary < 0 || sw.involuntary < 0) continue;
+    r.voluntary_switches_per_event = +(sw.voluntary / events).toFixed(2);
+    r.involuntary_switches_per_event = +(sw.involuntary / events).toFixed(2);
+  }
 const pipelineParts = [
   "svc:ingest",
   "svc:processors",
@@ -143,6 +176,9 @@ const pipelineParts = [
   "redis-centrifugo",
 ];
 const pipelineMs = cpuRows.filter((r) => pipelineParts.includes(r.part)).reduce((n, r) => n + (r.cpu_ms_per_event ?? 0), 0);
+const pipelineSwitches = cpuRows
+  .filter((r) => pipelineParts.includes(r.part))
+  .reduce((n, r) => n + (r.voluntary_switches_per_event ?? 0) + (r.involuntary_switches_per_event ?? 0), 0);
 
 const ceiling = pipelineMs > 0 ? Math.round(2000 / pipelineMs) : null;
 writeFileSync(
@@ -155,6 +191,7 @@ writeFileSync(
       events,
       writes_accepted_by_loadgen: trackerAccepted || undefined,
       pipeline_cpu_ms_per_event: +pipelineMs.toFixed(3),
+      pipeline_switches_per_event: +pipelineSwitches.toFixed(1),
       cpu_ceiling_events_per_s_on_2_cores: ceiling,
     },
     null,
@@ -168,12 +205,15 @@ const md = [
   "",
   `CPU during the measured window (first write to last delivery; wall ${wall ?? "?"} s, 2 cores = ${wall ? (2 * wall).toFixed(1) : "?"} CPU-s available; ${events} accepted writes${trackerAccepted && rows[0].count ? `, ${trackerAccepted} seen accepted by the load generator` : ""}):`,
   "",
-  "| part | CPU s | cores | CPU ms per accepted write |",
-  "| --- | ---: | ---: | ---: |",
-  ...cpuRows.map((r) => `| ${r.part} | ${r.cpu_s} | ${r.cores ?? ""} | ${r.cpu_ms_per_event ?? ""} |`),
+  "| part | CPU s | cores | CPU ms per accepted write | context switches per write (voluntary / involuntary) |",
+  "| --- | ---: | ---: | ---: | ---: |",
+  ...cpuRows.map(
+    (r) =>
+      `| ${r.part} | ${r.cpu_s} | ${r.cores ?? ""} | ${r.cpu_ms_per_event ?? ""} | ${r.voluntary_switches_per_event === undefined ? "" : `${r.voluntary_switches_per_event} / ${r.involuntary_switches_per_event}`} |`,
+  ),
   "",
   events > 0
-    ? `System under test (every process above but the load generator and other work on the box) CPU per accepted write: ${pipelineMs.toFixed(2)} ms → at most ~${ceiling} writes/s on 2 dedicated cores, before any load generator.`
+    ? `System under test (every process above but the load generator and other work on the box) CPU per accepted write: ${pipelineMs.toFixed(2)} ms → at most ~${ceiling} writes/s on 2 dedicated cores, before any load generator; ${pipelineSwitches.toFixed(1)} context switches per write.`
     : "",
   "",
 ].join("\n");

@@ -78,6 +78,7 @@ if (breakdown) {
     breakdown.cpu.filter((r) => r.cpu_ms_per_event !== undefined).map((r) => [r.part, r.cpu_ms_per_event]),
   );
   summary.system_cpu_ms_per_write = breakdown.pipeline_cpu_ms_per_event;
+  summary.system_context_switches_per_write = breakdown.pipeline_switches_per_event;
   summary.measured_window_s = breakdown.wall_s;
   summary.service_histograms = breakdown.stages;
 }
@@ -114,7 +115,8 @@ if (summary.cpu_ms_per_write) {
         .filter(([k]) => k !== "machine_busy")
         .map(([k, v]) => `${k} ${v}`)
         .join(", ") +
-      `; system under test ${summary.system_cpu_ms_per_write}`,
+      `; system under test ${summary.system_cpu_ms_per_write}` +
+      (summary.system_context_switches_per_write ? ` (${summary.system_context_switches_per_write} context switches per write)` : ""),
   );
 }
 const failedAssertions = assertions.filter((a) => !a.ok);
