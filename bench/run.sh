@@ -248,9 +248,9 @@ run_suite() { # <suite> [target]
       else
         envs+=(MODE=ramp)
         case "$MODE" in
-          short) envs+=(STEPS="${STEPS:-100,200,400,800,1000}" STEP_SECONDS="${STEP_SECONDS:-15}") ;;
+          short) envs+=(STEPS="${STEPS:-100,200,400,800,1000,1200,1400,1600,2000}" STEP_SECONDS="${STEP_SECONDS:-15}") ;;
           full) envs+=(STEPS="${STEPS:-100,200,300,400,600,800,1000,2000,4000,10000}" STEP_SECONDS="${STEP_SECONDS:-20}") ;;
-          compare) envs+=(STEPS="${STEPS:-100,200,400,1000,2000,4000,8000}" STEP_SECONDS="${STEP_SECONDS:-15}" ASSERT="${ASSERT:-0}") ;;
+          compare) envs+=(STEPS="${STEPS:-100,200,400,1000,1500,2000,4000,8000}" STEP_SECONDS="${STEP_SECONDS:-15}" ASSERT="${ASSERT:-0}") ;;
         esac
       fi
       rm -f "$dir/mark-start" "$dir/mark-end" "$dir/.loadgen-done"
