@@ -7,7 +7,7 @@
  *
  * The rate matters, not only the time: a JIT compiles a method after so many calls. At 200/s the
  * broker was still compiling in the first ~7 s of the measured window (it took 35-50 % of a core
- * there against 16-25 % after, and the 30 s e2e suite read p95 95 ms instead of ~35).
+ * there against 16-25 % after, and the 30 s e2e suite read p95 95 ms; at 600/s, 39).
  *
  *   node --import tsx bench/warm-up.ts        # INGEST_URL, PROCESSORS_METRICS_URL, WARM_RATE 600, WARM_SECONDS 20
  */
