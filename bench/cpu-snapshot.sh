@@ -40,9 +40,10 @@ for d in /proc/[0-9]*; do
   [ "$cat" != postgres ] || ticks=$((ticks + f[13] + f[14]))
   echo "$cat $ticks"
   # Each process on stderr too (bench/run.sh keeps it beside the sums): where a category's time
-  # went, and its context switches (voluntary, involuntary; summed over its threads), which
-  # bench/breakdown.mjs turns into hand-offs per write.
-  read -r vcs ics < <(cat "$d"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {print v + 0, n + 0}')
+  # went, and for the known ones their context switches (voluntary, involuntary; summed over the
+  # threads), which bench/breakdown.mjs turns into hand-offs per write.
+  vcs=- ics=-
+  [ "$cat" = other ] || read -r vcs ics < <(awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {print v + 0, n + 0}' "$d"/task/*/status 2>/dev/null)
   printf '%s %s %s %s %s %s %s\n' "$cat" "$pid" "${f[1]}" "$ticks" "$vcs" "$ics" "${args:0:80}" >&2
 done
 }
