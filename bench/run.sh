@@ -14,6 +14,8 @@
 #   RATE=2000 DURATION=60 bench/run.sh e2e
 # env: BENCH_LENIENT=1 report only: exit 0 even when a Gatling assertion (a target) fails;
 #      BENCH_CPU_PROF=1 run the services with `node --cpu-prof` (profiles in the run's prof/);
+#      BENCH_PERF=1 record the whole machine with `perf` over the measured window of e2e and ramp
+#        (the run's perf.data; per process and function in perf-summary.txt, bench/perf-top.mjs);
 #      BENCH_KEEP_STACK=1 leave the stack up (services still stop).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,6 +38,15 @@ for a in "$@"; do
   esac
 done
 if [ "$MODE" = compare ]; then suites=(ramp); fi
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+  # Debian's perf (linux-perf, GPL-2.0: a tool run beside the bench, not a dependency of ours).
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  command -v perf >/dev/null || { command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq linux-perf >/dev/null; } \
+    || { echo "BENCH_PERF=1 needs perf (Debian/Ubuntu: linux-perf)" >&2; exit 2; }
+  # cpu-clock works where the VM exposes no hardware counters; -a needs root or perf_event_paranoid <= 0.
+  perf record -q -e cpu-clock -a -o /dev/null -- true 2>/dev/null \
+    || { echo "BENCH_PERF=1: perf cannot record the whole machine here (run as root, or sysctl kernel.perf_event_paranoid=0)" >&2; exit 2; }
+fi
 [ ${#suites[@]} -gt 0 ] || suites=(e2e ramp ws-scale reminders query)
 
 # BENCH_PORT_BASE moves the whole bench (stack, services, Centrifugo) to ports <base>xxxx.
@@ -112,6 +123,8 @@ start_services() {
   mkdir -p "$logdir"
   local flags=(--enable-source-maps)
   if [ "${BENCH_CPU_PROF:-0}" = 1 ]; then mkdir -p "$logdir/prof"; flags+=(--cpu-prof "--cpu-prof-dir=$logdir/prof"); fi
+  # JIT-compiled functions named for perf (/tmp/perf-<pid>.map).
+  if [ "${BENCH_PERF:-0}" = 1 ]; then flags+=(--perf-basic-prof-only-functions --interpreted-frames-native-stack); fi
   for name in processors scheduler fanout ingest; do
     node "${flags[@]}" dist/bin/taskstream.js "$name" >"$logdir/$name.log" 2>&1 &
     PIDS[$name]=$!
@@ -201,8 +214,14 @@ watch_window() { # <dir>
   for _ in $(seq 1 600); do [ -f "$dir/mark-start" ] && break; [ -f "$dir/.loadgen-done" ] && break; sleep 0.1; done
   date +%s.%3N >"$dir/window.txt"
   scrape "$dir" before
+  local perf=
+  if [ "${BENCH_PERF:-0}" = 1 ]; then
+    perf record -q -e cpu-clock -F 499 -a -g -o "$dir/perf.data" >"$dir/perf.log" 2>&1 &
+    perf=$!
+  fi
   while [ ! -f "$dir/mark-end" ] && [ ! -f "$dir/.loadgen-done" ]; do sleep 0.1; done
   date +%s.%3N >>"$dir/window.txt"
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   scrape "$dir" after
 }
 
@@ -282,6 +301,7 @@ run_suite() { # <suite> [target]
   esac
   echo "uptime after: $(uptime)" >>"$dir/env.txt"
   node bench/breakdown.mjs "$dir" >/dev/null || true
+  if [ -f "$dir/perf.data" ]; then node bench/perf-top.mjs "$dir" >/dev/null && log "CPU profile by process and function: ${dir#"$ROOT"/}/perf-summary.txt"; fi
   # (ws-scale writes its own summary.json and report.json)
   [ "$suite" = ws-scale ] || node bench/gatling-summary.mjs "$dir" || true
   if [ $rc -ne 0 ]; then
