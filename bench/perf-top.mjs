@@ -95,7 +95,7 @@ for await (const line of createInterface({ input: perf.stdout })) {
     if (head) account(head.pid, head.comm, frames);
     head = null;
     frames = [];
-  } else if (!line.startsWith("\t") && !line.startsWith(" ".repeat(8))) {
+  } else if (!line.startsWith("\t")) {
     const m = /^\s*(.+?)\s+(\d+)\/\d+/.exec(line);
     if (m) head = { comm: m[1], pid: m[2] };
   } else {
@@ -108,7 +108,7 @@ if (head) account(head.pid, head.comm, frames);
 const pct = (n, d) => `${((100 * n) / d).toFixed(1).padStart(5)} %`;
 const out = [];
 const windowS = total / availableParallelism() / 499; // perf record -F 499 on every CPU of this box
-out.push(`${dir}: ${total} samples (${windowS.toFixed(0)} s × CPUs at 499 Hz)`);
+out.push(`${dir}: ${total} samples (${windowS.toFixed(0)} s on ${availableParallelism()} CPUs at 499 Hz)`);
 out.push("inclusive shares are of the process's own samples; ms/write = share × the process's CPU per write (breakdown.json)\n");
 const ranked = [...procs].sort((a, b) => b[1].samples - a[1].samples);
 for (const [cat, s] of ranked) {
