@@ -60,11 +60,9 @@ beforeAll(async () => {
       (${randomUUID()}, ${taskId}, ${user}, 'PT1H', null, ${T}, ${T}),
       (${randomUUID()}, ${taskId}, ${user}, null, ${T}, ${T}, ${T})`);
   await db.query(sql.unsafe`
-    insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
-    values (${eventId}, ${user}, 1, ${taskId}, 1, 'task.deleted', '1.0.0', ${T}, ${randomUUID()}, '{}')`);
-  await db.query(sql.unsafe`
-    insert into activity_logs (user_id, event_id, seq, task_id, action, summary, created_at)
-    values (${user}, ${eventId}, 1, ${taskId}, 'task.deleted', 'deleted "Pay rent"', ${T})`);
+    insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data,
+                        task_id, summary)
+    values (${eventId}, ${user}, 1, ${taskId}, 1, 'task.deleted', '1.0.0', ${T}, ${randomUUID()}, '{}', ${taskId}, 'deleted "Pay rent"')`);
 });
 afterAll(async () => {
   await strict?.end();

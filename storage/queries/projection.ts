@@ -218,20 +218,24 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges,
         remind_at timestamptz, notified boolean, notified_at timestamptz, created_at timestamptz)
       on conflict (id) do update set remind_at = excluded.remind_at, notified = excluded.notified, notified_at = excluded.notified_at
       where reminders.task_id = excluded.task_id)`);
-  if (c.events.length > 0)
+  if (c.events.length > 0) {
+    // Each event's activity entry (the task it touched, its summary) is stored in the event's own row.
+    const activity = new Map(c.activity.map((a) => [a.event_id, a]));
+    const eventRows = c.events.map((e) => {
+      const a = activity.get(e.event_id);
+      return { ...e, task_id: a?.task_id ?? null, summary: a?.summary ?? null };
+    });
     writes.push(
       sql.fragment`events_in as (
-        insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data)
-        select x.event_id, x.user_id, x.seq, x.aggregate_id, x.version, x.event_type, x.schema_version, x.timestamp, x.correlation_id, x.data
-        from jsonb_to_recordset(${rows(c.events)}) as x(
+        insert into events (event_id, user_id, seq, aggregate_id, version, event_type, schema_version, "timestamp", correlation_id, data,
+                            task_id, summary)
+        select x.event_id, x.user_id, x.seq, x.aggregate_id, x.version, x.event_type, x.schema_version, x.timestamp, x.correlation_id, x.data,
+               x.task_id, x.summary
+        from jsonb_to_recordset(${rows(eventRows)}) as x(
           event_id uuid, user_id text, seq bigint, aggregate_id text, version int, event_type text, schema_version text,
-          "timestamp" timestamptz, correlation_id uuid, data jsonb))`,
-      sql.fragment`activity_in as (
-        insert into activity_logs (event_id, user_id, seq, task_id, action, summary, created_at)
-        select x.event_id, x.user_id, x.seq, x.task_id, x.action, x.summary, x.created_at
-        from jsonb_to_recordset(${rows(c.activity)}) as x(
-          event_id uuid, user_id text, seq bigint, task_id text, action text, summary text, created_at timestamptz))`,
+          "timestamp" timestamptz, correlation_id uuid, data jsonb, task_id text, summary text))`,
     );
+  }
   const results: FragmentSqlToken[] = [];
   if (c.users.length > 0) {
     const user = sql.fragment`jsonb_to_recordset(${rows(c.users)}) as x(id text, seq bigint, timezone text, expected bigint)`;
