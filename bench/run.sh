@@ -253,7 +253,7 @@ run_suite() { # <suite> [target]
     echo "suite: $suite ($MODE) target: $target"
     echo "date: $(date -u +%FT%TZ)"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) $(git -C "$ROOT" status --porcelain 2>/dev/null | grep -vc '^?? bench/' || true) modified files outside bench/"
-    echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (family $(awk -F': ' '/^cpu family/ {print $2; exit}' /proc/cpuinfo), model $(awk -F': ' '/^model\t/ {print $2; exit}' /proc/cpuinfo)): compare runs of one family and model only"
     echo "node: $(node --version), java: $(java -version 2>&1 | head -1), gatling: $(sed -n 's:.*<gatling.version>\(.*\)</gatling.version>.*:\1:p' "$GATLING_POM")"
     echo "uptime before: $(uptime)"
   } >"$dir/env.txt"
