@@ -5,6 +5,9 @@ source "$(dirname "$0")/lib.sh"
 dir="$STACK_DIR/kafka"
 pidfile="$dir/kafka.pid"
 
+listening() { port_open "$KAFKA_PORT" && port_open "$KAFKA_SASL_PORT"; }
+listening_or_exited() { listening || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
 start() {
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then log "kafka already running"; return; fi
   mkdir -p "$dir/data"
@@ -59,12 +62,22 @@ LOG
   # The heap is sized once (no resizing under load), with room for young collections every ~25 s.
   local jit=()
   case "$PROFILE" in dev | bench) ;; *) jit=(-XX:TieredStopAtLevel=1) ;; esac
-  nohup java -Xms768m -Xmx768m -XX:+UseG1GC "${jit[@]}" -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$cp" kafka.Kafka "$dir/server.properties" \
-    >"$dir/kafka.log" 2>&1 &
-  echo $! > "$pidfile"
-  wait_for 60 "kafka (log: $dir/kafka.log)" port_open "$KAFKA_PORT"
-  wait_for 30 "kafka's SASL listener (log: $dir/kafka.log)" port_open "$KAFKA_SASL_PORT"
+  # up.sh reserves our ports, but a connection made before that can still hold one as its local
+  # port (up to a minute more once it closes, in TIME_WAIT): the broker then cannot bind it and exits
+  # ("Address already in use", seen once in test-faults). Start it again until the port is free.
+  local attempt
+  for attempt in $(seq 14); do
+    nohup java -Xms768m -Xmx768m -XX:+UseG1GC "${jit[@]}" -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$cp" kafka.Kafka "$dir/server.properties" \
+      >"$dir/kafka.log" 2>&1 &
+    echo $! > "$pidfile"
+    wait_for 60 "kafka (log: $dir/kafka.log)" listening_or_exited
+    listening && break
+    grep -q "Address already in use" "$dir/kafka.log" || die "kafka exited at start (log: $dir/kafka.log)"
+    [ "$attempt" -lt 14 ] || die "kafka: a port is still in use after a minute (log: $dir/kafka.log)"
+    log "kafka: one of its ports is still held by another connection; starting it again in 5 s"
+    sleep 5
+  done
 }
 
 case "${1:-}" in

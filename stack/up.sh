@@ -16,18 +16,6 @@ if [ -w "$reserved" ]; then
   current="$(cat "$reserved")"
   echo "${current:+$current,}$ports" > "$reserved" 2>/dev/null || true
 fi
-# A connection made before the reservation can still hold one of the servers' ports (seen once here:
-# Kafka's 39092, "Address already in use"): wait for it to close (up to 30 s), else say who holds it.
-if command -v ss >/dev/null; then
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT" "$PG_PORT" "$REDIS_PORT"; do
-    for _ in $(seq 60); do
-      [ -z "$(ss -Htan exclude time-wait "( sport = :$port )")" ] && break
-      sleep 0.5
-    done
-    holder="$(ss -Htanp exclude time-wait "( sport = :$port )")"
-    [ -z "$holder" ] || die "port $port is still in use: $holder"
-  done
-fi
 "$ROOT/stack/postgres.sh" start >&2 &
 "$ROOT/stack/redis.sh" start >&2 &
 "$ROOT/stack/kafka.sh" start >&2 &
