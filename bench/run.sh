@@ -84,9 +84,6 @@ if [ "$MODE" = compare ]; then CENTRIFUGO="$("$ROOT/bench/install-centrifugo.sh"
 # 20,000+ sockets need file descriptors on both ends (root may raise the hard limit).
 ulimit -Hn 200000 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((${CONNECTIONS:-20000} + 200)) ]; then
-  log "note: open files limited to $(ulimit -n) per process (hard limit): one fan-out process cannot hold more sockets than that"
-fi
 
 declare -A PIDS=()
 stack_up=0
@@ -282,8 +279,9 @@ run_suite() { # <suite> [target]
     ws-scale)
       date +%s.%3N >"$dir/window.txt"; scrape "$dir" before
       if [ "$MODE" = short ]; then export CONNECTIONS="${CONNECTIONS:-5000}"; fi
-      # Below the open-files limit a step that cannot open waits for the deadline (minutes): open
-      # only what fits (whole steps), and still judge against the number asked for (exit 99 below it).
+      # Above the open-files limit (per process, both ends) a step that cannot open waits for the
+      # deadline (minutes): open only what fits (whole steps), and still judge against the number
+      # asked for (exit 99 below it).
       want="${CONNECTIONS:-20000}" step="${STEP:-2500}"
       if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((want + 200)) ]; then
         fits=$(( ($(ulimit -n) - 200) / step * step ))
