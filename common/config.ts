@@ -179,6 +179,12 @@ export const settings = {
     doc: "Burst of writes per user above the sustained rate.",
   }),
   bodyLimitBytes: setting({ env: "BODY_LIMIT_BYTES", schema: Positive, default: 65536, doc: "Largest accepted request body." }),
+  ingestMaxInFlight: setting({
+    env: "INGEST_MAX_IN_FLIGHT",
+    schema: Positive,
+    default: 1000,
+    doc: "Requests one ingest process works on at once; any more are answered 429 with Retry-After: 1 at once (load shedding).",
+  }),
   wsMaxBackpressureBytes: setting({
     env: "WS_MAX_BACKPRESSURE_BYTES",
     schema: Positive,

@@ -37,5 +37,10 @@ export const errors = {
     new ApiError(429, "rate_limited", `too many requests; retry after ${retryAfterSeconds} s`, [], {
       "retry-after": String(retryAfterSeconds),
     }),
+  /** Load shedding: the process is at INGEST_MAX_IN_FLIGHT (a rate limit on the server as a whole, hence 429). */
+  busy: () =>
+    new ApiError(429, "rate_limited", "the server is at capacity; retry after 1 s", [], {
+      "retry-after": "1",
+    }),
   unavailable: (message: string) => new ApiError(503, "unavailable", message, [], { "retry-after": "5" }),
 };

@@ -20,6 +20,11 @@ import { fieldPath, validate } from "./schemas.ts";
 const log = logger("ingest");
 const requests = metric.counter("http_requests_total", "HTTP requests by route and status", ["route", "status"]);
 const requestSeconds = metric.latency("http_request_seconds", "HTTP request duration", ["route"]);
+const inFlightRequests = metric.gauge(
+  "http_requests_in_flight",
+  "Requests this ingest process is working on (INGEST_MAX_IN_FLIGHT bounds it)",
+);
+const shed = metric.counter("ingest_shed_total", "Requests answered 429 at once because INGEST_MAX_IN_FLIGHT requests were in progress");
 
 export type { Reply } from "./admission.ts";
 
@@ -56,6 +61,20 @@ export interface HttpDeps {
   verify: VerifyToken;
   admission: Admission;
   bodyLimit: number;
+  /** This process's requests in progress, shared by every route. */
+  inFlight: InFlight;
+}
+
+/**
+ * Load shedding. Past its capacity a process that takes every request makes each of them slower,
+ * until all of them time out and none is served (at twice its capacity the bench saw 0 writes a
+ * second accepted, and broker acks so late that writes went to the fallback queue). With a bound on
+ * the requests in progress, the ones over it are answered 429 at once, before any work, and the
+ * process keeps serving what it can (bench/README-bench.md, stop 33).
+ */
+export interface InFlight {
+  count: number;
+  readonly max: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -256,11 +275,17 @@ export function route(
   const handle = async (req: Request, res: Response, span?: { setAttribute(k: string, v: number): unknown }) => {
     const started = process.hrtime.bigint();
     let status = 500;
+    const atCapacity = deps.inFlight.count >= deps.inFlight.max;
+    inFlightRequests.set(++deps.inFlight.count);
     try {
       if (headerBytes(req) > MAX_HEADER_BYTES) throw errors.headersTooLarge(MAX_HEADER_BYTES);
       // Refused before authentication, so nobody makes us wait for a body we will not read.
       if (declaredLength(req) > deps.bodyLimit) throw errors.tooLarge(deps.bodyLimit);
       checkUrlText(req);
+      if (atCapacity) {
+        shed.inc();
+        throw errors.busy();
+      }
       const raw = bodyReader(req, deps.bodyLimit);
       const userId = await deps.verify(bearer(req.headers.authorization));
       if (req.path_parameters.user_id !== userId) throw errors.forbidden();
@@ -297,6 +322,7 @@ export function route(
     } catch (err) {
       status = sendError(req, res, err);
     } finally {
+      inFlightRequests.set(--deps.inFlight.count);
       requests.inc({ route: routeName, status: String(status) });
       requestSeconds.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
       span?.setAttribute("http.response.status_code", status);

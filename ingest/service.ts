@@ -77,7 +77,12 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
         { perSecond: config.rateLimitPerSecond * READ_RATE_FACTOR, burst: config.rateLimitBurst * READ_RATE_FACTOR },
       );
-      const http = { verify: tokenVerifier(config), admission: admit, bodyLimit: config.bodyLimitBytes };
+      const http = {
+        verify: tokenVerifier(config),
+        admission: admit,
+        bodyLimit: config.bodyLimitBytes,
+        inFlight: { count: 0, max: config.ingestMaxInFlight },
+      };
       const deps: RouteDeps = {
         config,
         http,
