@@ -182,7 +182,7 @@ export const settings = {
   ingestMaxInFlight: setting({
     env: "INGEST_MAX_IN_FLIGHT",
     schema: Positive,
-    default: 1000,
+    default: 2000,
     doc: "Requests one ingest process works on at once; any more are answered 429 with Retry-After: 1 at once (load shedding).",
   }),
   wsMaxBackpressureBytes: setting({
