@@ -70,11 +70,21 @@ export interface HttpDeps {
  * until all of them time out and none is served (at twice its capacity the bench saw 0 writes a
  * second accepted, and broker acks so late that writes went to the fallback queue). With a bound on
  * the requests in progress, the ones over it are answered 429 at once, before any work, and the
- * process keeps serving what it can (bench/README-bench.md, stop 33).
+ * process keeps serving what it can (bench/README-bench.md, stop 33). A request whose body is still
+ * arriving does not count meanwhile: it costs no CPU, and slow senders alone must not fill the bound.
  */
-export interface InFlight {
-  count: number;
-  readonly max: number;
+export class InFlight {
+  private count = 0;
+  constructor(readonly max: number) {}
+  /** Counts a request in; false when the process was at its bound already (it is counted all the same: `leave` it). */
+  enter(): boolean {
+    const admitted = this.count < this.max;
+    inFlightRequests.set(++this.count);
+    return admitted;
+  }
+  leave(): void {
+    inFlightRequests.set(--this.count);
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -133,12 +143,23 @@ function answerAndClose(req: Request, res: Response, error: ApiError) {
  * bodies), so the declared length bounds what arrives; over the limit is refused before a byte
  * is read (route() does that even before authentication).
  */
-function bodyReader(req: Request, limit: number): () => Promise<string> {
+function bodyReader(req: Request, limit: number, inFlight: InFlight): () => Promise<string> {
   let text: Promise<string> | undefined;
   return () => {
-    text ??= declaredLength(req) > limit ? Promise.reject(errors.tooLarge(limit)) : req.text();
+    text ??= declaredLength(req) > limit ? Promise.reject(errors.tooLarge(limit)) : receive(req, inFlight);
     return text;
   };
+}
+
+/** The body; while the rest of it is still on its way, the request is not counted as in progress. */
+export async function receive(req: Pick<Request, "received" | "text">, inFlight: InFlight): Promise<string> {
+  if (req.received) return req.text();
+  inFlight.leave();
+  try {
+    return await req.text();
+  } finally {
+    inFlight.enter();
+  }
 }
 
 /** Bodies up to this size are drained after an early 413; larger ones get the 413 and a closed connection. */
@@ -275,18 +296,17 @@ export function route(
   const handle = async (req: Request, res: Response, span?: { setAttribute(k: string, v: number): unknown }) => {
     const started = process.hrtime.bigint();
     let status = 500;
-    const atCapacity = deps.inFlight.count >= deps.inFlight.max;
-    inFlightRequests.set(++deps.inFlight.count);
+    const admitted = deps.inFlight.enter();
     try {
       if (headerBytes(req) > MAX_HEADER_BYTES) throw errors.headersTooLarge(MAX_HEADER_BYTES);
       // Refused before authentication, so nobody makes us wait for a body we will not read.
       if (declaredLength(req) > deps.bodyLimit) throw errors.tooLarge(deps.bodyLimit);
       checkUrlText(req);
-      if (atCapacity) {
+      if (!admitted) {
         shed.inc();
         throw errors.busy();
       }
-      const raw = bodyReader(req, deps.bodyLimit);
+      const raw = bodyReader(req, deps.bodyLimit, deps.inFlight);
       const userId = await deps.verify(bearer(req.headers.authorization));
       if (req.path_parameters.user_id !== userId) throw errors.forbidden();
       const header = req.headers["x-correlation-id"];
@@ -322,7 +342,7 @@ export function route(
     } catch (err) {
       status = sendError(req, res, err);
     } finally {
-      inFlightRequests.set(--deps.inFlight.count);
+      deps.inFlight.leave();
       requests.inc({ route: routeName, status: String(status) });
       requestSeconds.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
       span?.setAttribute("http.response.status_code", status);

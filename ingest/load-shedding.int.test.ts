@@ -1,66 +1,62 @@
 /**
  * Load shedding on the real stack: with INGEST_MAX_IN_FLIGHT requests in progress, the next one is
  * answered 429 with Retry-After at once, nothing is stored for it, and the slot is free again as
- * soon as a request in progress ends. A request is held in progress by sending its body only in part.
+ * soon as the request in progress ends. A request is held in progress by the token check: ingest
+ * verifies tokens against a JWKS endpoint this test serves, and holds that endpoint's first answer.
  */
-import { connect, type Socket } from "node:net";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signLocalToken } from "../common/auth.ts";
 import { startSystem, testConfig, uniqueId } from "../test/harness.ts";
 
 const config = testConfig();
-let system: Awaited<ReturnType<typeof startSystem>>;
-let user: string;
-let token: string;
 const base = `http://127.0.0.1:${config.ingestPort}`;
+const user = uniqueId("shed");
+let system: Awaited<ReturnType<typeof startSystem>>;
+let jwksServer: Server;
+let token: string;
+let jwksAsked = 0;
+let releaseJwks: () => void = () => {};
+const jwksReleased = new Promise<void>((resolve) => {
+  releaseJwks = resolve;
+});
 
 beforeAll(async () => {
-  system = await startSystem(config, { INGEST_MAX_IN_FLIGHT: "1" });
-  user = uniqueId("shed");
-  token = await signLocalToken(config, user);
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "shed", alg: "ES256", use: "sig" }] });
+  jwksServer = createServer((_req, res) => {
+    jwksAsked++;
+    void jwksReleased.then(() => res.writeHead(200, { "content-type": "application/json" }).end(jwks));
+  });
+  await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
+  const { port } = jwksServer.address() as AddressInfo;
+  token = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "shed" }).setSubject(user).setExpirationTime("1h").sign(privateKey);
+  system = await startSystem(config, { INGEST_MAX_IN_FLIGHT: "1", JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
 });
 afterAll(async () => {
+  releaseJwks();
   expect(await system.stop()).toBe(0);
+  jwksServer.close();
 });
 
+const auth = () => ({ authorization: `Bearer ${token}` });
 const create = (title: string) =>
   fetch(`${base}/api/${user}/tasks`, {
     method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    headers: { ...auth(), "content-type": "application/json" },
     body: JSON.stringify({ title }),
   });
-
+const list = () => fetch(`${base}/api/${user}/tasks`, { headers: auth() });
 const metrics = async () => (await fetch(`${base}/metrics`)).text();
 
-/** A create whose body is sent in two parts: until `finish`, the request is in progress. */
-function heldCreate(title: string) {
-  const body = JSON.stringify({ title });
-  const socket: Socket = connect(config.ingestPort, "127.0.0.1");
-  let response = "";
-  socket.setEncoding("utf8").on("data", (chunk: string) => {
-    response += chunk;
-  });
-  socket.write(
-    `POST /api/${user}/tasks HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 5)}`,
-  );
-  return {
-    async finish(): Promise<string> {
-      socket.write(body.slice(5));
-      await vi.waitFor(() => expect(response).toMatch(/\r\n\r\n.+/s), { timeout: 10_000 });
-      socket.end();
-      return response;
-    },
-  };
-}
-
 describe("ingest load shedding (INGEST_MAX_IN_FLIGHT)", () => {
-  it("answers 429 with Retry-After beyond the bound, stores nothing for it, and serves again once a slot frees", async () => {
-    const held = heldCreate("held in progress");
-    const list = () => fetch(`${base}/api/${user}/tasks`, { headers: { authorization: `Bearer ${token}` } });
-    // Once the held request is in progress (the metrics endpoint is not one of the API's routes), the one slot is taken.
-    await vi.waitFor(async () => expect(await metrics()).toMatch(/^taskstream_http_requests_in_flight 1$/m), { timeout: 10_000 });
-    expect((await list()).status).toBe(429);
+  it("answers 429 with Retry-After beyond the bound, stores nothing for it, and serves again once the slot frees", async () => {
+    // The first request waits in its token check for the JWKS answer: it holds the one slot.
+    const held = list();
+    await vi.waitFor(() => expect(jwksAsked).toBe(1), { timeout: 10_000 });
+    expect(await metrics()).toMatch(/^taskstream_http_requests_in_flight 1$/m);
+
     const refused = await create("over the bound");
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("1");
@@ -68,18 +64,20 @@ describe("ingest load shedding (INGEST_MAX_IN_FLIGHT)", () => {
     expect(body.error.code).toBe("rate_limited");
     expect(body.error.message).toMatch(/capacity/);
 
-    expect(await held.finish()).toMatch(/^HTTP\/1\.1 202/);
-    const after = await create("after the held one");
-    expect(after.status).toBe(202);
+    releaseJwks();
+    expect((await held).status).toBe(200);
+    expect((await create("after the slot freed")).status).toBe(202);
 
-    // Only the held write and the one after it were stored: the refused ones left nothing.
+    // Only the write made after the slot freed was stored: the refused one left nothing.
     await vi.waitFor(
       async () => {
         const { tasks } = (await (await list()).json()) as { tasks: { title: string }[] };
-        expect(tasks.map((t) => t.title).sort()).toEqual(["after the held one", "held in progress"]);
+        expect(tasks.map((t) => t.title)).toEqual(["after the slot freed"]);
       },
       { timeout: 10_000 },
     );
-    expect(await metrics()).toMatch(/^taskstream_ingest_shed_total 2$/m);
+    const scraped = await metrics();
+    expect(scraped).toMatch(/^taskstream_ingest_shed_total 1$/m);
+    expect(scraped).toMatch(/^taskstream_http_requests_in_flight 0$/m);
   });
 });

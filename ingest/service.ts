@@ -13,7 +13,7 @@ import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
-import { sendError } from "./http.ts";
+import { InFlight, sendError } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
 import { resilientWriter } from "./publisher.ts";
@@ -81,7 +81,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         verify: tokenVerifier(config),
         admission: admit,
         bodyLimit: config.bodyLimitBytes,
-        inFlight: { count: 0, max: config.ingestMaxInFlight },
+        inFlight: new InFlight(config.ingestMaxInFlight),
       };
       const deps: RouteDeps = {
         config,
