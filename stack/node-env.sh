@@ -34,3 +34,10 @@ ensure_node() {
   export npm_config_nodedir="$NODE_DIR"
 }
 ensure_node
+# Node's npm trusts only the CAs bundled with Node, and the cached Node 22's npm does not read the
+# machine's npmrc (which may name the system CA file). Where the system store exists and nothing else
+# is set, it is trusted too, so a registry reached through a TLS-inspecting proxy still works (a
+# fresh machine's `make deploy-check` failed there with SELF_SIGNED_CERT_IN_CHAIN).
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
