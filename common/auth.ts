@@ -93,6 +93,21 @@ export function bearer(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/**
+ * The user id of a request path (`/api/<user_id>/…`, `/api/ws/<user_id>`) as the client meant it.
+ * Servers hand path segments over percent-encoded, and clients encode ids (an identity
+ * provider's `auth0|123` or `alice@example.com` arrives as `auth0%7C123`): the token's subject
+ * is compared with the decoded id. Null when the segment is not valid percent-encoding.
+ */
+export function pathUserId(segment: string): string | null {
+  if (!segment.includes("%")) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 /** A token for the local stack (HS256 with JWT_SECRET), as `make token` prints. */
 export function signLocalToken(config: Config, userId: string, ttl = "24h"): Promise<string> {
   return new SignJWT({})

@@ -7,7 +7,7 @@
 
 import uWS from "uWebSockets.js";
 import type { Redis } from "ioredis";
-import { AuthError, bearer, claimsVerifier, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
+import { AuthError, bearer, claimsVerifier, pathUserId, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
@@ -95,7 +95,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     closeOnBackpressureLimit: true,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
-      const userId = req.getParameter(0) ?? "";
+      const userId = pathUserId(req.getParameter(0) ?? "");
       const query = new URLSearchParams(req.getQuery() ?? "");
       const token = bearer(req.getHeader("authorization")) ?? query.get("token") ?? undefined;
       const sinceRaw = query.get("since");
@@ -110,14 +110,14 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
         if (sub !== userId) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
         if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
           return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer");
-        if (sessions.isFull(userId))
+        if (sessions.isFull(sub))
           return refuse(
             res,
             "429 Too Many Requests",
             "too_many_connections",
             `at most ${config.wsMaxConnectionsPerUser} connections per user`,
           );
-        const data = newSocketData(userId, sinceRaw === null ? null : Number(sinceRaw), expiresAt);
+        const data = newSocketData(sub, sinceRaw === null ? null : Number(sinceRaw), expiresAt);
         // Never inside res.cork. From the handler itself uWS has corked the response already; after
         // an asynchronous verification, res.cork(() => res.upgrade(…)) can make uWS misread the new
         // WebSocket's memory as the HTTP response's state and shut the socket down right after

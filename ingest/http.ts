@@ -3,9 +3,10 @@
  * (media type, size, syntax, schema), rate limiting, Idempotency-Key, and one error mapping.
  */
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
-import { AuthError, bearer, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
+import { AuthError, bearer, pathUserId, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
 import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
@@ -119,7 +120,7 @@ export function sendError(req: Request, res: Response, err: unknown): number {
  * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
  * however large the client declared it).
  */
-function answerAndClose(req: Request, res: Response, error: ApiError) {
+function answerAndClose(req: Request, res: Response, error: ApiError, close = declaredLength(req) > DRAIN_LIMIT_BYTES || isChunked(req)) {
   // hyper-express 6.18 keeps streaming the body into the request; `_body_parser_stop` (what its
   // own limit handling calls) makes it drop further chunks and leaves the socket flowing, so uWS
   // can write now. Internal to hyper-express: pinned in package.json, covered by the hardening test.
@@ -133,22 +134,66 @@ function answerAndClose(req: Request, res: Response, error: ApiError) {
     for (const [k, v] of Object.entries(set)) for (const one of [v].flat()) raw.writeHeader(k, one);
     for (const [k, v] of Object.entries({ ...error.headers, "content-type": "application/json" })) raw.writeHeader(k, v);
     // The answer goes out now. A body of a plausible size is still received (and discarded) so a
-    // client that writes all of it before reading sees the answer, not a reset; a huge one is not.
-    raw.end(JSON.stringify(error.toJSON()), declaredLength(req) > DRAIN_LIMIT_BYTES);
+    // client that writes all of it before reading sees the answer, not a reset; a huge one, or one
+    // of unknown length, is not.
+    raw.end(JSON.stringify(error.toJSON()), close);
   });
 }
 
 /**
- * The raw body, read once. hyper-express reads a body only by its Content-Length (no chunked
- * bodies), so the declared length bounds what arrives; over the limit is refused before a byte
- * is read (route() does that even before authentication).
+ * The raw body, read once. A body with a Content-Length over the limit is refused before a byte
+ * is read (route() does that even before authentication); a chunked one (its length unknown
+ * until it ends) is counted as it arrives and refused once it passes the limit.
  */
 function bodyReader(req: Request, limit: number, inFlight: InFlight): () => Promise<string> {
   let text: Promise<string> | undefined;
   return () => {
-    text ??= declaredLength(req) > limit ? Promise.reject(errors.tooLarge(limit)) : receive(req, inFlight);
+    text ??=
+      declaredLength(req) > limit
+        ? Promise.reject(errors.tooLarge(limit))
+        : isChunked(req)
+          ? receiveChunked(req, limit, inFlight)
+          : receive(req, inFlight);
     return text;
   };
+}
+
+const isChunked = (req: Request): boolean => req.headers["transfer-encoding"] !== undefined;
+
+/** A chunked body, up to `limit` bytes (hyper-express's own limit is off: service.ts). Rare, so streamed. */
+function receiveChunked(req: Request, limit: number, inFlight: InFlight): Promise<string> {
+  inFlight.leave();
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        bytes += chunk.byteLength;
+        if (bytes > limit) return done(errors.tooLarge(limit)); // the 413 then stops the parser and closes
+        chunks.push(chunk);
+        done();
+      },
+      final(done) {
+        resolve(new TextDecoder().decode(Buffer.concat(chunks)));
+        done();
+      },
+    });
+    sink.on("error", reject);
+    req.pipe(sink);
+  }).finally(() => inFlight.enter());
+}
+
+/**
+ * Refuses a request with two different Content-Length values before anything reads its body: uWS
+ * frames the body by the first, hyper-express sizes its buffer by the last (a body longer than
+ * the last crashed the process). uWS itself refuses a value that is not digits. What follows on
+ * the connection cannot be framed either, so it is closed. The first middleware: uWS's request is
+ * readable only before any other runs.
+ */
+export function refuseAmbiguousLength(req: Request, res: Response, next: () => void): void {
+  const declared = req.headers["content-length"];
+  if (declared === undefined || req.raw.getHeader("content-length") === declared) return next();
+  answerAndClose(req, res, errors.validation([{ path: "Content-Length", message: "is given twice with different values" }]), true);
 }
 
 /** The body; while the rest of it is still on its way, the request is not counted as in progress. */
@@ -308,7 +353,7 @@ export function route(
       }
       const raw = bodyReader(req, deps.bodyLimit, deps.inFlight);
       const userId = await deps.verify(bearer(req.headers.authorization));
-      if (req.path_parameters.user_id !== userId) throw errors.forbidden();
+      if (pathUserId(req.path_parameters.user_id ?? "") !== userId) throw errors.forbidden();
       const header = req.headers["x-correlation-id"];
       const ctx: Ctx = {
         req,

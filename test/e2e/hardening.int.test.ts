@@ -202,6 +202,97 @@ describe("transport limits answer with the contract's JSON errors", () => {
     expect(JSON.parse(text.slice(text.indexOf("{"))).error.code).toBe("payload_too_large");
   });
 
+  it("400 naming Content-Length, and a closed connection, for two different lengths; ingest keeps serving", async () => {
+    const u = await user("ambiguous-length");
+    const { connect } = await import("node:net");
+    const body = '{"title":"framed"}';
+    const send = (lengths: number[]) => {
+      const socket = connect(config.ingestPort, "127.0.0.1");
+      const closed = new Promise<string>((resolve) => {
+        let got = "";
+        socket.on("data", (d) => {
+          got += d.toString();
+          if (lengths[0] === lengths[1] && got.includes("}")) socket.destroy();
+        });
+        socket.on("close", () => resolve(got));
+      });
+      const declared = lengths.map((n) => `Content-Length: ${n}\r\n`).join("");
+      socket.write(
+        `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\n${declared}\r\n${body}`,
+      );
+      return closed;
+    };
+    // uWS frames a body by the first Content-Length, hyper-express sized its buffer by the last:
+    // a body longer than the last value crashed ingest.
+    for (const lengths of [
+      [body.length, 5],
+      [5, body.length],
+    ]) {
+      const text = await send(lengths);
+      expect(text, `Content-Length ${lengths.join(", ")}`).toMatch(/^HTTP\/1\.1 400[^]*\r\nConnection: close\r\n/i);
+      expect(JSON.parse(text.slice(text.indexOf("{"))).error.details).toEqual([
+        { path: "Content-Length", message: "is given twice with different values" },
+      ]);
+    }
+    expect((await u.api("GET", "/tasks")).body.tasks).toEqual([]);
+    // The same length twice is no ambiguity.
+    expect(await send([body.length, body.length])).toMatch(/^HTTP\/1\.1 202/);
+    await stillMoving(await user("after-ambiguous-length"));
+  });
+
+  it("a chunked body is read up to the limit: 413 and a closed connection past it, accepted within it", async () => {
+    const u = await user("chunked");
+    const { connect } = await import("node:net");
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const head = `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const socket = connect(config.ingestPort, "127.0.0.1");
+    const closed = new Promise<string>((resolve) => {
+      let got = "";
+      socket.on("data", (d) => {
+        got += d.toString();
+      });
+      socket.on("close", () => resolve(got));
+    });
+    socket.on("error", () => {}); // the server may close while chunks are still being written
+    socket.write(`${head}${chunk(`{"title":"big","description":"`)}`);
+    const piece = chunk("y".repeat(16 * 1024));
+    for (let i = 0; i < Math.ceil((2 * config.bodyLimitBytes) / (16 * 1024)) && !socket.destroyed; i++) socket.write(piece);
+    const text = await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 413[^]*\r\nConnection: close\r\n/i);
+    expect(JSON.parse(text.slice(text.indexOf("{"))).error.code).toBe("payload_too_large");
+
+    const small = connect(config.ingestPort, "127.0.0.1");
+    const answer = new Promise<string>((resolve) => {
+      let got = "";
+      small.on("data", (d) => {
+        got += d.toString();
+        if (got.includes("}")) resolve(got);
+      });
+    });
+    small.write(`${head}${chunk('{"title":')}${chunk('"chunked"}')}0\r\n\r\n`);
+    const accepted = await answer;
+    small.destroy();
+    expect(accepted).toMatch(/^HTTP\/1\.1 202/);
+    // Read your writes: the list right after the 202 shows it.
+    expect((await u.api("GET", "/tasks")).body.tasks.map((t: { title: string }) => t.title)).toEqual(["chunked"]);
+  });
+
+  it("compares the token's subject with the path's user id as the client encoded it, over HTTP and at the WebSocket", async () => {
+    // Identity providers' subjects hold characters a URL carries percent-encoded (client/ encodes them).
+    for (const id of [`auth0|${uniqueId("enc")}`, `${uniqueId("mail")}@example.com`, `josé ${uniqueId("space")}`]) {
+      const token = await signLocalToken(config, id);
+      const encoded = encodeURIComponent(id);
+      const ws = await wsConnect(config, encoded, token);
+      await ws.waitFor((m) => m.type === "ready");
+      const res = await apiClient(config, encoded, token)("POST", "/tasks", { title: "encoded" });
+      expect(res.status, id).toBe(202);
+      await ws.waitFor((m) => m.type === "task.created" && m.event_id === res.body.event_id);
+      ws.close();
+      expect((await apiClient(config, encodeURIComponent(`${id}x`), token)("GET", "/tasks")).status).toBe(403);
+      expect((await apiClient(config, "%E0%A4%A", token)("GET", "/tasks")).status).toBe(403);
+    }
+  });
+
   it("413 with the JSON body for a body over 2 MiB that is actually sent", async () => {
     const u = await user("huge-body");
     const res = await u.api("POST", "/tasks", JSON.stringify({ title: "x", description: "y".repeat(3 * 1024 * 1024) }));
