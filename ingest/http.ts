@@ -192,8 +192,8 @@ function receiveChunked(req: Request, limit: number, inFlight: InFlight): Promis
  */
 export function refuseAmbiguousLength(req: Request, res: Response, next: () => void): void {
   const declared = req.headers["content-length"];
-  if (declared === undefined || req.raw.getHeader("content-length") === declared) return next();
-  answerAndClose(req, res, errors.validation([{ path: "Content-Length", message: "is given twice with different values" }]), true);
+  if (declared === undefined || req.raw.getHeader("content-length") === declared) next();
+  else answerAndClose(req, res, errors.validation([{ path: "Content-Length", message: "is given twice with different values" }]), true);
 }
 
 /** The body; while the rest of it is still on its way, the request is not counted as in progress. */
