@@ -23,10 +23,12 @@ const user = async () => {
 describe("WebSocket abuse", () => {
   it("closes a socket that sends an oversized frame (1009) and one that floods (1008)", async () => {
     const u = await user();
-    const raw = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}/api/ws/${u.id}?token=${u.token}`);
-    await new Promise((r) => raw.once("open", r));
-    raw.send("x".repeat(10_000));
-    expect(await new Promise<number>((r) => raw.once("close", (code) => r(code)))).toBe(1009);
+    for (const size of [10_000, 64 * 1024 + 1, 1024 * 1024]) {
+      const raw = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}/api/ws/${u.id}?token=${u.token}`);
+      await new Promise((r) => raw.once("open", r));
+      raw.send("x".repeat(size));
+      expect(await new Promise<number>((r) => raw.once("close", (code) => r(code))), `${size} bytes`).toBe(1009);
+    }
 
     const flood = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}/api/ws/${u.id}?token=${u.token}`);
     await new Promise((r) => flood.once("open", r));

@@ -86,9 +86,10 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   app.ws<SocketData>("/api/ws/:user_id", {
     idleTimeout: config.wsIdleTimeoutSeconds,
     sendPingsAutomatically: true,
-    // Frames up to 64 KiB reach `message` and are refused there with a clear 1009; larger ones
-    // are cut off by uWS itself.
-    maxPayloadLength: 64 * 1024,
+    // Messages up to 1 MiB reach `message` and are refused there with a clear 1009 (clients send
+    // nothing over 4 KiB); uWS itself cuts larger ones off without a close frame (1006). The
+    // bound is also what uWS may buffer of one socket's message in progress.
+    maxPayloadLength: 1024 * 1024,
     // uWS's own limit only guards memory, far above WS_MAX_BACKPRESSURE_BYTES, which
     // Sessions.closeSlowConsumers enforces with a clear code before uWS would drop or cut anything.
     maxBackpressure: Math.max(config.wsMaxBackpressureBytes * 64, 64 * 1024 * 1024),
