@@ -3,11 +3,13 @@ import { DateTime, Settings } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   isValidTimezone,
+  neverMatches,
   nextOccurrence,
   occurrencesAfter,
   parseRecurrenceRule,
   type RecurrenceRule,
   RecurrenceTooCostlyError,
+  SEARCH_PERIODS,
 } from "./recurrence.ts";
 
 const EPOCH = new Date(0);
@@ -703,5 +705,93 @@ describe("fast-forward (bounded evaluation)", () => {
     expect(() =>
       occurrencesAfter("FREQ=DAILY", new Date("2026-01-01T00:00:00Z"), "UTC", new Date("2026-01-01T00:00:00Z"), 100_000),
     ).toThrow(RecurrenceTooCostlyError);
+  });
+});
+
+describe("a rule that never matches (bounded search)", () => {
+  const never: [string, string, string][] = [
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30", "2030-02-01T00:00:00Z", "UTC"],
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=-30,30,31", "2030-02-01T00:00:00Z", "UTC"],
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=31;COUNT=5", "2030-04-01T00:00:00Z", "UTC"],
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30;UNTIL=20310101", "2030-02-01T00:00:00Z", "UTC"],
+    ["FREQ=MONTHLY;INTERVAL=24;BYMONTHDAY=29", "2031-02-01T00:00:00Z", "UTC"], // odd years: never a leap year
+    // 02:00Z on March 1 is still February 28 in New York.
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30", "2030-03-01T02:00:00Z", "America/New_York"],
+  ];
+
+  it.each(never)("%s from %s in %s has no occurrence, found without searching to the year 9999", (rule, start, zone) => {
+    const dtstart = at(start);
+    const t = performance.now();
+    for (let i = 0; i < 20; i++) {
+      expect(nextOccurrence(rule, dtstart, zone, dtstart)).toBeNull();
+      expect(occurrencesAfter(rule, dtstart, zone, at("2500-01-01T00:00:00Z"), 10)).toEqual([]);
+    }
+    // Unbounded, each call stepped through ~8,000 empty periods (~20 ms); bounded, it is well under 1 ms.
+    expect(performance.now() - t).toBeLessThan(150);
+    expect(neverMatches(rule, dtstart, zone)).toMatch(/^never matches: BYMONTHDAY=.* INTERVAL=\d+ lands on from (February|April)/);
+  });
+
+  it.each([
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=29", "2030-02-01T00:00:00Z", "UTC", "2032-02-29T00:00:00.000Z"],
+    ["FREQ=MONTHLY;INTERVAL=48;BYMONTHDAY=29", "2096-02-29T12:00:00Z", "UTC", "2104-02-29T12:00:00.000Z"], // 2100 is no leap year
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30", "2030-03-01T02:00:00Z", "UTC", "2030-03-30T02:00:00.000Z"],
+    ["FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30", "2030-01-31T00:00:00Z", "UTC", "2031-01-30T00:00:00.000Z"],
+    ["FREQ=MONTHLY;INTERVAL=12", "2030-01-31T00:00:00Z", "UTC", "2031-01-31T00:00:00.000Z"],
+  ])("%s from %s in %s matches: neverMatches says so, the next one is %s", (rule, start, zone, next) => {
+    expect(neverMatches(rule, at(start), zone)).toBeNull();
+    expect(nextOccurrence(rule, at(start), zone, at(start))?.toISOString()).toBe(next);
+  });
+
+  it("DAILY and WEEKLY rules always match", () => {
+    for (const rule of ["FREQ=DAILY;INTERVAL=1000", "FREQ=WEEKLY;INTERVAL=1000;BYDAY=SU", "FREQ=MONTHLY;BYMONTHDAY=31"])
+      expect(neverMatches(rule, at("2030-02-01T00:00:00Z"), "UTC")).toBeNull();
+  });
+
+  it(`SEARCH_PERIODS is enough: no INTERVAL and start month gives a rule that matches more than ${SEARCH_PERIODS - 1} empty periods in a row`, () => {
+    // Month lengths repeat every 400 years (4,800 months); a MONTHLY rule's days exist in a month
+    // when its shortest |BYMONTHDAY| does (29, 30 or 31; up to 28 every month has it).
+    const CYCLE = 4800;
+    const length = Array.from({ length: CYCLE }, (_, m) => new Date(Date.UTC(2000, m + 1, 0)).getUTCDate());
+    let longest = 0;
+    for (const day of [29, 30, 31]) {
+      for (let interval = 1; interval <= 1000; interval++) {
+        const seen = new Uint8Array(CYCLE);
+        for (let first = 0; first < CYCLE; first++) {
+          if (seen[first]) continue;
+          const hits: number[] = [];
+          let size = 0;
+          for (let m = first; size === 0 || m !== first; m = (m + interval) % CYCLE, size++) {
+            seen[m] = 1;
+            if ((length[m] as number) >= day) hits.push(size);
+          }
+          for (const [i, hit] of hits.entries()) longest = Math.max(longest, (hits[i + 1] ?? (hits[0] as number) + size) - hit - 1);
+        }
+      }
+    }
+    expect(longest).toBe(SEARCH_PERIODS - 1);
+  });
+
+  it("finds the same next occurrence as a plain search month by month (rare MONTHLY rules, any start)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 5, 7, 12, 24, 36, 48, 96, 300, 996),
+        fc.constantFrom(29, 30, 31),
+        fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2400-12-31T00:00:00Z"), noInvalidDate: true }),
+        (interval, day, start) => {
+          let expected: string | null = null;
+          for (let k = 0; expected === null; k++) {
+            const month = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + k * interval, 1));
+            if (month.getUTCFullYear() > 9999) break;
+            const days = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 0)).getUTCDate();
+            const candidate = Date.UTC(month.getUTCFullYear(), month.getUTCMonth(), day) + (start.getTime() % 86_400_000);
+            if (days >= day && candidate > start.getTime()) expected = new Date(candidate).toISOString();
+          }
+          const rule = `FREQ=MONTHLY;INTERVAL=${interval};BYMONTHDAY=${day}`;
+          expect(nextOccurrence(rule, start, "UTC", start)?.toISOString() ?? null).toBe(expected);
+          expect(neverMatches(rule, start, "UTC") === null).toBe(expected !== null);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

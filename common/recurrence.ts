@@ -116,6 +116,7 @@ export function occurrencesAfter(rule: RecurrenceRule | string, dtstart: Date, t
 
   const ahead = fastForward(parsed, floatingStart, skipBefore);
   if (ahead.rule.count !== null && ahead.rule.count <= 0) return [];
+  if (!matchesWithin(ahead.rule, ahead.start)) return [];
   let steps = 0;
   toRRule(ahead.rule, new Date(ahead.start)).all((floating) => {
     if (++steps > MAX_STEPS) return false;
@@ -140,6 +141,42 @@ export class RecurrenceTooCostlyError extends RangeError {
   constructor() {
     super(`reaching the next occurrence takes more than ${MAX_STEPS} steps from this start; use a later due date or a simpler rule`);
   }
+}
+
+/**
+ * Every DAILY and WEEKLY period holds an occurrence; a MONTHLY one only when one of its days
+ * exists in that month, and rrule steps through empty periods up to the year 9999 looking for
+ * one (about 20 ms for a rule that never matches). Month lengths repeat every 400 years, and of
+ * every INTERVAL and start month, a rule that matches at all never has more than 15 empty periods
+ * in a row (recurrence.test.ts goes through them all); so SEARCH_PERIODS empty periods in a row
+ * mean it never matches again, and rrule is never asked to search more than that per occurrence.
+ */
+export const SEARCH_PERIODS = 16;
+
+/** Whether a MONTHLY day of `rule` exists in one of SEARCH_PERIODS periods from `floatingStart` (always true for the other FREQs). */
+function matchesWithin(rule: RecurrenceRule, floatingStart: number): boolean {
+  if (rule.freq !== "MONTHLY" || rule.byMonthDay.length === 0) return true;
+  const start = new Date(floatingStart);
+  const shortest = Math.min(...rule.byMonthDay.map(Math.abs));
+  for (let p = 0; p < SEARCH_PERIODS; p++) {
+    const days = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + p * rule.interval + 1, 0)).getUTCDate();
+    if (days >= shortest) return true;
+  }
+  return false;
+}
+
+/**
+ * Why `rule` has no occurrence at all from `dtstart` in `timezone` (COUNT and UNTIL aside): a
+ * MONTHLY rule whose days exist in none of the months its INTERVAL lands on. Null when it has some.
+ */
+export function neverMatches(rule: RecurrenceRule | string, dtstart: Date, timezone: string): string | null {
+  const parsed = typeof rule === "string" ? parseOrThrow(rule) : rule;
+  if (!isValidTimezone(timezone)) throw new RangeError(`unknown timezone "${timezone}"`);
+  const start = dtstart.getTime() + IANAZone.create(timezone).offset(dtstart.getTime()) * 60_000;
+  if (matchesWithin(parsed, start)) return null;
+  const month = new Date(start).toLocaleString("en", { month: "long", timeZone: "UTC" });
+  const days = parsed.byMonthDay.join(",");
+  return `never matches: BYMONTHDAY=${days} is in none of the months INTERVAL=${parsed.interval} lands on from ${month} (in ${timezone})`;
 }
 
 /** The first occurrence strictly after `after`, or null when the rule has ended. */

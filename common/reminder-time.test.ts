@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec, reminderFireTime } from "./reminder-time.ts";
 
@@ -133,5 +134,87 @@ describe("reminderFireTime", () => {
 
   it("throws on an unknown timezone", () => {
     expect(() => reminderFireTime({ kind: "before", before: "PT1H" }, DUE, "Mars/Olympus_Mons")).toThrow(RangeError);
+  });
+});
+
+describe("a `before` duration is accepted in a normal form that parses back to itself, or refused naming the field", () => {
+  it.each<[string, string, number]>([
+    // input, normal form, milliseconds before a UTC due date
+    ["P0.5D", "P0.5D", 43_200_000],
+    ["PT1.5S", "PT1.5S", 1_500],
+    ["PT1,5S", "PT1.5S", 1_500],
+    ["PT0.001S", "PT0.001S", 1],
+    ["PT0.0010S", "PT0.001S", 1],
+    ["P0.0001D", "P0.0001D", 8_640],
+    // 15.768 s: luxon writes 5e-7, which it cannot read back.
+    ["P0.0000005Y", "P0.0000005Y", 15_768],
+    ["P0.0000005M", "P0.0000005M", 1_296],
+    ["PT000001H", "PT1H", 3_600_000],
+    ["P0DT1H", "PT1H", 3_600_000],
+    ["P1DT", "P1D", 86_400_000],
+    ["PT31536000S", "PT31536000S", 31_536_000_000],
+  ])("%s -> %s", (input, normal, ms) => {
+    const result = parseReminderSpec({ before: input }, { dueDate: DUE });
+    expect(result).toEqual({ ok: true, spec: { kind: "before", before: normal } });
+    expect(parseReminderSpec({ before: normal }, { dueDate: DUE })).toEqual(result);
+    expect(DUE.getTime() - (reminderFireTime({ kind: "before", before: normal }, DUE)?.getTime() ?? 0)).toBe(ms);
+  });
+
+  it.each<[string, string]>([
+    ["P0.0000001D", "finer than a millisecond"],
+    ["PT0.0000001S", "finer than a millisecond"],
+    ["PT0.0001S", "finer than a millisecond"],
+    ["PT36000.0001S", "finer than a millisecond"],
+    ["P0.0000001Y", "finer than a millisecond"],
+    ["P", "must be a positive duration"],
+    ["PT", "must be a positive duration"],
+    ["P-0DT1H", "must be a positive duration"],
+    ["PT1.-5S", "must be a positive duration"],
+    ["P99999999999999999999D", "must be at most 365 days"],
+    ["PT0.00000000000000000001H", "finer than a millisecond"],
+  ])("%s is refused: %s", (input, fragment) => {
+    const result = parseReminderSpec({ before: input }, { path: "reminders[0]", dueDate: DUE });
+    expect(result).toMatchObject({ ok: false, path: "reminders[0].before" });
+    if (!result.ok) expect(result.message).toContain(fragment);
+  });
+
+  // Fractions with many leading zeros are where exponent notation and sub-millisecond values hide.
+  const fraction = fc.tuple(fc.nat({ max: 20 }), fc.stringMatching(/^\d{1,4}$/)).map(([zeros, digits]) => "0".repeat(zeros) + digits);
+  const component = fc
+    .tuple(fc.oneof(fc.constant(0), fc.nat({ max: 400 })), fc.option(fraction, { nil: undefined }))
+    .map(([whole, fraction]) => (fraction === undefined ? `${whole}` : `${whole}.${fraction}`));
+  const duration = fc
+    .record({
+      Y: fc.option(component, { nil: undefined }),
+      M: fc.option(component, { nil: undefined }),
+      W: fc.option(component, { nil: undefined }),
+      D: fc.option(component, { nil: undefined }),
+      H: fc.option(component, { nil: undefined }),
+      Mi: fc.option(component, { nil: undefined }),
+      S: fc.option(component, { nil: undefined }),
+    })
+    .map((c) => {
+      const date = (["Y", "M", "W", "D"] as const).map((u) => (c[u] === undefined ? "" : `${c[u]}${u}`)).join("");
+      const time = [c.H && `${c.H}H`, c.Mi && `${c.Mi}M`, c.S && `${c.S}S`].filter(Boolean).join("");
+      return `P${date}${time ? `T${time}` : ""}`;
+    });
+
+  it("holds for any decimal duration (tiny fractions, many digits, every unit)", () => {
+    fc.assert(
+      fc.property(duration, fc.constantFrom("UTC", "America/New_York"), (before, zone) => {
+        const result = parseReminderSpec({ before }, { path: "reminders[0]", dueDate: DUE });
+        if (!result.ok) {
+          expect(result.path).toBe("reminders[0].before");
+          return;
+        }
+        const spec = result.spec as Extract<ReminderSpec, { kind: "before" }>;
+        expect(spec.before).not.toMatch(/e/i);
+        expect(parseReminderSpec({ before: spec.before }, { dueDate: DUE })).toEqual(result);
+        const fires = reminderFireTime(spec, DUE, zone);
+        expect(fires?.getTime()).toBeLessThan(DUE.getTime());
+        expect(reminderFireTime({ kind: "before", before }, DUE, zone)?.getTime()).toBe(fires?.getTime());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -9,10 +9,11 @@
 import { newEvent } from "../contracts/envelope.ts";
 import type { RecurrenceMode, ReminderSpec, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
 import type { ErrorDetail } from "../errors.ts";
-import { isValidTimezone, nextOccurrence, parseRecurrenceRule } from "../recurrence.ts";
+import { isValidTimezone, neverMatches, nextOccurrence, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
 import { evolve } from "./evolve.ts";
 import { type Task, taskView, type UserState } from "./model.ts";
+import { BLANK_TAG_NAME, tagKey, tagName } from "./tags.ts";
 
 export interface Command {
   user_id: string;
@@ -44,7 +45,11 @@ export interface TaskInput {
 
 const refuse = (refusal: Refusal): Decision => ({ ok: false, refusal });
 const iso = (s: string | null | undefined): string | null => (s ? new Date(s).toISOString() : null);
-const dedupeTags = (tags: string[] = []) => [...new Map(tags.map((t) => [t.trim().toLowerCase(), t.trim()])).values()].filter(Boolean);
+/** A task's tag names, trimmed and deduplicated (the last spelling wins); a blank one is reported. */
+function taskTags(tags: string[] = [], details: ErrorDetail[]): string[] {
+  for (const [i, t] of tags.entries()) if (tagName(t) === null) details.push({ path: `tags[${i}]`, message: BLANK_TAG_NAME });
+  return [...new Map(tags.map((t) => [tagKey(t), t.trim()])).values()].filter(Boolean);
+}
 
 /** The state one task is decided against (ingest knows the task, not the whole user). */
 const stateOf = (userId: string, timezone: string, task: Task | null, id: string): UserState => ({
@@ -67,10 +72,12 @@ const on = (cmd: Command, aggregateId: string) => ({
 function decided(state: UserState, event: TaskEvent): Decision {
   const aggregateId = event.aggregate_id;
   const outcome = evolve(state, event);
-  if (outcome.kind === "rejected")
-    return refuse(
-      outcome.code === "not_found" ? { kind: "not_found", what: `task ${aggregateId}` } : { kind: "conflict", message: outcome.reason },
-    );
+  if (outcome.kind === "rejected") {
+    if (outcome.code === "not_found") return refuse({ kind: "not_found", what: `task ${aggregateId}` });
+    if (outcome.code === "invalid")
+      return refuse({ kind: "validation", details: [{ path: outcome.field ?? "(body)", message: outcome.reason }] });
+    return refuse({ kind: "conflict", message: outcome.reason });
+  }
   // A deleted task is answered as it was.
   const task = (outcome.kind === "applied" ? outcome.state.tasks.get(aggregateId) : undefined) ?? state.tasks.get(aggregateId);
   if (!task) return refuse({ kind: "not_found", what: `task ${aggregateId}` });
@@ -92,7 +99,8 @@ function checkSchedule(
   }
   let reminders: ReminderInput[] = [];
   if (input.reminders) {
-    const parsed = parseReminderSpecs(input.reminders, input.due_date ? new Date(input.due_date) : null);
+    const zone = input.timezone !== undefined && isValidTimezone(input.timezone) ? input.timezone : undefined;
+    const parsed = parseReminderSpecs(input.reminders, input.due_date ? new Date(input.due_date) : null, zone);
     if (parsed.ok) reminders = parsed.specs;
     else details.push({ path: parsed.path, message: parsed.message });
   }
@@ -128,9 +136,12 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
   const details: ErrorDetail[] = [];
   const zone = input.timezone ?? timezone;
   const { rule, reminders } = checkSchedule({ ...input, timezone: zone }, details);
+  const tags = taskTags(input.tags, details);
   if (details.length) return refuse({ kind: "validation", details });
   const id = cmd.newId();
   const dueDate = iso(input.due_date);
+  const never = rule ? neverMatches(rule, new Date(dueDate ?? cmd.now), zone) : null;
+  if (never) return refuse({ kind: "validation", details: [{ path: "recurrence_rule", message: never }] });
   const fields: TaskFields = {
     title: input.title,
     description: input.description ?? null,
@@ -142,7 +153,7 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
     ...(input.recurrence_mode !== undefined ? { recurrence_mode: input.recurrence_mode } : {}),
     next_occurrence: firstOccurrence(rule, dueDate, cmd.now, zone),
     parent_task_id: null,
-    tags: dedupeTags(input.tags),
+    tags,
     reminders: reminders.map((spec) => reminderOf(spec, dueDate, zone, cmd.newId(), cmd.now)),
   };
   return decided(stateOf(cmd.user_id, timezone, null, id), newEvent("task.created", on(cmd, id), { task: fields }));
@@ -155,6 +166,7 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     { timezone: input.timezone ?? task.timezone, recurrence_rule: input.recurrence_rule, due_date: input.due_date ?? task.due_date },
     details,
   );
+  const tags = input.tags !== undefined ? taskTags(input.tags, details).sort() : task.tags;
   if (details.length) return refuse({ kind: "validation", details });
   const next: TaskChanges = {};
   const after = {
@@ -165,13 +177,19 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     timezone: input.timezone ?? task.timezone,
     recurrence_rule: input.recurrence_rule !== undefined ? rule : task.recurrence_rule,
     recurrence_mode: input.recurrence_mode ?? task.recurrence_mode ?? "schedule",
-    tags: input.tags !== undefined ? dedupeTags(input.tags).sort() : task.tags,
+    tags,
   };
   const change = <K extends keyof typeof after>(field: K) => {
     const was = field === "recurrence_mode" ? (task.recurrence_mode ?? "schedule") : task[field];
     if (JSON.stringify(was) !== JSON.stringify(after[field])) Object.assign(next, { [field]: { old: was, new: after[field] } });
   };
   for (const field of Object.keys(after) as (keyof typeof after)[]) if (input[field] !== undefined) change(field);
+  if (after.recurrence_rule && (next.recurrence_rule || next.due_date || next.timezone)) {
+    // A new start (due date, or its month in another zone) can make a rule that matched never match.
+    const never = neverMatches(after.recurrence_rule, new Date(after.due_date ?? task.created_at), after.timezone);
+    const culprits = next.recurrence_rule ? ["recurrence_rule"] : (["due_date", "timezone"] as const).filter((f) => next[f]);
+    if (never) return refuse({ kind: "validation", details: culprits.map((path) => ({ path, message: never })) });
+  }
   const wasAfterCompletion = task.recurrence_rule !== null && task.recurrence_mode === "after_completion";
   if (wasAfterCompletion && after.recurrence_rule && after.recurrence_mode === "after_completion") {
     // An after_completion series' next_occurrence is its current instance's due date, which an
@@ -232,7 +250,11 @@ export function skipOccurrence(cmd: Command, task: Task): Decision {
 
 /** POST /tasks/:id/reminders: `input` is the request body; `path` names it in errors. */
 export function addReminder(cmd: Command, task: Task, input: unknown): Decision & { reminder?: ReminderSpec } {
-  const parsed = parseReminderSpec(input, { path: "(body)", dueDate: task.due_date ? new Date(task.due_date) : null });
+  const parsed = parseReminderSpec(input, {
+    path: "(body)",
+    dueDate: task.due_date ? new Date(task.due_date) : null,
+    timezone: task.timezone,
+  });
   if (!parsed.ok)
     return refuse({ kind: "validation", details: [{ path: parsed.path.replace(/^\(body\)\.?/, ""), message: parsed.message }] });
   const reminder = reminderOf(parsed.spec, task.due_date, task.timezone, cmd.newId(), cmd.now);

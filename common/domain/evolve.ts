@@ -8,10 +8,12 @@
  * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
  */
 import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
+import { INSTANT_RANGE_MESSAGE, isInstantInRange } from "../contracts/formats.ts";
 import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
-import { reminderFireTime } from "../reminder-time.ts";
+import { fireTimeProblem, reminderFireTime } from "../reminder-time.ts";
 import { instant, type Reminder, type Tag, type Task, type UserState } from "./model.ts";
+import { tagKey, tagName } from "./tags.ts";
 
 export type Outcome =
   | {
@@ -27,11 +29,17 @@ export type Outcome =
       taskId?: string;
     }
   | { kind: "skipped"; reason: string }
-  | { kind: "rejected"; code: RejectReason; reason: string };
+  /** `field`: the field of the write that makes it invalid, when one does (ingest answers 400 naming it). */
+  | { kind: "rejected"; code: RejectReason; reason: string; field?: string };
 
 type Applied = Omit<Extract<Outcome, { kind: "applied" }>, "kind" | "state" | "version">;
 
-const rejected = (code: RejectReason, reason: string): Outcome => ({ kind: "rejected", code, reason });
+const rejected = (code: RejectReason, reason: string, field?: string): Outcome => ({
+  kind: "rejected",
+  code,
+  reason,
+  ...(field !== undefined ? { field } : {}),
+});
 const skipped = (reason: string): Outcome => ({ kind: "skipped", reason });
 const missing = (id: string): Outcome => rejected("not_found", `task ${id} does not exist (deleted or never created)`);
 
@@ -53,8 +61,8 @@ export const derivedTagId = (eventId: string, name: string): string => nameBased
 
 const byName = (tags: ReadonlyMap<string, Tag> | null, name: string): Tag | undefined => {
   if (!tags) return undefined;
-  const lower = name.toLowerCase();
-  for (const t of tags.values()) if (t.name.toLowerCase() === lower) return t;
+  const key = tagKey(name);
+  for (const t of tags.values()) if (tagKey(t.name) === key) return t;
   return undefined;
 };
 
@@ -69,10 +77,12 @@ export function createdTask(userId: string, id: string, f: TaskFields, timestamp
 }
 
 /** The task's tag names resolved against the user's tags (their spelling wins), creating the missing tags. */
-function withTags(state: UserState, names: readonly string[], eventId: string, at: string): { names: string[]; tags: UserState["tags"] } {
+function withTags(state: UserState, written: readonly string[], eventId: string, at: string): { names: string[]; tags: UserState["tags"] } {
+  // Ingest writes names trimmed and refuses blank ones; a record that has them anyway keeps to the rule.
+  const names = written.flatMap((n) => tagName(n) ?? []);
   if (!state.tags) {
-    const lower = names.map((n) => n.toLowerCase());
-    return { names: names.filter((_, i) => lower.indexOf(lower[i] ?? "") === i).sort(), tags: null };
+    const keys = names.map(tagKey);
+    return { names: names.filter((_, i) => keys.indexOf(keys[i] ?? "") === i).sort(), tags: null };
   }
   let tags = state.tags;
   const resolved: string[] = [];
@@ -105,6 +115,15 @@ function followDueDate(task: Task): Reminder[] {
           notified_at: null,
         },
   );
+}
+
+/** Why the `before` reminders of a task whose due date moved cannot follow it, or null. */
+function movedRemindersProblem(task: Task): string | null {
+  for (const r of task.reminders) {
+    const problem = r.before === undefined ? null : fireTimeProblem(new Date(r.remind_at));
+    if (problem) return `due_date ${task.due_date}: the reminder ${r.before} before it ${problem}`;
+  }
+  return null;
 }
 
 function bump(state: UserState, aggregateId: string): { versions: Map<string, number>; version: number } {
@@ -172,7 +191,16 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     changes.tags = { old: task.tags, new: c.tags.new };
     next = { ...next, tags: resolved.names };
   }
-  if (changes.due_date) next = { ...next, reminders: followDueDate(next) };
+  // The log's events hold instants in range; an update the processors derive (a timezone move) may not.
+  for (const field of ["due_date", "next_occurrence"] as const) {
+    const value = changes[field]?.new;
+    if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
+  }
+  if (changes.due_date) {
+    next = { ...next, reminders: followDueDate(next) };
+    const problem = movedRemindersProblem(next);
+    if (problem) return rejected("invalid", problem, "due_date");
+  }
   return applied(
     state,
     e.aggregate_id,
@@ -296,20 +324,23 @@ const reminderTriggered: Rule<"reminder.triggered"> = (state, e) => {
   );
 };
 
-/** Tags are unique per user by name, case-insensitively. */
+const blankTag = (): Outcome => rejected("invalid", "a tag name must not be blank", "name");
+
+/** Tags are unique per user by name (trimmed), case-insensitively. */
 const tagCreated: Rule<"tag.created"> = (state, e) => {
+  const name = tagName(e.data.name);
+  if (name === null) return blankTag();
   const tags = state.tags ?? new Map<string, Tag>();
-  if (tags.has(e.aggregate_id) || byName(tags, e.data.name))
-    return rejected("conflict", `tag "${e.data.name}" or id ${e.aggregate_id} already exists`);
+  if (tags.has(e.aggregate_id) || byName(tags, name)) return rejected("conflict", `tag "${name}" or id ${e.aggregate_id} already exists`);
   const next = copy(tags);
   next.set(e.aggregate_id, {
     id: e.aggregate_id,
-    name: e.data.name,
+    name,
     color: e.data.color,
     created_at: e.timestamp,
     updated_at: e.timestamp,
   });
-  return applied(state, e.aggregate_id, { tags: next }, { summary: `created tag "${e.data.name}"` });
+  return applied(state, e.aggregate_id, { tags: next }, { summary: `created tag "${name}"` });
 };
 
 /** Tasks show tags by name: a renamed or deleted tag changes the tasks that carry it. */
@@ -327,7 +358,9 @@ function retagTasks(state: UserState, from: string, to: string | null): UserStat
 const tagUpdated: Rule<"tag.updated"> = (state, e) => {
   const tag = state.tags?.get(e.aggregate_id);
   if (!tag || !state.tags) return rejected("not_found", `tag ${e.aggregate_id} does not exist`);
-  const name = e.data.changes.name?.new;
+  const written = e.data.changes.name?.new;
+  const name = written !== undefined ? tagName(written) : undefined;
+  if (name === null) return blankTag();
   const clash = name !== undefined ? byName(state.tags, name) : undefined;
   if (clash && clash.id !== tag.id) return rejected("conflict", `another tag is already named "${name}"`);
   const color = e.data.changes.color ? e.data.changes.color.new : tag.color;

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "hyper-express";
 import { newEvent } from "../../common/contracts/index.ts";
 import * as decide from "../../common/domain/decide.ts";
+import { BLANK_TAG_NAME, tagKey, tagName } from "../../common/domain/tags.ts";
 import { errors } from "../../common/errors.ts";
 import { findTagByName, getTag, listTags } from "../../storage/queries/user-data.ts";
 import { type Ctx, route } from "../http.ts";
@@ -17,6 +18,11 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     if (!tag) throw errors.notFound(`tag ${ctx.params.tag_id}`);
     return tag;
   };
+  const nameOf = (raw: string) => {
+    const name = tagName(raw);
+    if (name === null) throw errors.validation([{ path: "name", message: BLANK_TAG_NAME }]);
+    return name;
+  };
 
   route(server, d.http, "get", "/api/:user_id/tags", async (ctx) => ({
     status: 200,
@@ -25,13 +31,14 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "post", "/api/:user_id/tags", async (ctx) => {
     const body = await ctx.body(CreateTag);
-    if (await findTagByName(d.db, ctx.userId, body.name)) throw errors.conflict(`a tag named "${body.name}" already exists`);
-    const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name: body.name, color: body.color ?? null });
+    const name = nameOf(body.name);
+    if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
+    const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name, color: body.color ?? null });
     const { queued } = await d.writer.emit(e);
     return {
       status: 202,
       body: {
-        tag: { id: e.aggregate_id, name: body.name, color: body.color ?? null, created_at: e.timestamp },
+        tag: { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp },
         event_id: e.event_id,
         correlation_id: ctx.correlationId,
         queued,
@@ -41,12 +48,13 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "patch", "/api/:user_id/tags/:tag_id", async (ctx) => {
     const body = await ctx.body(UpdateTag);
+    const name = body.name !== undefined ? nameOf(body.name) : undefined;
     const tag = await loadTag(ctx);
-    if (body.name && body.name.toLowerCase() !== tag.name.toLowerCase() && (await findTagByName(d.db, ctx.userId, body.name))) {
-      throw errors.conflict(`a tag named "${body.name}" already exists`);
+    if (name !== undefined && tagKey(name) !== tagKey(tag.name) && (await findTagByName(d.db, ctx.userId, name))) {
+      throw errors.conflict(`a tag named "${name}" already exists`);
     }
     const changes = {
-      ...(body.name !== undefined ? { name: { old: tag.name, new: body.name } } : {}),
+      ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
       ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
     };
     const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
@@ -54,7 +62,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     return {
       status: 202,
       body: {
-        tag: { ...tag, name: body.name ?? tag.name, color: body.color === undefined ? tag.color : body.color },
+        tag: { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color },
         event_id: e.event_id,
         correlation_id: ctx.correlationId,
         queued,
@@ -76,13 +84,13 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "post", "/api/:user_id/tasks/:task_id/tags", async (ctx) => {
     const body = await ctx.body(AttachTag);
-    const name = body.tag_id ? (await getTag(d.db, ctx.userId, body.tag_id))?.name : body.name;
+    const name = body.tag_id ? (await getTag(d.db, ctx.userId, body.tag_id))?.name : nameOf(body.name ?? "");
     if (!name) throw errors.notFound(`tag ${body.tag_id}`);
-    return retag(ctx, (current) => (current.some((t) => t.toLowerCase() === name.toLowerCase()) ? current : [...current, name]));
+    return retag(ctx, (current) => (current.some((t) => tagKey(t) === tagKey(name)) ? current : [...current, name]));
   });
 
   route(server, d.http, "delete", "/api/:user_id/tasks/:task_id/tags/:tag_id", async (ctx) => {
     const tag = await loadTag(ctx);
-    return retag(ctx, (current) => current.filter((t) => t.toLowerCase() !== tag.name.toLowerCase()));
+    return retag(ctx, (current) => current.filter((t) => tagKey(t) !== tagKey(tag.name)));
   });
 }

@@ -85,7 +85,7 @@ describe("hostile input is refused at the edge with a 400 naming the field", () 
       "POST",
       "/tasks",
       { title: "t", due_date: "1970-01-01T00:30:00Z", reminders: [{ before: "PT1H" }] },
-      "reminders[0].remind_at",
+      "reminders[0].before",
     ],
     ["NUL in a tag name", "POST", "/tags", { name: "a\u0000" }, "name"],
     ["NUL in settings", "PUT", "/settings", { timezone: "Europe/Paris\u0000" }, "timezone"],

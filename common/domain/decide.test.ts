@@ -1,0 +1,245 @@
+/**
+ * decide(state, command) refusals the schema cannot express: each names the field that caused it
+ * (CONTRACT.md "Errors"), and evolve refuses the same thing when it is already in the log.
+ */
+import { describe, expect, it } from "vitest";
+import { taskFields } from "../../test/harness.ts";
+import { newEvent } from "../contracts/envelope.ts";
+import type { AppliedEvent, TaskEvent, TaskFields } from "../contracts/events.ts";
+import { nameBasedUuid } from "../ids.ts";
+import { timezoneMoveEvents } from "../series.ts";
+import { evolveBatch } from "./batch.ts";
+import { addReminder, type Command, createTask, type Decision, retagTask, updateTask } from "./decide.ts";
+import { evolve } from "./evolve.ts";
+import { emptyUser, type Task, type UserState } from "./model.ts";
+
+const U = "alice";
+const id = (n: string) => nameBasedUuid("decide.test", n);
+const NOW = "2026-05-01T12:00:00.000Z";
+let counter = 0;
+const cmd = (now = NOW): Command => ({ user_id: U, correlation_id: id("corr"), now, newId: () => id(`new-${++counter}`) });
+
+function accepted(decision: Decision): { event: TaskEvent; task: Task } {
+  if (!decision.ok || !decision.event) throw new Error(`expected an event, got ${JSON.stringify(decision)}`);
+  return { event: decision.event, task: decision.task };
+}
+
+const created = (input: Parameters<typeof createTask>[2], timezone = "UTC") => accepted(createTask(cmd(), timezone, input)).task;
+
+describe("a write that recomputes reminder times keeps them between 1970 and 9999", () => {
+  const task = () =>
+    created({ title: "t", due_date: "2030-01-01T00:00:00Z", reminders: [{ before: "PT1H" }, { at: "2029-12-01T00:00:00Z" }] });
+
+  it("PATCH due_date that would move a `before` reminder before 1970 is a 400 naming due_date", () => {
+    const d = updateTask(cmd(), task(), { due_date: "1970-01-01T00:10:00Z" });
+    expect(d).toMatchObject({ ok: false, refusal: { kind: "validation", details: [{ path: "due_date" }] } });
+    if (!d.ok && d.refusal.kind === "validation") expect(d.refusal.details[0]?.message).toContain("1969-12-31T23:10:00.000Z");
+  });
+
+  it("PATCH due_date and timezone together: the reminder is evaluated in the new zone, the refusal names due_date", () => {
+    const daily = created({ title: "t", due_date: "2030-01-01T00:00:00Z", reminders: [{ before: "P1D" }] });
+    expect(updateTask(cmd(), daily, { due_date: "1970-01-01T23:00:00Z", timezone: "Asia/Tokyo" })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "due_date" }] },
+    });
+  });
+
+  it("a due date that keeps every reminder in range is accepted, at the edge too", () => {
+    expect(accepted(updateTask(cmd(), task(), { due_date: "1970-01-01T01:00:00Z" })).task.reminders.map((r) => r.remind_at)).toEqual([
+      "1970-01-01T00:00:00.000Z",
+      "2029-12-01T00:00:00.000Z",
+    ]);
+  });
+
+  it("POST /tasks and POST /tasks/:id/reminders name the reminder's `before`", () => {
+    expect(createTask(cmd(), "UTC", { title: "t", due_date: "1970-01-01T00:10:00Z", reminders: [{ before: "PT1H" }] })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "reminders[0].before" }] },
+    });
+    const early = created({ title: "t", due_date: "1970-01-01T00:10:00Z" });
+    expect(addReminder(cmd(), early, { before: "PT1H" })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "before" }] },
+    });
+  });
+
+  it("an update already in the log that would do it is rejected (invalid), and its writer is told with write.rejected", () => {
+    const fields: TaskFields = taskFields({
+      due_date: "2030-01-01T00:00:00.000Z",
+      reminders: [{ id: id("r1"), before: "PT1H", remind_at: "2029-12-31T23:00:00.000Z" }],
+    });
+    const meta = (name: string, timestamp: string) => ({
+      user_id: U,
+      aggregate_id: id("task"),
+      correlation_id: id("corr"),
+      event_id: id(name),
+      timestamp,
+    });
+    const create = newEvent("task.created", meta("create", NOW), { task: fields });
+    const move = newEvent("task.updated", meta("move", "2026-05-01T12:01:00.000Z"), {
+      changes: { due_date: { old: "2030-01-01T00:00:00.000Z", new: "1970-01-01T00:10:00.000Z" } },
+    });
+    const state = evolveBatch(new Map([[U, emptyUser(U)]]), new Map([[U, 0]]), [create], new Set()).states.get(U);
+    if (!state) throw new Error("no state");
+    expect(evolve(state, move)).toMatchObject({ kind: "rejected", code: "invalid", field: "due_date" });
+
+    const out = evolveBatch(new Map([[U, state]]), new Map([[U, 1]]), [move], new Set());
+    expect(out.rejected).toMatchObject([{ code: "invalid" }]);
+    expect(out.applied.map((e) => [e.event_type, e.data])).toMatchObject([
+      ["write.rejected", { event_id: id("move"), event_type: "task.updated", reason: "invalid" }],
+    ]);
+    expect(out.states.get(U)?.tasks.get(id("task"))?.reminders[0]?.remind_at).toBe("2029-12-31T23:00:00.000Z");
+  });
+});
+
+describe("a user's timezone change that would move a series' reminder before 1970", () => {
+  it("rejects that series' move (its user is told with write.rejected); the settings and the other series move", () => {
+    // 10:00 local in UTC, reminder 9 h before: 01:00Z. Kept at 10:00 local in Tokyo (+09:00), the reminder would be 1969-12-31T16:00Z.
+    const early = created({
+      title: "early",
+      due_date: "1970-01-01T10:00:00Z",
+      recurrence_rule: "FREQ=DAILY",
+      reminders: [{ before: "PT9H" }],
+    });
+    const later = created({
+      title: "later",
+      due_date: "2030-01-01T10:00:00Z",
+      recurrence_rule: "FREQ=DAILY",
+      reminders: [{ before: "PT9H" }],
+    });
+    const state = {
+      ...emptyUser(U),
+      tasks: new Map([
+        [early.id, early],
+        [later.id, later],
+      ]),
+    };
+    const settings = newEvent(
+      "settings.updated",
+      { user_id: U, aggregate_id: U, correlation_id: id("corr"), event_id: id("settings"), timestamp: NOW },
+      { changes: { timezone: { old: "UTC", new: "Asia/Tokyo" } } },
+    );
+    const moves = (applied: AppliedEvent, s: UserState) =>
+      applied.event_type === "settings.updated"
+        ? timezoneMoveEvents(
+            applied,
+            "Asia/Tokyo",
+            [...s.tasks.values()].filter((t) => t !== null),
+            new Date(NOW),
+          )
+        : [];
+    const out = evolveBatch(new Map([[U, state]]), new Map([[U, 0]]), [settings], new Set(), moves);
+    expect(out.rejected).toMatchObject([{ event: { aggregate_id: early.id }, code: "invalid" }]);
+    expect(out.applied.map((e) => [e.event_type, e.aggregate_id])).toEqual([
+      ["settings.updated", U],
+      ["write.rejected", early.id],
+      ["task.updated", later.id],
+    ]);
+    const after = out.states.get(U);
+    expect(after?.timezone).toBe("Asia/Tokyo");
+    expect(after?.tasks.get(early.id)).toMatchObject({ timezone: "UTC", reminders: [{ remind_at: "1970-01-01T01:00:00.000Z" }] });
+    expect(after?.tasks.get(later.id)).toMatchObject({ timezone: "Asia/Tokyo", due_date: "2030-01-01T01:00:00.000Z" });
+  });
+});
+
+describe("a timezone move that would put a series' due date before 1970", () => {
+  it("is rejected (invalid, naming due_date) where the processors derive it", () => {
+    // Midnight on 1970-01-01 in New York is 05:00Z; midnight in Tokyo would be 1969-12-31T15:00Z.
+    const series = created({ title: "t", due_date: "1970-01-01T05:00:00Z", recurrence_rule: "FREQ=DAILY" }, "America/New_York");
+    const state = { ...emptyUser(U, "America/New_York"), tasks: new Map([[series.id, series]]) };
+    const settings = { event_id: id("settings-2"), user_id: U, correlation_id: id("corr"), timestamp: NOW };
+    const [move] = timezoneMoveEvents(settings, "Asia/Tokyo", [series], new Date(NOW));
+    expect(move?.data.changes.due_date?.new).toBe("1969-12-31T15:00:00.000Z");
+    expect(move && evolve(state, move)).toMatchObject({ kind: "rejected", code: "invalid", field: "due_date" });
+  });
+});
+
+describe("a recurrence rule that never matches is refused where it is written", () => {
+  it("POST /tasks: 400 naming recurrence_rule", () => {
+    const d = createTask(cmd(), "UTC", {
+      title: "t",
+      due_date: "2030-02-01T00:00:00Z",
+      recurrence_rule: "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30",
+    });
+    expect(d).toMatchObject({ ok: false, refusal: { kind: "validation", details: [{ path: "recurrence_rule" }] } });
+  });
+
+  it("a rare rule that does match is accepted (the 29th of February, every 4 years)", () => {
+    const task = created({ title: "t", due_date: "2030-02-01T00:00:00Z", recurrence_rule: "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=29" });
+    expect(task.next_occurrence).toBe("2032-02-29T00:00:00.000Z");
+  });
+
+  it("PATCH: names the field that made it never match (the rule, or the due date that moved its start)", () => {
+    const series = created({ title: "t", due_date: "2030-01-30T00:00:00Z", recurrence_rule: "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30" });
+    expect(series.next_occurrence).toBe("2031-01-30T00:00:00.000Z");
+    expect(updateTask(cmd(), series, { due_date: "2030-02-01T00:00:00Z" })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "due_date" }] },
+    });
+    const plain = created({ title: "t", due_date: "2030-04-01T00:00:00Z" });
+    expect(updateTask(cmd(), plain, { recurrence_rule: "FREQ=MONTHLY;INTERVAL=24;BYMONTHDAY=31" })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "recurrence_rule" }] },
+    });
+  });
+
+  it("PATCH timezone that moves the start into a month the rule never matches names timezone", () => {
+    // 2030-03-01T02:00Z is March 1 in UTC but February 28 in New York.
+    const series = created({ title: "t", due_date: "2030-03-01T02:00:00Z", recurrence_rule: "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30" });
+    expect(updateTask(cmd(), series, { timezone: "America/New_York" })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "timezone" }] },
+    });
+  });
+});
+
+describe("tag names: trimmed, never blank, unique case-insensitively however they are spaced", () => {
+  it("task tags: surrounding spaces are dropped; a blank one is a 400 naming it, never silently dropped", () => {
+    expect(created({ title: "t", tags: [" Home ", "HOME", "Work "] }).tags).toEqual(["HOME", "Work"]);
+    expect(createTask(cmd(), "UTC", { title: "t", tags: ["ok", "  "] })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "tags[1]" }] },
+    });
+    const task = created({ title: "t", tags: ["a"] });
+    expect(updateTask(cmd(), task, { tags: ["\t"] })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "tags[0]" }] },
+    });
+    expect(retagTask(cmd(), task, ["a", " b "])).toMatchObject({ ok: true, task: { tags: ["a", "b"] } });
+  });
+
+  it("the processors compare and store names trimmed: ' HOME ' is the tag 'Home', a blank name is invalid", () => {
+    const meta = (name: string) => ({
+      user_id: U,
+      aggregate_id: id(name),
+      correlation_id: id("corr"),
+      event_id: id(`e-${name}`),
+      timestamp: NOW,
+    });
+    const home = newEvent("tag.created", meta("home"), { name: "Home", color: null });
+    const out = evolveBatch(new Map([[U, emptyUser(U)]]), new Map([[U, 0]]), [home], new Set());
+    const state = out.states.get(U);
+    if (!state) throw new Error("no state");
+    expect(evolve(state, newEvent("tag.created", meta("spaced"), { name: " HOME ", color: null }))).toMatchObject({
+      kind: "rejected",
+      code: "conflict",
+    });
+    expect(evolve(state, newEvent("tag.created", meta("blank"), { name: " ", color: null }))).toMatchObject({
+      kind: "rejected",
+      code: "invalid",
+    });
+    const trimmed = evolve(state, newEvent("tag.created", meta("work"), { name: "  Work ", color: null }));
+    expect(trimmed.kind === "applied" && trimmed.state.tags?.get(id("work"))?.name).toBe("Work");
+    const other = newEvent("tag.created", meta("other"), { name: "Other", color: null });
+    const two = evolveBatch(new Map([[U, state]]), new Map([[U, 1]]), [other], new Set()).states.get(U);
+    if (!two) throw new Error("no state");
+    expect(evolve(two, newEvent("tag.updated", meta("other"), { changes: { name: { old: "Other", new: " home" } } }))).toMatchObject({
+      kind: "rejected",
+      code: "conflict",
+    });
+    expect(evolve(two, newEvent("tag.updated", meta("other"), { changes: { name: { old: "Other", new: "  " } } }))).toMatchObject({
+      kind: "rejected",
+      code: "invalid",
+    });
+  });
+});
