@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { AuthError, claimsVerifier, signLocalToken, tokenVerifier } from "./auth.ts";
+import { AuthError, claimsVerifier, isPathOfUser, signLocalToken, tokenVerifier } from "./auth.ts";
 import { loadConfig } from "./config.ts";
 
 describe("HS256 (JWT_SECRET)", () => {
@@ -107,5 +107,21 @@ describe("RS256 from a JWKS (JWT_JWKS_URL)", () => {
     await expect(
       verify(`${b64({ alg: "none", kid: "k1" })}.${b64({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 60 })}.`),
     ).rejects.toThrow(AuthError);
+  });
+});
+
+describe("isPathOfUser", () => {
+  it("takes the path's user id as sent or percent-decoded, nothing else", () => {
+    expect(isPathOfUser("alice", "alice")).toBe(true);
+    expect(isPathOfUser("auth0%7C123", "auth0|123")).toBe(true);
+    expect(isPathOfUser(encodeURIComponent("josé a@b.c"), "josé a@b.c")).toBe(true);
+    expect(isPathOfUser("50%off", "50%off")).toBe(true); // a literal % sent unencoded
+    expect(isPathOfUser("a%41", "a%41")).toBe(true);
+    expect(isPathOfUser("a%41", "aA")).toBe(true);
+    expect(isPathOfUser("alice", "Alice")).toBe(false);
+    expect(isPathOfUser("auth0%7C123", "auth0%7C1234")).toBe(false);
+    expect(isPathOfUser("%E0%A4%A", "%E0%A4%Ax")).toBe(false); // not valid percent-encoding, and not the subject
+    expect(isPathOfUser("a%2Fb", "a/b")).toBe(true);
+    expect(isPathOfUser("a+b", "a b")).toBe(false); // + is a space only in query strings
   });
 });

@@ -94,17 +94,18 @@ export function bearer(header: string | undefined): string | undefined {
 }
 
 /**
- * The user id of a request path (`/api/<user_id>/…`, `/api/ws/<user_id>`) as the client meant it.
- * Servers hand path segments over percent-encoded, and clients encode ids (an identity
- * provider's `auth0|123` or `alice@example.com` arrives as `auth0%7C123`): the token's subject
- * is compared with the decoded id. Null when the segment is not valid percent-encoding.
+ * Whether a request path's user id segment (`/api/<user_id>/…`, `/api/ws/<user_id>`) names the
+ * token's subject. Servers hand path segments over percent-encoded and clients encode ids (an
+ * identity provider's `auth0|123` arrives as `auth0%7C123`), so the decoded segment counts; the
+ * segment as sent counts too, for ids with a literal `%` sent unencoded (`50%off`).
  */
-export function pathUserId(segment: string): string | null {
-  if (!segment.includes("%")) return segment;
+export function isPathOfUser(segment: string, sub: string): boolean {
+  if (segment === sub) return true;
+  if (!segment.includes("%")) return false;
   try {
-    return decodeURIComponent(segment);
+    return decodeURIComponent(segment) === sub;
   } catch {
-    return null;
+    return false;
   }
 }
 

@@ -30,6 +30,7 @@ export const errors = {
   forbidden: () => new ApiError(403, "forbidden", "the path's user_id is not the token's subject"),
   notFound: (what: string) => new ApiError(404, "not_found", `${what} not found`),
   conflict: (message: string) => new ApiError(409, "conflict", message),
+  bodyTimeout: (ms: number) => new ApiError(408, "request_timeout", `the request body did not arrive within ${ms / 1000} s`),
   tooLarge: (limit: number) => new ApiError(413, "payload_too_large", `request body exceeds ${limit} bytes`),
   headersTooLarge: (limit: number) => new ApiError(431, "headers_too_large", `request headers (or the token) exceed ${limit} bytes`),
   unsupportedMedia: () => new ApiError(415, "unsupported_media_type", "send the body as application/json"),

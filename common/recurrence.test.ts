@@ -604,6 +604,14 @@ describe("nextOccurrence", () => {
     expect(nextOccurrence("FREQ=DAILY;COUNT=2", at("2026-01-01T09:00:00Z"), "UTC", at("2026-01-02T09:00:00Z"))).toBeNull();
   });
 
+  it("returns null past the last instant a task may carry (9999-12-31 UTC), also where local 9999 is UTC 10000", () => {
+    const due = new Date("9999-12-31T06:00:00Z");
+    expect(nextOccurrence("FREQ=DAILY", due, "Pacific/Honolulu", due)).toBeNull();
+    expect(nextOccurrence("FREQ=DAILY", new Date("9999-12-30T06:00:00Z"), "UTC", new Date("9999-12-30T06:00:00Z"))?.toISOString()).toBe(
+      "9999-12-31T06:00:00.000Z",
+    );
+  });
+
   it("returns null after UNTIL", () => {
     expect(nextOccurrence("FREQ=DAILY;UNTIL=20260110", at("2026-01-01T09:00:00Z"), "UTC", at("2026-02-01T00:00:00Z"))).toBeNull();
   });

@@ -16,6 +16,7 @@
  */
 import { IANAZone } from "luxon";
 import rrulePkg from "rrule";
+import { MAX_INSTANT_MS } from "./contracts/formats.ts";
 
 // rrule ships a UMD bundle as "main": only the default import works under Node ESM.
 const { RRule } = rrulePkg;
@@ -123,6 +124,9 @@ export function occurrencesAfter(rule: RecurrenceRule | string, dtstart: Date, t
     if (floating.getTime() < skipBefore) return true;
     const instant = floatingToInstant(floating.getTime(), zone);
     if (isPastUntil(parsed.until, floating.getTime(), instant)) return false;
+    // A series ends where the instants a task may carry end (rrule stops at 9999 in local time, which
+    // west of UTC is already in the year 10000).
+    if (instant > MAX_INSTANT_MS) return false;
     if (instant > after.getTime()) found.push(new Date(instant));
     return found.length < limit;
   });

@@ -7,7 +7,7 @@
 
 import uWS from "uWebSockets.js";
 import type { Redis } from "ioredis";
-import { AuthError, bearer, claimsVerifier, pathUserId, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
+import { AuthError, bearer, claimsVerifier, isPathOfUser, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
@@ -96,7 +96,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     closeOnBackpressureLimit: true,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
-      const userId = pathUserId(req.getParameter(0) ?? "");
+      const segment = req.getParameter(0) ?? "";
       const query = new URLSearchParams(req.getQuery() ?? "");
       const token = bearer(req.getHeader("authorization")) ?? query.get("token") ?? undefined;
       const sinceRaw = query.get("since");
@@ -108,7 +108,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       if (!upgradeOriginAllowed(originAllowed, origin))
         return refuse(res, "403 Forbidden", "origin_not_allowed", `origin ${origin} is not in CORS_ORIGINS`);
       const admit = ({ sub, expiresAt }: TokenClaims) => {
-        if (sub !== userId) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
+        if (!isPathOfUser(segment, sub)) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
         if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
           return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer");
         if (sessions.isFull(sub))

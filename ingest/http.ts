@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
-import { AuthError, bearer, pathUserId, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
+import { AuthError, bearer, isPathOfUser, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
 import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
@@ -106,9 +106,10 @@ export function sendError(req: Request, res: Response, err: unknown): number {
   const apiError = toApiError(err);
   if (apiError.status === 500) log.error({ err }, "unhandled error");
   if (res.completed) return apiError.status;
-  if (apiError.status === 413) {
-    answerAndClose(req, res, apiError);
-    return 413;
+  if (apiError.status === 413 || apiError.status === 408) {
+    // At once, whatever of the body is still to come; a stalled one is not waited for either.
+    answerAndClose(req, res, apiError, apiError.status === 408 ? true : undefined);
+    return apiError.status;
   }
   res.status(apiError.status);
   for (const [k, v] of Object.entries(apiError.headers)) res.header(k, v);
@@ -120,6 +121,8 @@ export function sendError(req: Request, res: Response, err: unknown): number {
  * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
  * however large the client declared it).
  */
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large" };
+
 function answerAndClose(req: Request, res: Response, error: ApiError, close = declaredLength(req) > DRAIN_LIMIT_BYTES || isChunked(req)) {
   // hyper-express 6.18 keeps streaming the body into the request; `_body_parser_stop` (what its
   // own limit handling calls) makes it drop further chunks and leaves the socket flowing, so uWS
@@ -128,7 +131,7 @@ function answerAndClose(req: Request, res: Response, error: ApiError, close = de
   const raw = res.raw;
   res.completed = true;
   raw.cork(() => {
-    raw.writeStatus(`${error.status} ${error.status === 413 ? "Payload Too Large" : "Error"}`);
+    raw.writeStatus(`${error.status} ${STATUS_TEXT[error.status] ?? "Error"}`);
     // Headers already set on the response (CORS and browser safety, cors.ts; the correlation id) go out too.
     const set = (res as unknown as { _headers?: Record<string, string | string[]> })._headers ?? {};
     for (const [k, v] of Object.entries(set)) for (const one of [v].flat()) raw.writeHeader(k, one);
@@ -151,9 +154,7 @@ function bodyReader(req: Request, limit: number, inFlight: InFlight): () => Prom
     text ??=
       declaredLength(req) > limit
         ? Promise.reject(errors.tooLarge(limit))
-        : isChunked(req)
-          ? receiveChunked(req, limit, inFlight)
-          : receive(req, inFlight);
+        : receive(req, inFlight, isChunked(req) ? () => readChunked(req, limit) : () => req.text());
     return text;
   };
 }
@@ -161,8 +162,7 @@ function bodyReader(req: Request, limit: number, inFlight: InFlight): () => Prom
 const isChunked = (req: Request): boolean => req.headers["transfer-encoding"] !== undefined;
 
 /** A chunked body, up to `limit` bytes (hyper-express's own limit is off: service.ts). Rare, so streamed. */
-function receiveChunked(req: Request, limit: number, inFlight: InFlight): Promise<string> {
-  inFlight.leave();
+export function readChunked(req: Pick<Request, "received" | "pipe">, limit: number): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -174,35 +174,67 @@ function receiveChunked(req: Request, limit: number, inFlight: InFlight): Promis
         done();
       },
       final(done) {
-        resolve(new TextDecoder().decode(Buffer.concat(chunks)));
+        // The stream also ends when the client goes away mid-body: a partial body is never acted on.
+        if (req.received) resolve(new TextDecoder().decode(Buffer.concat(chunks)));
+        else reject(errors.badJson("the body ended before its last chunk"));
         done();
       },
     });
     sink.on("error", reject);
     req.pipe(sink);
-  }).finally(() => inFlight.enter());
+  });
 }
 
 /**
- * Refuses a request with two different Content-Length values before anything reads its body: uWS
- * frames the body by the first, hyper-express sizes its buffer by the last (a body longer than
- * the last crashed the process). uWS itself refuses a value that is not digits. What follows on
- * the connection cannot be framed either, so it is closed. The first middleware: uWS's request is
+ * Refuses a request whose body cannot be framed unambiguously, before anything reads it: two
+ * different Content-Length values (uWS frames the body by the first, hyper-express sizes its buffer
+ * by the last: a body longer than the last crashed the process), or a Transfer-Encoding other than
+ * `chunked` (uWS reads any as chunked, hyper-express reads none but `chunked`: the request waited
+ * for a body forever). uWS itself refuses a length that is not digits. What follows on the
+ * connection cannot be framed either, so it is closed. The first middleware: uWS's request is
  * readable only before any other runs.
  */
-export function refuseAmbiguousLength(req: Request, res: Response, next: () => void): void {
+export function refuseAmbiguousFraming(req: Request, res: Response, next: () => void): void {
   const declared = req.headers["content-length"];
-  if (declared === undefined || req.raw.getHeader("content-length") === declared) next();
-  else answerAndClose(req, res, errors.validation([{ path: "Content-Length", message: "is given twice with different values" }]), true);
+  const encoding = req.headers["transfer-encoding"];
+  if (declared !== undefined && req.raw.getHeader("content-length") !== declared)
+    answerAndClose(req, res, errors.validation([{ path: "Content-Length", message: "is given twice with different values" }]), true);
+  else if (encoding !== undefined && encoding !== "chunked")
+    answerAndClose(
+      req,
+      res,
+      errors.validation([{ path: "Transfer-Encoding", message: 'must be "chunked" (no other coding is read)' }]),
+      true,
+    );
+  else next();
 }
 
-/** The body; while the rest of it is still on its way, the request is not counted as in progress. */
-export async function receive(req: Pick<Request, "received" | "text">, inFlight: InFlight): Promise<string> {
-  if (req.received) return req.text();
+/**
+ * How long the rest of a body may take once the request needs it. A client that stalls, or went
+ * away before its body was read, would otherwise leave its request waiting for good.
+ */
+export const BODY_TIMEOUT_MS = 30_000;
+
+/**
+ * The body, by `read`; while the rest of it is still on its way, the request is not counted as in
+ * progress, and after BODY_TIMEOUT_MS it is a 408 (connection closed).
+ */
+export async function receive(
+  req: Pick<Request, "received">,
+  inFlight: InFlight,
+  read: () => Promise<string>,
+  timeoutMs = BODY_TIMEOUT_MS,
+): Promise<string> {
+  if (req.received) return read();
   inFlight.leave();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(errors.bodyTimeout(timeoutMs)), timeoutMs);
+  });
   try {
-    return await req.text();
+    return await Promise.race([read(), timeout]);
   } finally {
+    clearTimeout(timer);
     inFlight.enter();
   }
 }
@@ -353,7 +385,7 @@ export function route(
       }
       const raw = bodyReader(req, deps.bodyLimit, deps.inFlight);
       const userId = await deps.verify(bearer(req.headers.authorization));
-      if (pathUserId(req.path_parameters.user_id ?? "") !== userId) throw errors.forbidden();
+      if (!isPathOfUser(req.path_parameters.user_id ?? "", userId)) throw errors.forbidden();
       const header = req.headers["x-correlation-id"];
       const ctx: Ctx = {
         req,

@@ -13,7 +13,7 @@ import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
-import { InFlight, refuseAmbiguousLength, sendError } from "./http.ts";
+import { InFlight, refuseAmbiguousFraming, sendError } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
 import { resilientWriter } from "./publisher.ts";
@@ -69,7 +69,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       // JSON 413; hyper-express's own limit would wait for a whole oversized body and answer an empty 413.
       server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
       // Before anything else reads the request (the body crashed the process when its length was ambiguous).
-      server.use(refuseAmbiguousLength);
+      server.use(refuseAmbiguousFraming);
       // CORS, preflight and browser-safety headers on every response, 404s and errors included.
       server.use(corsMiddleware(config.corsOrigins));
       // Reads are limited too (each costs a query), in their own bucket, READ_RATE_FACTOR times as large.

@@ -277,6 +277,29 @@ describe("transport limits answer with the contract's JSON errors", () => {
     expect((await u.api("GET", "/tasks")).body.tasks.map((t: { title: string }) => t.title)).toEqual(["chunked"]);
   });
 
+  it("400 naming Transfer-Encoding, and a closed connection, for a coding other than chunked", async () => {
+    const u = await user("transfer-coding");
+    const { connect } = await import("node:net");
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const body = `${chunk('{"title":"coded"}')}0\r\n\r\n`;
+    for (const coding of ["Chunked", "gzip, chunked"]) {
+      const socket = connect(config.ingestPort, "127.0.0.1");
+      const closed = new Promise<string>((resolve) => {
+        let got = "";
+        socket.on("data", (d) => {
+          got += d.toString();
+        });
+        socket.on("close", () => resolve(got));
+      });
+      socket.write(
+        `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\n\r\n${body}`,
+      );
+      const text = await closed;
+      expect(text, coding).toMatch(/^HTTP\/1\.1 400[\s\S]*\r\nConnection: close\r\n/i);
+      expect(JSON.parse(text.slice(text.indexOf("{"))).error.details[0].path).toBe("Transfer-Encoding");
+    }
+  });
+
   it("compares the token's subject with the path's user id as the client encoded it, over HTTP and at the WebSocket", async () => {
     // Identity providers' subjects hold characters a URL carries percent-encoded (client/ encodes them).
     for (const id of [`auth0|${uniqueId("enc")}`, `${uniqueId("mail")}@example.com`, `josé ${uniqueId("space")}`]) {
