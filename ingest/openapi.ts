@@ -93,7 +93,7 @@ export function openApiDocument(): object {
           description: isWrite ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued" : "OK",
         },
         ...Object.fromEntries(
-          ["400", "401", "403", "404", "409", "413", "415", "429", "503"].map((s) => [
+          ["400", "401", "403", "404", "408", "409", "413", "415", "429", "431", "503"].map((s) => [
             s,
             { description: "Error", content: { "application/json": { schema: ErrorBody } } },
           ]),
