@@ -117,12 +117,12 @@ export function sendError(req: Request, res: Response, err: unknown): number {
   return apiError.status;
 }
 
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large" };
+
 /**
  * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
  * however large the client declared it).
  */
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large" };
-
 function answerAndClose(req: Request, res: Response, error: ApiError, close = declaredLength(req) > DRAIN_LIMIT_BYTES || isChunked(req)) {
   // hyper-express 6.18 keeps streaming the body into the request; `_body_parser_stop` (what its
   // own limit handling calls) makes it drop further chunks and leaves the socket flowing, so uWS
