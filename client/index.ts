@@ -166,8 +166,8 @@ export function createClient(options: ClientOptions) {
     update: (s: { timezone: string }, o?: WriteOptions) => write<"settings", { timezone: string }>("settings", "PUT", "/settings", s, o),
   };
 
-  const activity = (q: { limit?: number; offset?: number } = {}) =>
-    get<{ activity: Activity[]; next_offset: number | null }>("/activity-logs", q);
+  const activity = (q: { limit?: number; offset?: number; cursor?: string } = {}) =>
+    get<{ activity: Activity[]; next_cursor: string | null; next_offset: number | null }>("/activity-logs", q);
   /** The polling endpoint itself (the feed uses it when WebSockets are blocked). */
   const events = (q: { since?: number; limit?: number } = {}) =>
     get<{ type?: "resync_required"; events: ServerEvent[]; seq: number }>("/events", q);

@@ -80,6 +80,8 @@ export const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+    /** The `next_cursor` of the page before (lists page by cursor, CONTRACT.md); the feed's cursor is its offset. */
+    cursor: Type.Optional(Type.String({ pattern: "^\\d{1,6}$" })),
   },
   { additionalProperties: false },
 );

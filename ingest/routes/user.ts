@@ -35,9 +35,10 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "get", "/api/:user_id/activity-logs", async (ctx) => {
     const q = ctx.query(PageQuery);
     const limit = q.limit ?? 50;
-    const offset = q.offset ?? 0;
+    const offset = q.cursor !== undefined ? Number(q.cursor) : (q.offset ?? 0);
     const activity = await listActivity(d.db, ctx.userId, limit, offset);
-    return { status: 200, body: { activity, next_offset: activity.length === limit ? offset + limit : null } };
+    const next = activity.length === limit ? offset + limit : null;
+    return { status: 200, body: { activity, next_cursor: next === null ? null : String(next), next_offset: next } };
   });
 
   route(server, d.http, "get", "/api/:user_id/events", async (ctx) => {

@@ -107,6 +107,15 @@ describe("history and activity", () => {
     expect(events[1].data.changes.title).toEqual({ old: "Draft report", new: "Final report" });
     const activity = await u.api("GET", "/activity-logs?limit=10");
     expect(activity.body.activity.map((a: any) => a.action)).toEqual(["task.deleted", "task.completed", "task.updated", "task.created"]);
+    expect(activity.body.next_cursor).toBeNull();
+    // Paged by cursor like every list (CONTRACT.md), and by offset as before.
+    const first = await u.api("GET", "/activity-logs?limit=3");
+    expect(first.body.activity.map((a: any) => a.action)).toEqual(["task.deleted", "task.completed", "task.updated"]);
+    expect(first.body.next_offset).toBe(3);
+    const rest = await u.api("GET", `/activity-logs?limit=3&cursor=${first.body.next_cursor}`);
+    expect(rest.body.activity.map((a: any) => a.action)).toEqual(["task.created"]);
+    expect(rest.body.next_cursor).toBeNull();
+    expect((await u.api("GET", "/activity-logs?cursor=x")).status).toBe(400);
     expect((await u.api("GET", `/tasks/${id}`)).status).toBe(404);
   });
 });
