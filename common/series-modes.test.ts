@@ -13,7 +13,8 @@ const id = (n: string) => nameBasedUuid("series-modes.test", n);
 const CORR = id("corr");
 let counter = 0;
 const cmd = (now: string) => ({ user_id: U, correlation_id: CORR, now, newId: () => id(`new-${++counter}`) });
-const followUps = (applied: AppliedEvent, state: UserState): TaskEvent[] => afterCompletionSpawns(applied, state.tasks);
+const followUps = (applied: AppliedEvent, state: UserState, was: Task | null): TaskEvent[] =>
+  afterCompletionSpawns(applied, state.tasks, was);
 
 /** Applies events one batch at a time (as the processors would), returning the state and everything applied. */
 function run(state: UserState, batches: TaskEvent[][], seen = new Set<string>()) {
@@ -98,6 +99,38 @@ describe("after_completion", () => {
     );
     const b = run(a.state, [[early]], a.seen);
     expect(b.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({ occurrence: "2026-03-16T08:00:00.000Z" });
+  });
+
+  it("deleting the current instance (which can then never be completed) spawns the next; deleting an earlier one does not", () => {
+    const a = run(emptyUser(U), [[series.event]]);
+    const k = instanceId(series.task.id, "2026-03-09T08:00:00.000Z");
+    const deleted = newEvent(
+      "task.deleted",
+      { user_id: U, aggregate_id: k, correlation_id: CORR, timestamp: "2026-03-05T12:00:00.000Z" },
+      {},
+    );
+    const b = run(a.state, [[deleted, deleted]], a.seen);
+    const next = "2026-03-16T08:00:00.000Z";
+    expect(b.applied.filter((e) => e.event_type === "recurring.spawned").map((e) => e.aggregate_id)).toEqual([
+      instanceId(series.task.id, next),
+    ]);
+    expect(b.state.tasks.get(series.task.id)?.next_occurrence).toBe(next);
+    // Instance k+1 completed; deleting k+1 afterwards (no longer current) spawns nothing more.
+    const k1 = instanceId(series.task.id, next);
+    const done = newEvent(
+      "task.completed",
+      { user_id: U, aggregate_id: k1, correlation_id: CORR, timestamp: "2026-03-16T09:00:00.000Z" },
+      { completed_at: "2026-03-16T09:00:00.000Z" },
+    );
+    const gone = newEvent(
+      "task.deleted",
+      { user_id: U, aggregate_id: k1, correlation_id: CORR, timestamp: "2026-03-16T10:00:00.000Z" },
+      {},
+    );
+    const c = run(b.state, [[done], [gone]], b.seen);
+    expect(c.applied.filter((e) => e.event_type === "recurring.spawned").map((e) => e.data)).toMatchObject([
+      { occurrence: "2026-03-23T08:00:00.000Z" },
+    ]);
   });
 
   it("an edit of the rule leaves the current instance's occurrence alone; skipping is refused", () => {

@@ -281,31 +281,34 @@ export interface SeriesState extends SpawnSource {
 /**
  * after_completion series make their instances here, in the processors' batch, right after the
  * event that calls for one (the same transaction): the series' first instance when it is created
- * (or switched to after_completion), and instance k+1 when its current instance k is completed,
- * due at the rule's first occurrence after the completion (or after k's own due date, when
- * completed early). The series' next_occurrence is its current instance's due date, so a second
- * completion of k (after reopening it) spawns nothing, and a redelivered one is a duplicate event.
+ * (or switched to after_completion), and instance k+1 when its current instance k is completed
+ * or deleted (a deleted one can never be completed), due at the rule's first occurrence after
+ * that (or after k's own due date, when earlier). The series' next_occurrence is its current
+ * instance's due date, so a second completion of k (after reopening it) spawns nothing, and a
+ * redelivered one is a duplicate event. `was`: the event's task as it was before it (a deleted
+ * instance is gone after it).
  */
 export function afterCompletionSpawns(
   applied: Pick<TaskEvent, "event_type" | "aggregate_id" | "timestamp" | "correlation_id"> & { data: unknown },
   tasks: ReadonlyMap<string, SeriesState | null>,
+  was?: SeriesState | null,
 ): EventOf<"recurring.spawned">[] {
   const meta = { timestamp: applied.timestamp, correlation_id: applied.correlation_id };
-  const task = tasks.get(applied.aggregate_id);
-  if (!task) return [];
   const isAfterCompletion = (t: SeriesState) => t.recurrence_rule !== null && t.recurrence_mode === "after_completion";
-  if (applied.event_type === "task.created" || applied.event_type === "task.updated") {
+  const task = tasks.get(applied.aggregate_id);
+  if (task && (applied.event_type === "task.created" || applied.event_type === "task.updated")) {
     if (!isAfterCompletion(task) || task.next_occurrence === null) return [];
     if (applied.event_type === "task.updated" && !(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
     const first = new Date(task.next_occurrence);
     return [spawnedEvent(task, first, first, false, meta)];
   }
-  if (applied.event_type !== "task.completed" || !task.parent_task_id || !task.due_date) return [];
-  const series = tasks.get(task.parent_task_id);
+  const ended = applied.event_type === "task.completed" ? task : applied.event_type === "task.deleted" ? was : undefined;
+  if (!ended?.parent_task_id || !ended.due_date) return [];
+  const series = tasks.get(ended.parent_task_id);
   if (!series || !isAfterCompletion(series) || series.next_occurrence === null) return [];
-  if (Date.parse(series.next_occurrence) !== Date.parse(task.due_date)) return [];
-  const completedAt = Date.parse(task.completed_at ?? applied.timestamp);
-  const after = new Date(Math.max(completedAt, Date.parse(task.due_date)));
+  if (Date.parse(series.next_occurrence) !== Date.parse(ended.due_date)) return [];
+  const endedAt = Date.parse(ended.completed_at ?? applied.timestamp);
+  const after = new Date(Math.max(endedAt, Date.parse(ended.due_date)));
   const next = nextOccurrence(series.recurrence_rule as string, seriesStart(series), series.timezone, after);
   return next ? [spawnedEvent(series, next, next, false, meta)] : [];
 }

@@ -136,8 +136,8 @@ function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
 }
 
 /** The events an applied one makes follow right after it: timezone moves, after_completion instances. */
-function followUps(applied: AppliedEvent, state: UserState): TaskEvent[] {
-  return [...timezoneMoves(applied, state), ...afterCompletionSpawns(applied, state.tasks)];
+function followUps(applied: AppliedEvent, state: UserState, was: Task | null): TaskEvent[] {
+  return [...timezoneMoves(applied, state), ...afterCompletionSpawns(applied, state.tasks, was)];
 }
 
 /** Read without locks and write checked; when another batch of a user came in between, again under locks. */

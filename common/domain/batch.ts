@@ -9,7 +9,7 @@ import { newEvent } from "../contracts/envelope.ts";
 import type { AppliedEvent, EventType, RejectReason, TaskEvent } from "../contracts/events.ts";
 import { nameBasedUuid } from "../ids.ts";
 import { evolve } from "./evolve.ts";
-import type { UserState } from "./model.ts";
+import type { Task, UserState } from "./model.ts";
 
 export interface Rejection {
   event: TaskEvent;
@@ -76,8 +76,11 @@ export function evolveBatch(
   seqs: ReadonlyMap<string, number>,
   events: readonly TaskEvent[],
   seen: ReadonlySet<string>,
-  /** Events an applied event makes follow right after it, for the same user (a timezone change moves the user's series). */
-  followUps?: (applied: AppliedEvent, state: UserState) => readonly TaskEvent[],
+  /**
+   * Events an applied event makes follow right after it, for the same user (a timezone change moves
+   * the user's series); `was` is the event's task as it was before it (a deleted one is gone after).
+   */
+  followUps?: (applied: AppliedEvent, state: UserState, was: Task | null) => readonly TaskEvent[],
 ): BatchOutcome {
   const out: BatchOutcome = { applied: [], activity: [], skipped: 0, rejected: [], states: new Map(states), seqs: new Map(seqs) };
   const done = new Set(seen);
@@ -88,6 +91,7 @@ export function evolveBatch(
     if (done.has(event.event_id) || (!SYSTEM_EVENTS.has(event.event_type) && done.has(rejectionId(event.event_id)))) return;
     const state = out.states.get(event.user_id);
     if (!state) throw new Error(`no state loaded for user ${event.user_id}`);
+    const was = state.tasks.get(event.aggregate_id) ?? null;
     const outcome = evolve(state, event, own);
     if (outcome.kind === "skipped") {
       out.skipped++;
@@ -115,7 +119,7 @@ export function evolveBatch(
       summary: outcome.summary,
       created_at: event.timestamp,
     });
-    for (const next of followUps?.(stored, outcome.state) ?? []) apply(next);
+    for (const next of followUps?.(stored, outcome.state, was) ?? []) apply(next);
   };
   for (const event of events) apply(event);
   return out;
