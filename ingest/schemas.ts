@@ -41,7 +41,7 @@ export const CreateTask = Type.Object(
 );
 export type CreateTask = Static<typeof CreateTask>;
 export const UpdateTask = Type.Object(
-  { ...taskFields, title: Type.Optional(taskFields.title) },
+  { ...taskFields, title: Type.Optional(taskFields.title), reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: 20 })) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateTask = Static<typeof UpdateTask>;

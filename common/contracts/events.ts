@@ -73,6 +73,7 @@ export const UpdatableField = Type.Union([
   Type.Literal("recurrence_mode"),
   Type.Literal("next_occurrence"),
   Type.Literal("tags"),
+  Type.Literal("reminders"),
 ]);
 export type UpdatableField = Static<typeof UpdatableField>;
 const changeOf = <T extends TSchema>(t: T) => Type.Object({ old: t, new: t }, { additionalProperties: false });
@@ -88,6 +89,8 @@ export const TaskChanges = Type.Object(
     recurrence_mode: Type.Optional(changeOf(RecurrenceMode)),
     next_occurrence: Type.Optional(changeOf(TaskFields.properties.next_occurrence)),
     tags: Type.Optional(changeOf(TaskFields.properties.tags)),
+    /** The task's reminders replaced (PATCH/PUT with `reminders`). */
+    reminders: Type.Optional(changeOf(TaskFields.properties.reminders)),
   },
   { additionalProperties: false },
 );

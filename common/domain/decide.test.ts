@@ -243,3 +243,40 @@ describe("tag names: trimmed, never blank, unique case-insensitively however the
     });
   });
 });
+
+describe("PATCH/PUT `reminders` replaces the task's reminders (a create field, CONTRACT.md)", () => {
+  const task = () => created({ title: "t", due_date: "2030-01-01T09:00:00Z", reminders: [{ at: "2029-12-31T09:00:00Z" }] });
+
+  it("replaces them, evaluated against the due date after the update; the change is in the event and in the answer", () => {
+    const before = task();
+    const { event, task: after } = accepted(
+      updateTask(cmd(), before, { due_date: "2030-01-02T09:00:00Z", reminders: [{ before: "PT1H" }, { at: "2030-01-01T12:00:00Z" }] }),
+    );
+    expect(after.reminders.map((r) => [r.before ?? r.at, r.remind_at])).toEqual([
+      ["2030-01-01T12:00:00.000Z", "2030-01-01T12:00:00.000Z"],
+      ["PT1H", "2030-01-02T08:00:00.000Z"],
+    ]);
+    expect(event.event_type === "task.updated" && event.data.changes.reminders?.old).toEqual([
+      { id: before.reminders[0]?.id, at: "2029-12-31T09:00:00.000Z", remind_at: "2029-12-31T09:00:00.000Z" },
+    ]);
+    // Applied (the processors, replay) it gives the same task.
+    const state: UserState = { ...emptyUser(U), tasks: new Map([[before.id, before]]), versions: new Map([[before.id, 1]]) };
+    const applied = evolve(state, event);
+    expect(applied.kind === "applied" && applied.state.tasks.get(before.id)?.reminders.map((r) => r.remind_at)).toEqual([
+      "2030-01-02T08:00:00.000Z",
+      "2030-01-01T12:00:00.000Z",
+    ]);
+  });
+
+  it("[] removes them all; a bad one is a 400 naming it, a `before` without a due date too", () => {
+    expect(accepted(updateTask(cmd(), task(), { reminders: [] })).task.reminders).toEqual([]);
+    expect(updateTask(cmd(), task(), { reminders: [{ before: "P0.0000001D" }] })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "reminders[0].before" }] },
+    });
+    expect(updateTask(cmd(), task(), { due_date: null, reminders: [{ before: "PT1H" }] })).toMatchObject({
+      ok: false,
+      refusal: { kind: "validation", details: [{ path: "reminders[0].before", message: "reminders[0].before needs due_date" }] },
+    });
+  });
+});

@@ -12,7 +12,7 @@ import type { ErrorDetail } from "../errors.ts";
 import { isValidTimezone, neverMatches, nextOccurrence, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
 import { evolve } from "./evolve.ts";
-import { type Task, taskView, type UserState } from "./model.ts";
+import { reminderSpecOf, type Task, taskView, type UserState } from "./model.ts";
 import { BLANK_TAG_NAME, tagKey, tagName } from "./tags.ts";
 
 export interface Command {
@@ -167,14 +167,24 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     details,
   );
   const tags = input.tags !== undefined ? taskTags(input.tags, details).sort() : task.tags;
+  const dueDate = input.due_date !== undefined ? iso(input.due_date) : task.due_date;
+  const zone = input.timezone ?? task.timezone;
+  // `reminders` replaces the task's reminders, evaluated against the due date and zone after the update.
+  let reminders: ReminderSpec[] | undefined;
+  if (input.reminders !== undefined) {
+    const parsed = parseReminderSpecs(input.reminders, dueDate ? new Date(dueDate) : null, isValidTimezone(zone) ? zone : undefined);
+    if (parsed.ok) reminders = parsed.specs.map((spec) => reminderOf(spec, dueDate, zone, cmd.newId(), cmd.now));
+    else details.push({ path: parsed.path, message: parsed.message });
+  }
   if (details.length) return refuse({ kind: "validation", details });
   const next: TaskChanges = {};
+  if (reminders !== undefined) next.reminders = { old: task.reminders.map(reminderSpecOf), new: reminders };
   const after = {
     title: input.title ?? task.title,
     description: input.description !== undefined ? input.description : task.description,
     priority: input.priority ?? task.priority,
-    due_date: input.due_date !== undefined ? iso(input.due_date) : task.due_date,
-    timezone: input.timezone ?? task.timezone,
+    due_date: dueDate,
+    timezone: zone,
     recurrence_rule: input.recurrence_rule !== undefined ? rule : task.recurrence_rule,
     recurrence_mode: input.recurrence_mode ?? task.recurrence_mode ?? "schedule",
     tags,

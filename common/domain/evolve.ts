@@ -12,7 +12,7 @@ import { INSTANT_RANGE_MESSAGE, isInstantInRange } from "../contracts/formats.ts
 import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
 import { fireTimeProblem, reminderFireTime } from "../reminder-time.ts";
-import { instant, type Reminder, type Tag, type Task, type UserState } from "./model.ts";
+import { instant, type Reminder, reminderSpecOf, type Tag, type Task, type UserState } from "./model.ts";
 import { tagKey, tagName } from "./tags.ts";
 
 export type Outcome =
@@ -190,6 +190,10 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     tags = resolved.tags;
     changes.tags = { old: task.tags, new: c.tags.new };
     next = { ...next, tags: resolved.names };
+  }
+  if (c.reminders) {
+    changes.reminders = { old: task.reminders.map(reminderSpecOf), new: c.reminders.new };
+    next = { ...next, reminders: c.reminders.new.map((r) => ({ ...r, notified: false, created_at: e.timestamp })) };
   }
   // The log's events hold instants in range; an update the processors derive (a timezone move) may not.
   for (const field of ["due_date", "next_occurrence"] as const) {

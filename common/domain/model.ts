@@ -2,6 +2,7 @@
  * The state the domain rules work on: a user's tasks (with their tags by name and reminders),
  * tags and timezone. Pure data; the projection in PostgreSQL stores exactly this.
  */
+import type { ReminderSpec } from "../contracts/events.ts";
 import type { ReminderView, TaskView } from "../contracts/task-view.ts";
 
 /** A reminder as the projection keeps it: the API's view plus its bookkeeping. */
@@ -12,6 +13,14 @@ export interface Reminder extends ReminderView {
 }
 
 /** A task as the API returns it (CONTRACT.md "A task"; tags by name, sorted), reminders notified or not. */
+/** A reminder as an event carries it (the projection's state of it left out). */
+export const reminderSpecOf = ({ id, before, at, remind_at }: Reminder): ReminderSpec => ({
+  id,
+  ...(before !== undefined ? { before } : {}),
+  ...(at !== undefined ? { at } : {}),
+  remind_at,
+});
+
 export interface Task extends Omit<TaskView, "reminders"> {
   reminders: Reminder[];
 }

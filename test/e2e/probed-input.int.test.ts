@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
-import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../harness.ts";
+import { apiClient, eventually, startSystem, testConfig, uniqueId, wsConnect } from "../harness.ts";
 
 const config = testConfig();
 let system: Awaited<ReturnType<typeof startSystem>>;
@@ -57,6 +57,34 @@ describe("a due date that would move a reminder out of range", () => {
     const task = (await api("GET", `/tasks/${id}`)).body.task;
     expect(task.due_date).toBe("2030-01-01T00:00:00.000Z");
     expect(task.reminders.map((r: { remind_at: string }) => r.remind_at)).toEqual(["2029-12-31T23:00:00.000Z"]);
+  });
+});
+
+describe("PATCH with reminders (a create field)", () => {
+  it("replaces the task's reminders: the answer, the stored task and the schedule follow (the new one fires, the old one does not)", async () => {
+    const id = uniqueId("patch-reminders");
+    const token = await signLocalToken(config, id);
+    const api = apiClient(config, id, token);
+    const ws = await wsConnect(config, id, token);
+    await ws.waitFor((m) => m.type === "ready");
+    const due = new Date(Date.now() + 3600_000).toISOString();
+    const created = await api("POST", "/tasks", {
+      title: "t",
+      due_date: due,
+      reminders: [{ at: new Date(Date.now() + 1500).toISOString() }],
+    });
+    expect(created.status).toBe(202);
+    const taskId = created.body.task.id;
+    const at = new Date(Date.now() + 2500).toISOString();
+    const res = await api("PATCH", `/tasks/${taskId}`, { reminders: [{ at }] });
+    expect(res.status).toBe(202);
+    expect(res.body.task.reminders).toMatchObject([{ at: new Date(at).toISOString(), remind_at: new Date(at).toISOString() }]);
+    expect((await api("GET", `/tasks/${taskId}`)).body.task.reminders).toEqual(res.body.task.reminders);
+    const [fired] = await ws.waitFor((m) => m.type === "reminder.triggered", 1, 15_000);
+    expect(fired.data.reminder_id).toBe(res.body.task.reminders[0].id);
+    // Only the new reminder fired: the old one was replaced before its time.
+    expect(ws.messages.filter((m) => m.type === "reminder.triggered")).toHaveLength(1);
+    ws.close();
   });
 });
 
