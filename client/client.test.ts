@@ -490,13 +490,29 @@ describe("local view", () => {
       } as Partial<ServerEvent>),
     );
     expect(v.get("t1")).toMatchObject({ title: "b", tags: ["a", "z"], version: 2 });
+    const reminders = [
+      { id: "r2", at: "2030-01-02T00:00:00.000Z", remind_at: "2030-01-02T00:00:00.000Z" },
+      { id: "r1", before: "PT1H", remind_at: "2030-01-01T00:00:00.000Z" },
+    ];
+    v.apply(
+      ev(3, {
+        event_type: "task.updated",
+        type: "task.updated",
+        version: 3,
+        data: { changes: { reminders: { old: [], new: reminders } } },
+      } as Partial<ServerEvent>),
+    );
+    expect(v.get("t1")?.reminders).toEqual([
+      { id: "r1", before: "PT1H", remind_at: "2030-01-01T00:00:00.000Z", notified: false },
+      { id: "r2", at: "2030-01-02T00:00:00.000Z", remind_at: "2030-01-02T00:00:00.000Z", notified: false },
+    ]);
     const fired: string[] = [];
     v.on("reminder", (r) => fired.push(r.event.data.title));
     v.apply(
-      ev(3, {
+      ev(4, {
         event_type: "reminder.triggered",
         type: "reminder.triggered",
-        version: 3,
+        version: 4,
         data: { reminder_id: "r1", remind_at: "x", fired_at: "x", late: false, title: "b" },
       } as Partial<ServerEvent>),
     );
