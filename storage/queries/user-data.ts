@@ -44,8 +44,8 @@ export async function findTagByName(db: CommonQueryMethods, userId: string, name
 /** Pending reminders of all the user's tasks, soonest first. */
 export async function listReminders(db: CommonQueryMethods, userId: string): Promise<(ReminderView & { task_id: string })[]> {
   const rows = await db.any(sql.type(ReminderRow)`
-    select id, task_id, before, at, remind_at, notified from reminders
-    where user_id = ${userId} and not notified order by remind_at, id`);
+    select r.id, r.task_id, r.before, r.at, r.remind_at, r.notified from reminders r join tasks t on t.id = r.task_id
+    where r.user_id = ${userId} and not r.notified and t.status = 'pending' order by r.remind_at, r.id`);
   return rows.map(({ before, at, ...r }) => ({ ...r, ...(before ? { before } : {}), ...(at ? { at } : {}) }));
 }
 

@@ -88,6 +88,21 @@ describe("PATCH with reminders (a create field)", () => {
   });
 });
 
+describe("GET /reminders", () => {
+  it("lists the reminders still to fire: a completed task's leave the list, and come back when it is reopened", async () => {
+    const api = await user();
+    const created = await api("POST", "/tasks", { title: "t", due_date: DUE, reminders: [{ before: "PT1H" }] });
+    const id = created.body.task.id;
+    const taskIds = async () => (await api("GET", "/reminders")).body.reminders.map((r: { task_id: string }) => r.task_id);
+    await eventually(async () => (await taskIds()).length === 1);
+    expect(await taskIds()).toEqual([id]);
+    expect((await api("POST", `/tasks/${id}/complete`)).status).toBe(202);
+    await eventually(async () => (await taskIds()).length === 0);
+    expect((await api("POST", `/tasks/${id}/uncomplete`)).status).toBe(202);
+    await eventually(async () => (await taskIds()).length === 1);
+  });
+});
+
 describe("a recurrence rule that never matches", () => {
   it("is a 400 naming recurrence_rule", async () => {
     const api = await user();
