@@ -169,6 +169,25 @@ describe("hostile input is refused at the edge with a 400 naming the field", () 
   });
 });
 
+/** Writes raw bytes to ingest and resolves with everything it answers until it closes the connection. */
+async function untilClosed(...writes: string[]): Promise<string> {
+  const { connect } = await import("node:net");
+  const socket = connect(config.ingestPort, "127.0.0.1");
+  socket.on("error", () => {}); // the server may close while the request is still being written
+  const closed = new Promise<string>((resolve) => {
+    let got = "";
+    socket.on("data", (d) => {
+      got += d.toString();
+    });
+    socket.on("close", () => resolve(got));
+  });
+  for (const w of writes) if (!socket.destroyed) socket.write(w);
+  return closed;
+}
+
+/** One chunk of a chunked body. */
+const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+
 describe("transport limits answer with the contract's JSON errors", () => {
   it("431 for an oversized token, over HTTP and at the WebSocket upgrade", async () => {
     const u = await user("big-token");
@@ -204,24 +223,10 @@ describe("transport limits answer with the contract's JSON errors", () => {
 
   it("400 naming Content-Length, and a closed connection, for two different lengths; ingest keeps serving", async () => {
     const u = await user("ambiguous-length");
-    const { connect } = await import("node:net");
     const body = '{"title":"framed"}';
-    const send = (lengths: number[]) => {
-      const socket = connect(config.ingestPort, "127.0.0.1");
-      const closed = new Promise<string>((resolve) => {
-        let got = "";
-        socket.on("data", (d) => {
-          got += d.toString();
-          if (lengths[0] === lengths[1] && got.includes("}")) socket.destroy();
-        });
-        socket.on("close", () => resolve(got));
-      });
-      const declared = lengths.map((n) => `Content-Length: ${n}\r\n`).join("");
-      socket.write(
-        `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\n${declared}\r\n${body}`,
-      );
-      return closed;
-    };
+    const head = `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\n`;
+    const send = (lengths: number[], extra = "") =>
+      untilClosed(`${head}${extra}${lengths.map((n) => `Content-Length: ${n}\r\n`).join("")}\r\n${body}`);
     // uWS frames a body by the first Content-Length, hyper-express sized its buffer by the last:
     // a body longer than the last value crashed ingest.
     for (const lengths of [
@@ -236,65 +241,31 @@ describe("transport limits answer with the contract's JSON errors", () => {
     }
     expect((await u.api("GET", "/tasks")).body.tasks).toEqual([]);
     // The same length twice is no ambiguity.
-    expect(await send([body.length, body.length])).toMatch(/^HTTP\/1\.1 202/);
+    expect(await send([body.length, body.length], "Connection: close\r\n")).toMatch(/^HTTP\/1\.1 202/);
     await stillMoving(await user("after-ambiguous-length"));
   });
 
   it("a chunked body is read up to the limit: 413 and a closed connection past it, accepted within it", async () => {
     const u = await user("chunked");
-    const { connect } = await import("node:net");
-    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
-    const head = `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
-    const socket = connect(config.ingestPort, "127.0.0.1");
-    const closed = new Promise<string>((resolve) => {
-      let got = "";
-      socket.on("data", (d) => {
-        got += d.toString();
-      });
-      socket.on("close", () => resolve(got));
-    });
-    socket.on("error", () => {}); // the server may close while chunks are still being written
-    socket.write(`${head}${chunk(`{"title":"big","description":"`)}`);
-    const piece = chunk("y".repeat(16 * 1024));
-    for (let i = 0; i < Math.ceil((2 * config.bodyLimitBytes) / (16 * 1024)) && !socket.destroyed; i++) socket.write(piece);
-    const text = await closed;
+    const head = `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n`;
+    const pieces = Array.from({ length: Math.ceil((2 * config.bodyLimitBytes) / (16 * 1024)) }, () => chunk("y".repeat(16 * 1024)));
+    const text = await untilClosed(`${head}\r\n${chunk(`{"title":"big","description":"`)}`, ...pieces);
     expect(text).toMatch(/^HTTP\/1\.1 413[\s\S]*\r\nConnection: close\r\n/i);
     expect(JSON.parse(text.slice(text.indexOf("{"))).error.code).toBe("payload_too_large");
 
-    const small = connect(config.ingestPort, "127.0.0.1");
-    const answer = new Promise<string>((resolve) => {
-      let got = "";
-      small.on("data", (d) => {
-        got += d.toString();
-        if (got.includes("}")) resolve(got);
-      });
-    });
-    small.write(`${head}${chunk('{"title":')}${chunk('"chunked"}')}0\r\n\r\n`);
-    const accepted = await answer;
-    small.destroy();
-    expect(accepted).toMatch(/^HTTP\/1\.1 202/);
+    const small = `${head}Connection: close\r\n\r\n${chunk('{"title":')}${chunk('"chunked"}')}0\r\n\r\n`;
+    expect(await untilClosed(small)).toMatch(/^HTTP\/1\.1 202/);
     // Read your writes: the list right after the 202 shows it.
     expect((await u.api("GET", "/tasks")).body.tasks.map((t: { title: string }) => t.title)).toEqual(["chunked"]);
   });
 
   it("400 naming Transfer-Encoding, and a closed connection, for a coding other than chunked", async () => {
     const u = await user("transfer-coding");
-    const { connect } = await import("node:net");
-    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
     const body = `${chunk('{"title":"coded"}')}0\r\n\r\n`;
     for (const coding of ["Chunked", "gzip, chunked"]) {
-      const socket = connect(config.ingestPort, "127.0.0.1");
-      const closed = new Promise<string>((resolve) => {
-        let got = "";
-        socket.on("data", (d) => {
-          got += d.toString();
-        });
-        socket.on("close", () => resolve(got));
-      });
-      socket.write(
+      const text = await untilClosed(
         `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\n\r\n${body}`,
       );
-      const text = await closed;
       expect(text, coding).toMatch(/^HTTP\/1\.1 400[\s\S]*\r\nConnection: close\r\n/i);
       expect(JSON.parse(text.slice(text.indexOf("{"))).error.details[0].path).toBe("Transfer-Encoding");
     }
