@@ -107,8 +107,7 @@ export function occurrencesAfter(rule: RecurrenceRule | string, dtstart: Date, t
   if (limit === 0) return [];
 
   const zone = IANAZone.create(timezone);
-  const start = dtstart.getTime();
-  const floatingStart = start + zone.offset(start) * 60_000;
+  const floatingStart = instantToFloating(dtstart.getTime(), zone);
   const found: Date[] = [];
 
   // UTC offsets stay within -12h..+14h, so a floating time this far before `after`
@@ -176,7 +175,7 @@ function matchesWithin(rule: RecurrenceRule, floatingStart: number): boolean {
 export function neverMatches(rule: RecurrenceRule | string, dtstart: Date, timezone: string): string | null {
   const parsed = typeof rule === "string" ? parseOrThrow(rule) : rule;
   if (!isValidTimezone(timezone)) throw new RangeError(`unknown timezone "${timezone}"`);
-  const start = dtstart.getTime() + IANAZone.create(timezone).offset(dtstart.getTime()) * 60_000;
+  const start = instantToFloating(dtstart.getTime(), IANAZone.create(timezone));
   if (matchesWithin(parsed, start)) return null;
   const month = new Date(start).toLocaleString("en", { month: "long", timeZone: "UTC" });
   const days = parsed.byMonthDay.join(",");
@@ -388,6 +387,11 @@ function fastForward(rule: RecurrenceRule, floatingStart: number, target: number
     }
   }
   return { rule: { ...rule, byMonthDay, count }, start: at(startMonth + periods * rule.interval) };
+}
+
+/** The wall-clock time of `instant` in `zone`, as a timestamp read as UTC (what rrule iterates over). */
+function instantToFloating(instant: number, zone: IANAZone): number {
+  return instant + zone.offset(instant) * 60_000;
 }
 
 /**
