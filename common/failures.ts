@@ -2,27 +2,38 @@
  * Which failures are the infrastructure's (retry with backoff, never dead-letter, never blame the
  * client) and which belong to one record or request (dead-letter it / answer 4xx). One
  * classification for ingest, processors and scheduler.
+ *
+ * PostgreSQL is believed only when it blames the values: a data exception, an integrity
+ * constraint, a value over a limit, or a set-based write that met one key twice. Every other
+ * SQLSTATE describes the server or the schema it runs (connection, serialization, resources,
+ * an undefined function while a migration is still running, a prepared statement gone behind a
+ * pooler): the same record succeeds once that is over, so it waits and is never dead-lettered.
  */
 import {
   BackendTerminatedError,
   BackendTerminatedUnexpectedlyError,
   ConnectionError,
   IdleTransactionTimeoutError,
+  InvalidInputError,
   StatementCancelledError,
   StatementTimeoutError,
 } from "slonik";
 
-/** The PostgreSQL SQLSTATE of `err` or of an error it wraps (slonik keeps the driver's in `cause`). */
+/**
+ * The PostgreSQL SQLSTATE of `err` or of an error it wraps (slonik keeps the driver's in `cause`).
+ * Node's own errors (`EPIPE`, `EBUSY`: they carry `syscall`/`errno`) look alike and are not SQLSTATEs.
+ */
 export function pgErrorCode(err: unknown): string | undefined {
   for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
+    const { code, syscall, errno } = e as { code?: unknown; syscall?: unknown; errno?: unknown };
+    if (syscall !== undefined || errno !== undefined) continue;
     if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
   return undefined;
 }
 
-/** SQLSTATE classes that say nothing about the data: connection, transaction rollback (serialization, deadlock), resources, operator, system. */
-const INFRASTRUCTURE_CLASSES = ["08", "40", "53", "55", "57", "58", "XX"];
+/** SQLSTATE classes that blame the record: cardinality (21), data exception (22), integrity constraint (23), program limit (54). */
+const RECORD_CLASSES = ["21", "22", "23", "54"];
 
 const INFRASTRUCTURE_MESSAGE =
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Connection terminated|connect ETIMEDOUT|MaxRetriesPerRequest|timed? ?out|socket hang up|Stream isn't writeable|broker|Broker/;
@@ -38,10 +49,26 @@ export function isInfrastructureError(err: unknown): boolean {
     err instanceof IdleTransactionTimeoutError
   )
     return true;
+  if (isDataError(err)) return false;
   const code = pgErrorCode(err);
-  if (code !== undefined) return INFRASTRUCTURE_CLASSES.includes(code.slice(0, 2));
+  if (code !== undefined) return !RECORD_CLASSES.includes(code.slice(0, 2));
+  if (isSystemError(err)) return true;
+  // JavaScript's own kinds are thrown by code on values (luxon, rrule, BigInt, JSON); their
+  // messages can quote a user's text, which must not read as "timeout" or "broker" here.
+  if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) return false;
   return INFRASTRUCTURE_MESSAGE.test(String((err as Error)?.message ?? err));
 }
 
-/** PostgreSQL refused a value (class 22: data exception, e.g. an invalid timestamp or text). */
-export const isDataError = (err: unknown): boolean => pgErrorCode(err)?.startsWith("22") ?? false;
+/** Node's error of a socket or file (`ECONNRESET`, `EPIPE`), or one wrapping it. */
+function isSystemError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { syscall?: unknown }).syscall !== undefined || (e as { errno?: unknown }).errno !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * PostgreSQL refused a value (class 22: data exception, e.g. an invalid timestamp or text). slonik
+ * rethrows 22P02 (invalid text representation) as InvalidInputError without its code.
+ */
+export const isDataError = (err: unknown): boolean => err instanceof InvalidInputError || (pgErrorCode(err)?.startsWith("22") ?? false);

@@ -125,12 +125,16 @@ kubectl -n taskstream create secret generic taskstream-secrets --from-env-file="
   --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts --field-manager=taskstream -f - >/dev/null
 
 echo "--> migrate and topics Jobs"
+# The new images start only once their schema and topics exist: a processor of the new release on
+# the old schema would find its functions and columns missing (it waits and retries, but nothing
+# moves until the migration is done).
 kubectl -n taskstream delete job taskstream-migrate taskstream-topics --ignore-not-found --wait=true
-kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml"
+kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml" -l 'app.kubernetes.io/component in (migrate,topics)'
 kubectl -n taskstream wait --for=condition=complete job/taskstream-topics --timeout=10m
 kubectl -n taskstream wait --for=condition=complete job/taskstream-migrate --timeout=10m
 
 echo "--> rollout"
+kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml"
 for d in ingest processors scheduler fanout; do
   kubectl -n taskstream rollout status "deployment/taskstream-$d" --timeout=10m
 done
