@@ -193,6 +193,37 @@ describe("a recurrence rule that never matches is refused where it is written", 
   });
 });
 
+describe("editing a `schedule` series continues after the instance already spawned ahead", () => {
+  // Daily at 09:00 UTC from May 2; by the scheduler's lead the May 3 instance exists, so the series' next is May 4.
+  const series = { ...created({ title: "t", due_date: "2026-05-02T09:00:00Z", recurrence_rule: "FREQ=DAILY" }) };
+  const spawned = { ...series, next_occurrence: "2026-05-04T09:00:00.000Z" };
+  const edit = (task: Task, input: Parameters<typeof updateTask>[2], now: string) => accepted(updateTask(cmd(now), task, input)).task;
+
+  it("a new rule does not ask for the existing instance again (its spawn would be a duplicate and the series would stall)", () => {
+    expect(series.next_occurrence).toBe("2026-05-03T09:00:00.000Z");
+    expect(edit(spawned, { recurrence_rule: "FREQ=DAILY;COUNT=30" }, "2026-05-02T10:00:00.000Z").next_occurrence).toBe(
+      "2026-05-04T09:00:00.000Z",
+    );
+  });
+
+  it("a new time starts after the spawned instance, not a day later than the new rule gives", () => {
+    expect(edit(spawned, { due_date: "2026-05-02T08:00:00Z" }, "2026-05-02T10:00:00.000Z").next_occurrence).toBe("2026-05-04T08:00:00.000Z");
+  });
+
+  it("a denser rule fills the days between the spawned instance and the old next occurrence", () => {
+    const weekly = { ...created({ title: "t", due_date: "2026-05-02T09:00:00Z", recurrence_rule: "FREQ=WEEKLY" }) };
+    const ahead = { ...weekly, next_occurrence: "2026-05-16T09:00:00.000Z" }; // May 9's instance exists
+    expect(edit(ahead, { recurrence_rule: "FREQ=DAILY" }, "2026-05-08T10:00:00.000Z").next_occurrence).toBe("2026-05-10T09:00:00.000Z");
+  });
+
+  it("with no instance ahead (the last one is due already) the series goes on from now", () => {
+    expect(edit(spawned, { recurrence_rule: "FREQ=DAILY;COUNT=30" }, "2026-05-03T10:00:00.000Z").next_occurrence).toBe(
+      "2026-05-04T09:00:00.000Z",
+    );
+    expect(edit(spawned, { due_date: "2026-05-02T11:00:00Z" }, "2026-05-03T10:00:00.000Z").next_occurrence).toBe("2026-05-03T11:00:00.000Z");
+  });
+});
+
 describe("tag names: trimmed, never blank, unique case-insensitively however they are spaced", () => {
   it("task tags: surrounding spaces are dropped; a blank one is a 400 naming it, never silently dropped", () => {
     expect(created({ title: "t", tags: [" Home ", "HOME", "Work "] }).tags).toEqual(["HOME", "Work"]);

@@ -9,7 +9,7 @@
 import { newEvent } from "../contracts/envelope.ts";
 import type { RecurrenceMode, ReminderSpec, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
 import type { ErrorDetail } from "../errors.ts";
-import { isValidTimezone, neverMatches, nextOccurrence, parseRecurrenceRule } from "../recurrence.ts";
+import { isValidTimezone, neverMatches, nextOccurrence, occurrencesAfter, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
 import { evolve } from "./evolve.ts";
 import { reminderSpecOf, type Task, taskView, type UserState } from "./model.ts";
@@ -206,8 +206,12 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     // edit leaves alone: the new rule, time or zone applies from the next instance on.
   } else if (next.recurrence_rule || next.due_date || next.timezone || next.recurrence_mode) {
     // Back to `schedule`: the next occurrence after the current instance, never in the past.
-    const notBefore =
-      wasAfterCompletion && task.next_occurrence && Date.parse(task.next_occurrence) > Date.parse(cmd.now) ? task.next_occurrence : cmd.now;
+    // Still `schedule`: after the instance already spawned ahead, which stays as it is.
+    const notBefore = wasAfterCompletion
+      ? task.next_occurrence && Date.parse(task.next_occurrence) > Date.parse(cmd.now)
+        ? task.next_occurrence
+        : cmd.now
+      : (spawnedAhead(task, cmd.now) ?? cmd.now);
     const occurrence = after.recurrence_rule
       ? firstOccurrence(after.recurrence_rule, after.due_date, task.created_at, after.timezone, notBefore)
       : null;
@@ -215,6 +219,27 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
   }
   if (Object.keys(next).length === 0) return { ok: true, event: null, task };
   return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.updated", on(cmd, task.id), { changes: next }));
+}
+
+/**
+ * The latest occurrence of a `schedule` series whose instance exists ahead of `now` (instances
+ * are spawned up to the series' next_occurrence, exclusive; at most one is ahead), or null. An
+ * edit of the series continues after it: asking for that instance again would be a duplicate
+ * spawn, which moves nothing, and the series would wait for a later occurrence to come due.
+ */
+function spawnedAhead(task: Task, now: string): string | null {
+  if (!task.recurrence_rule || !task.next_occurrence) return null;
+  const next = Date.parse(task.next_occurrence);
+  let latest: Date | null = null;
+  try {
+    for (const d of occurrencesAfter(task.recurrence_rule, new Date(task.due_date ?? task.created_at), task.timezone, new Date(now), 3)) {
+      if (d.getTime() >= next) break;
+      latest = d;
+    }
+  } catch {
+    return null; // a stored rule that can no longer be evaluated: the edit starts from now
+  }
+  return latest?.toISOString() ?? null;
 }
 
 /** The task's tag list replaced by `names` (POST/DELETE /tasks/:id/tags). */
