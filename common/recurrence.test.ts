@@ -402,6 +402,27 @@ describe("occurrencesAfter: COUNT, UNTIL and the after bound", () => {
  *   Europe/London        03-29 01:00 GMT -> 02:00 BST;    10-25 02:00 BST -> 01:00 GMT
  *   Australia/Lord_Howe  04-05 02:00 +11 -> 01:30 +10:30; 10-04 02:00 +10:30 -> 02:30 +11
  */
+describe("occurrencesAfter: the before bound", () => {
+  it("returns only occurrences before it, in any zone, and stops the search there", () => {
+    const start = at("2026-03-01T09:00:00Z");
+    expect(iso(occurrencesAfter("FREQ=DAILY", start, "UTC", at("2026-03-02T00:00:00Z"), 400, at("2026-03-04T09:00:00Z")))).toEqual([
+      "2026-03-02T09:00:00.000Z",
+      "2026-03-03T09:00:00.000Z",
+    ]);
+    // 09:00 in New York is 14:00 UTC before March 8, 13:00 after.
+    const ny = occurrencesAfter(
+      "FREQ=DAILY",
+      at("2026-03-01T14:00:00Z"),
+      "America/New_York",
+      at("2026-03-07T00:00:00Z"),
+      400,
+      at("2026-03-09T13:00:00Z"),
+    );
+    expect(iso(ny)).toEqual(["2026-03-07T14:00:00.000Z", "2026-03-08T13:00:00.000Z"]);
+    expect(occurrencesAfter("FREQ=DAILY", start, "UTC", at("2026-03-02T00:00:00Z"), 400, at("2026-03-02T09:00:00Z"))).toEqual([]);
+  });
+});
+
 describe("occurrencesAfter: wall-clock time across DST", () => {
   runCases([
     {

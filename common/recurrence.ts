@@ -91,14 +91,22 @@ export function formatRecurrenceRule(rule: RecurrenceRule): string {
 }
 
 /**
- * Up to `limit` occurrences strictly after `after`, as UTC instants.
+ * Up to `limit` occurrences strictly after `after` (and before `before`, when given: the search
+ * stops there instead of stepping on to `limit`), as UTC instants.
  * `dtstart` is the instant of the first occurrence; its wall-clock time in
  * `timezone` is the time of day of every occurrence. As in rrule.js (and RFC
  * 5545 leaves it undefined), a dtstart that does not match the rule is not an
  * occurrence itself. COUNT counts from dtstart.
  * Throws RangeError on an invalid rule string, timezone, date or limit.
  */
-export function occurrencesAfter(rule: RecurrenceRule | string, dtstart: Date, timezone: string, after: Date, limit: number): Date[] {
+export function occurrencesAfter(
+  rule: RecurrenceRule | string,
+  dtstart: Date,
+  timezone: string,
+  after: Date,
+  limit: number,
+  before?: Date,
+): Date[] {
   const parsed = typeof rule === "string" ? parseOrThrow(rule) : rule;
   if (!isValidTimezone(timezone)) throw new RangeError(`unknown timezone "${timezone}"`);
   if (Number.isNaN(dtstart.getTime())) throw new RangeError("dtstart is not a valid date");
@@ -126,6 +134,7 @@ export function occurrencesAfter(rule: RecurrenceRule | string, dtstart: Date, t
     // A series ends where the instants a task may carry end (rrule stops at 9999 in local time, which
     // west of UTC is already in the year 10000).
     if (instant > MAX_INSTANT_MS) return false;
+    if (before !== undefined && instant >= before.getTime()) return false;
     if (instant > after.getTime()) found.push(new Date(instant));
     return found.length < limit;
   });

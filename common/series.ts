@@ -205,8 +205,7 @@ export function spawnTime(series: SpawningSeries, occurrence: Date, minLeadMs: n
   // The latest occurrence before this one, if it lies within the lead.
   const start = seriesStart(series);
   let floor = start.getTime() > from && start.getTime() < occurrence.getTime() ? start.getTime() : from;
-  for (const d of occurrencesAfter(series.recurrence_rule, start, series.timezone, new Date(from - 1), 400)) {
-    if (d.getTime() >= occurrence.getTime()) break;
+  for (const d of occurrencesAfter(series.recurrence_rule, start, series.timezone, new Date(from - 1), 400, occurrence)) {
     floor = Math.max(floor, d.getTime());
   }
   return new Date(floor);

@@ -207,7 +207,9 @@ describe("editing a `schedule` series continues after the instance already spawn
   });
 
   it("a new time starts after the spawned instance, not a day later than the new rule gives", () => {
-    expect(edit(spawned, { due_date: "2026-05-02T08:00:00Z" }, "2026-05-02T10:00:00.000Z").next_occurrence).toBe("2026-05-04T08:00:00.000Z");
+    expect(edit(spawned, { due_date: "2026-05-02T08:00:00Z" }, "2026-05-02T10:00:00.000Z").next_occurrence).toBe(
+      "2026-05-04T08:00:00.000Z",
+    );
   });
 
   it("a denser rule fills the days between the spawned instance and the old next occurrence", () => {
@@ -220,7 +222,9 @@ describe("editing a `schedule` series continues after the instance already spawn
     expect(edit(spawned, { recurrence_rule: "FREQ=DAILY;COUNT=30" }, "2026-05-03T10:00:00.000Z").next_occurrence).toBe(
       "2026-05-04T09:00:00.000Z",
     );
-    expect(edit(spawned, { due_date: "2026-05-02T11:00:00Z" }, "2026-05-03T10:00:00.000Z").next_occurrence).toBe("2026-05-03T11:00:00.000Z");
+    expect(edit(spawned, { due_date: "2026-05-02T11:00:00Z" }, "2026-05-03T10:00:00.000Z").next_occurrence).toBe(
+      "2026-05-03T11:00:00.000Z",
+    );
   });
 });
 

@@ -229,17 +229,13 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
  */
 function spawnedAhead(task: Task, now: string): string | null {
   if (!task.recurrence_rule || !task.next_occurrence) return null;
-  const next = Date.parse(task.next_occurrence);
-  let latest: Date | null = null;
+  const start = new Date(task.due_date ?? task.created_at);
   try {
-    for (const d of occurrencesAfter(task.recurrence_rule, new Date(task.due_date ?? task.created_at), task.timezone, new Date(now), 3)) {
-      if (d.getTime() >= next) break;
-      latest = d;
-    }
+    const ahead = occurrencesAfter(task.recurrence_rule, start, task.timezone, new Date(now), 400, new Date(task.next_occurrence));
+    return ahead.at(-1)?.toISOString() ?? null;
   } catch {
     return null; // a stored rule that can no longer be evaluated: the edit starts from now
   }
-  return latest?.toISOString() ?? null;
 }
 
 /** The task's tag list replaced by `names` (POST/DELETE /tasks/:id/tags). */
