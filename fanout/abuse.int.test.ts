@@ -1,6 +1,6 @@
 /** WebSocket abuse: oversized frames, floods, too many connections, slow readers. Others stay unaffected. */
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { signLocalToken } from "../common/auth.ts";
 import { apiClient, startSystem, testConfig, uniqueId, wsConnect } from "../test/harness.ts";
@@ -74,5 +74,52 @@ describe("WebSocket abuse", () => {
     const events = await resumed.waitFor((m) => m.type === "task.created", written, 60_000);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: written }, (_, i) => i + 1));
     resumed.close();
+  });
+
+  it("holds a replaying client's live events within WS_MAX_BACKPRESSURE_BYTES, and it still gets every event once, in order", {
+    timeout: 240_000,
+  }, async () => {
+    const u = await user();
+    const api = apiClient(config, u.id, u.token);
+    const description = "d".repeat(10_000);
+    let written = 0;
+    const write = async (n: number) => {
+      const batch = await Promise.all(
+        Array.from({ length: n }, (_, i) => api("POST", "/tasks", { title: `bulk ${written + i}`, description })),
+      );
+      expect(batch.every((r) => r.status === 202)).toBe(true);
+      written += n;
+    };
+    // A history larger than the kernel buffers on both ends absorb, so the replay waits for the reader.
+    while (written < 1500) await write(25);
+    const overflows = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${config.fanoutPort}/metrics`)).text();
+      return Number(/taskstream_ws_replay_buffer_overflows_total (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await overflows();
+    const slow = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}/api/ws/${u.id}?token=${u.token}&since=0`);
+    const seqs: number[] = [];
+    let ready = false;
+    slow.on("message", (m) => {
+      const message = JSON.parse(String(m));
+      if (message.type === "task.created") seqs.push(message.seq);
+      if (message.type === "ready") ready = true;
+    });
+    await new Promise((r) => slow.once("open", r));
+    (slow as any)._socket.pause();
+    // Live events while the replay waits for the reader: past the limit the socket stops holding them.
+    await vi.waitFor(
+      async () => {
+        await write(5);
+        expect(await overflows()).toBeGreaterThan(before);
+      },
+      { timeout: 120_000, interval: 100 },
+    );
+    expect(ready).toBe(false);
+    (slow as any)._socket.resume();
+    await vi.waitFor(() => expect(seqs.length).toBe(written), { timeout: 90_000, interval: 200 });
+    expect(seqs).toEqual(Array.from({ length: written }, (_, i) => i + 1));
+    expect(ready).toBe(true);
+    slow.close();
   });
 });

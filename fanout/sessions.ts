@@ -17,6 +17,8 @@ export interface SocketData {
   expiresAt: number;
   /** Live frames that arrived during replay; null once live. */
   buffer: PubsubFrame[] | null;
+  /** Their size, held to WS_MAX_BACKPRESSURE_BYTES: past it they are dropped and read from the log instead. */
+  bufferBytes: number;
   /** Replay messages not sent yet (paced by backpressure), the next index, the seq they reach, the latest seq known. */
   queue: string[];
   next: number;
@@ -43,6 +45,7 @@ export const newSocketData = (userId: string, since: number | null, expiresAt: n
   since,
   expiresAt,
   buffer: [],
+  bufferBytes: 0,
   queue: [],
   next: 0,
   queuedUpTo: 0,
@@ -72,6 +75,11 @@ const deliverySeconds = metric.latency("ws_delivery_seconds", "Event timestamp t
 const slowClosed = metric.counter(
   "ws_slow_consumer_closed_total",
   "WebSockets closed because their backlog passed WS_MAX_BACKPRESSURE_BYTES",
+);
+
+const replayOverflows = metric.counter(
+  "ws_replay_buffer_overflows_total",
+  "Times a replaying WebSocket's buffered live frames passed WS_MAX_BACKPRESSURE_BYTES and were left to the replay to read from the log",
 );
 
 export const userTopic = (userId: string) => `u:${userId}`;
@@ -138,7 +146,20 @@ export class Sessions {
   deliver(frame: PubsubFrame) {
     const sockets = this.perUser.get(frame.userId);
     if (!sockets) return;
-    for (const ws of sockets) ws.getUserData().buffer?.push(frame);
+    for (const ws of sockets) {
+      const data = ws.getUserData();
+      if (data.buffer === null) continue;
+      data.buffer.push(frame);
+      data.bufferBytes += frame.wire.length;
+      if (data.bufferBytes > this.maxBacklog) {
+        // A long replay (or one the client does not read, which stays paused) would hold every live
+        // frame meanwhile. These are in the log already: the replay goes on to read them there.
+        data.latest = Math.max(data.latest, frame.seq);
+        data.buffer = [];
+        data.bufferBytes = 0;
+        replayOverflows.inc();
+      }
+    }
     if (frame.seq <= (this.lastSeq.get(frame.userId) ?? 0)) return;
     this.lastSeq.set(frame.userId, frame.seq);
     const joinAfter: Socket[] = [];
@@ -167,7 +188,8 @@ export class Sessions {
     data.queue = replay;
     data.next = 0;
     data.queuedUpTo = replayedUpTo;
-    data.latest = latest;
+    // Live frames dropped while the replay was being read raised `latest` already.
+    data.latest = Math.max(data.latest, latest);
     this.pump(ws);
   }
 
@@ -190,6 +212,7 @@ export class Sessions {
             data.queuedUpTo = frame.seq;
           }
           data.buffer = [];
+          data.bufferBytes = 0;
           if (data.queue.length === 0) {
             data.buffer = null;
             const ready = Math.max(data.latest, data.queuedUpTo);
