@@ -58,3 +58,22 @@ describe("batches of one user applied at once", () => {
     expect(await db.maybeOne(sql.unsafe`select 1 from events where event_id = ${late.event_id}`)).toBeNull();
   });
 });
+
+describe("a batch delivered again", () => {
+  it("a write rejected by an earlier delivery is rejected again, with its reason, so its dead letter is sent at least once", async () => {
+    const user = uniqueId("redelivered");
+    const missing = randomUUID();
+    const update = newEvent(
+      "task.updated",
+      { user_id: user, aggregate_id: missing, correlation_id: randomUUID() },
+      { changes: { title: { old: "a", new: "b" } } },
+    );
+    const first = await applyBatch(db, [created(user, "before"), update]);
+    expect(first.rejected).toMatchObject([{ event: { event_id: update.event_id }, code: "not_found" }]);
+    // Redelivered (the dead letter or the publish failed after the commit): nothing is applied twice.
+    const again = await applyBatch(db, [update]);
+    expect(again.applied).toEqual([]);
+    expect(again.rejected).toEqual([{ event: update, code: "not_found", reason: first.rejected[0]?.reason }]);
+    expect(await seqsOf(user)).toEqual([1, 2]);
+  });
+});

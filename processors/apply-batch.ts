@@ -168,6 +168,22 @@ async function applyOnce(db: DatabaseConnection, events: TaskEvent[], options: A
  */
 const LOST_RACE = new Set(["40001", "23505"]);
 
+/**
+ * The batch's writes an earlier delivery rejected (their write.rejected is stored, so they are
+ * done): rejected again, with the stored reason, since the dead letter of that delivery may not
+ * have been sent before it failed or crashed. The dead-letter topic is at least once, like the rest.
+ */
+function rejectedBefore(events: readonly TaskEvent[], seen: readonly AppliedEvent[]): Rejection[] {
+  const byId = new Map(events.map((e) => [e.event_id, e]));
+  const out: Rejection[] = [];
+  for (const stored of seen) {
+    if (stored.event_type !== "write.rejected") continue;
+    const event = byId.get(stored.data.event_id);
+    if (event) out.push({ event, code: stored.data.reason, reason: stored.data.message });
+  }
+  return out;
+}
+
 /** Evolves the batch over its loaded state; `write` stores what changed (in a transaction when it deletes rows). */
 function evolveLoaded(events: TaskEvent[], keys: BatchKeys, users: StoredUser[], loaded: BatchState, options: ApplyOptions) {
   const tasks = new Map<string, Map<string, Task | null>>();
@@ -218,7 +234,12 @@ function evolveLoaded(events: TaskEvent[], keys: BatchKeys, users: StoredUser[],
     : null;
   const changes = projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity);
   const deletes = changes.deletedTasks.length + changes.deletedTags.length + changes.relinkedTasks.length + changes.deletedReminders.length;
-  const result: BatchResult = { applied: outcome.applied, duplicates: loaded.seen, skipped: outcome.skipped, rejected: outcome.rejected };
+  const result: BatchResult = {
+    applied: outcome.applied,
+    duplicates: loaded.seen,
+    skipped: outcome.skipped,
+    rejected: [...rejectedBefore(events, loaded.seen), ...outcome.rejected],
+  };
   const write = (db: DatabaseConnection): Promise<void> =>
     deletes > 0 ? db.transaction((tx) => storeChanges(tx, changes, schedule)) : storeChanges(db, changes, schedule);
   return { result, write };
