@@ -8,7 +8,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Config } from "../common/config.ts";
-import { MalformedEventError, parseEvent, type TaskEvent, topicName, topicSpecs } from "../common/contracts/index.ts";
+import { MalformedEventError, parseEvent, serializeEvent, type TaskEvent, topicName, topicSpecs } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
 import {
   type Admin,
@@ -95,7 +95,13 @@ export async function processorsService(config: Config, health: Health): Promise
     for (const r of result.rejected) {
       if (r.code === "superseded") continue; // a normal outcome of last write wins, not a failure
       const source = sourceOf.get(r.event.event_id);
-      dead.push(deadLetter(source?.batch ?? (batches[0] as Batch), source?.message, `${r.code}: ${r.reason}`));
+      const reason = `${r.code}: ${r.reason}`;
+      // An event the processors made themselves (a timezone move, an after_completion instance) has no record of its own: it is sent whole.
+      dead.push(
+        source
+          ? deadLetter(source.batch, source.message, reason)
+          : { ...deadLetter(batches[0] as Batch, undefined, reason), key: r.event.user_id, value: serializeEvent(r.event) },
+      );
     }
     await sendDeadLetters(producer, topics.dlq, dead);
     const toPublish = [...result.duplicates, ...result.applied];

@@ -10,6 +10,7 @@ import { type AppliedEvent, newEvent, serializeEvent, type TaskEvent, topicName 
 import { createKafka, createProducer, type Producer } from "../../common/kafka.ts";
 import { createDb, type Db } from "../../common/postgres.ts";
 import { createRedis, redisKeys } from "../../common/redis.ts";
+import { timezoneMoveEventId } from "../../common/series.ts";
 import { applyBatch } from "../../processors/apply-batch.ts";
 import { defineAppendAndPublish, publishApplied } from "../../processors/publish.ts";
 import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId, wsConnect } from "../harness.ts";
@@ -341,6 +342,24 @@ describe("records that cannot be applied never stall their partition", () => {
     expect(reasonOf(year0.event_id)).toMatch(/due_date/);
     expect(reasonOf(badId.event_id)).toMatch(/invalid: cannot be applied/);
     expect(reasonOf(badTrigger.event_id)).toMatch(/invalid: cannot be applied/);
+  }, 60_000);
+
+  it("dead-letters an event the processors made themselves whole (a timezone move that cannot apply), keyed by its user", async () => {
+    const u = await user("move-letter");
+    // 10:00 in UTC with a 9 h reminder; kept at 10:00 in Tokyo, the reminder would fall in 1969.
+    const series = await u.api("POST", "/tasks", {
+      title: "early series",
+      due_date: "1970-01-01T10:00:00Z",
+      recurrence_rule: "FREQ=DAILY",
+      reminders: [{ before: "PT9H" }],
+    });
+    expect(series.status).toBe(202);
+    const settings = await u.api("PUT", "/settings", { timezone: "Asia/Tokyo" });
+    expect(settings.status).toBe(202);
+    const move = timezoneMoveEventId(settings.body.event_id, series.body.task.id);
+    const letter = await eventually(() => deadLetters.find((l) => l.value.includes(move)), 30_000, "the move's dead letter");
+    expect(letter).toMatchObject({ key: u.id, reason: expect.stringMatching(/^invalid: /) });
+    expect(JSON.parse(letter.value)).toMatchObject({ event_id: move, event_type: "task.updated", aggregate_id: series.body.task.id });
   }, 60_000);
 });
 
