@@ -450,11 +450,15 @@ describe("recurring.skipped", () => {
     expect(taskOf(o.state)).toEqual({ ...taskOf(series()), next_occurrence: "2026-01-13T09:00:00.000Z", version: 2 });
   });
 
-  it("is skipped for any other occurrence, or when the series has none", () => {
+  it("is rejected (conflict, so its writer is told) for any other occurrence, or when the series has none: a second skip sent at once", () => {
     const e = ev("recurring.skipped", T1, { occurrence: "2026-01-11T09:00:00.000Z", next_occurrence: NEXT }, at(1));
-    expect(evolve(series(), e)).toEqual({ kind: "skipped", reason: "occurrence 2026-01-11T09:00:00.000Z is not the next one" });
+    expect(evolve(series(), e)).toEqual({
+      kind: "rejected",
+      code: "conflict",
+      reason: "occurrence 2026-01-11T09:00:00.000Z is not the series' next one (skipped or spawned already)",
+    });
     const plain = given(emptyUser(U), created());
-    expect(evolve(plain, e)).toMatchObject({ kind: "skipped" });
+    expect(evolve(plain, e)).toMatchObject({ kind: "rejected", code: "conflict" });
   });
 
   it("is rejected (not_found) on a missing task", () => {
@@ -507,11 +511,12 @@ describe("reminder.deleted", () => {
     expect(taskOf(o.state).reminders.map((r) => r.id)).toEqual([R2]);
   });
 
-  it("is skipped when the reminder is already gone", () => {
+  it("is rejected (not_found, so its writer is told) when the reminder is already gone: a second delete sent at once", () => {
     const state = given(withReminders(), ev("reminder.deleted", T1, { reminder_id: R1 }, at(1)));
     expect(evolve(state, ev("reminder.deleted", T1, { reminder_id: R1 }, at(2)))).toEqual({
-      kind: "skipped",
-      reason: `reminder ${R1} is already gone`,
+      kind: "rejected",
+      code: "not_found",
+      reason: `reminder ${R1} does not exist (deleted already)`,
     });
   });
 
@@ -686,8 +691,13 @@ describe("tag.deleted", () => {
     expect(taskOf(o.state).version).toBe(1);
   });
 
-  it("is skipped when the tag is already gone", () => {
-    expect(evolve(emptyUser(U), ev("tag.deleted", G1, {}))).toEqual({ kind: "skipped", reason: `tag ${G1} is already gone` });
+  it("is rejected (not_found, so its writer is told) when the tag is already gone: a second delete sent at once", () => {
+    const state = { ...emptyUser(U), tags: new Map() };
+    expect(evolve(state, ev("tag.deleted", G1, {}))).toEqual({
+      kind: "rejected",
+      code: "not_found",
+      reason: `tag ${G1} does not exist (deleted already)`,
+    });
   });
 });
 

@@ -272,7 +272,7 @@ const skippedOccurrence: Rule<"recurring.skipped"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
   if (task.next_occurrence === null || instant(task.next_occurrence) !== instant(e.data.occurrence))
-    return skipped(`occurrence ${e.data.occurrence} is not the next one`);
+    return rejected("conflict", `occurrence ${e.data.occurrence} is not the series' next one (skipped or spawned already)`);
   return applied(
     state,
     e.aggregate_id,
@@ -301,7 +301,8 @@ const reminderCreated: Rule<"reminder.created"> = (state, e) => {
 const reminderDeleted: Rule<"reminder.deleted"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
-  if (!task.reminders.some((r) => r.id === e.data.reminder_id)) return skipped(`reminder ${e.data.reminder_id} is already gone`);
+  if (!task.reminders.some((r) => r.id === e.data.reminder_id))
+    return rejected("not_found", `reminder ${e.data.reminder_id} does not exist (deleted already)`);
   const reminders = task.reminders.filter((r) => r.id !== e.data.reminder_id);
   return applied(
     state,
@@ -380,7 +381,7 @@ const tagUpdated: Rule<"tag.updated"> = (state, e) => {
 
 const tagDeleted: Rule<"tag.deleted"> = (state, e) => {
   const tag = state.tags?.get(e.aggregate_id);
-  if (!tag || !state.tags) return skipped(`tag ${e.aggregate_id} is already gone`);
+  if (!tag || !state.tags) return rejected("not_found", `tag ${e.aggregate_id} does not exist (deleted already)`);
   const next = copy(state.tags);
   next.delete(tag.id);
   return applied(state, e.aggregate_id, { tags: next, tasks: retagTasks(state, tag.name, null) }, { summary: "deleted a tag" });

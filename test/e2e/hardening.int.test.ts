@@ -386,6 +386,41 @@ describe("writes accepted with 202 are never dropped silently", () => {
     ws.close();
   });
 
+  it("the second of two deletes or skips sent at once (a double click) reaches its writer as write.rejected, not silence", async () => {
+    const u = await user("double-click");
+    const ws = await wsConnect(config, u.id, u.token);
+    await ws.waitFor((m) => m.type === "ready");
+    const series = await u.api("POST", "/tasks", {
+      title: "daily",
+      due_date: "2030-01-01T09:00:00Z",
+      recurrence_rule: "FREQ=DAILY",
+      reminders: [{ before: "PT1H" }],
+    });
+    const tag = await u.api("POST", "/tags", { name: "Home" });
+    await ws.waitFor((m) => m.event_id === tag.body.event_id);
+    const task = series.body.task;
+    const reminderId = task.reminders[0].id;
+    const twice = <T extends TaskEvent>(make: () => T) => [make(), make()];
+    const skips = twice(() =>
+      newEvent("recurring.skipped", ctxFor(u.id, task.id), {
+        occurrence: task.next_occurrence,
+        next_occurrence: "2030-01-03T09:00:00.000Z",
+      }),
+    );
+    const reminderDeletes = twice(() => newEvent("reminder.deleted", ctxFor(u.id, task.id), { reminder_id: reminderId }));
+    const tagDeletes = twice(() => newEvent("tag.deleted", ctxFor(u.id, tag.body.tag.id), {}));
+    await sendRaw("taskEvents", u.id, [...skips, ...reminderDeletes, ...tagDeletes]);
+    const rejected = await ws.waitFor((m) => m.type === "write.rejected", 3);
+    expect(rejected.map((m) => [m.data.event_id, m.data.reason])).toEqual([
+      [skips[1]?.event_id, "conflict"],
+      [reminderDeletes[1]?.event_id, "not_found"],
+      [tagDeletes[1]?.event_id, "not_found"],
+    ]);
+    for (const first of [skips[0], reminderDeletes[0], tagDeletes[0]])
+      expect(ws.messages.some((m) => m.event_id === first?.event_id && m.type === first?.event_type)).toBe(true);
+    ws.close();
+  });
+
   it("the second of two tags with one name gets write.rejected (conflict); a redelivery changes nothing", async () => {
     const u = await user("tag-race");
     const ws = await wsConnect(config, u.id, u.token);
