@@ -47,100 +47,122 @@ describe("after_completion", () => {
     recurrence_mode: "after_completion",
     reminders: [{ before: "PT1H" }],
   });
-
-  it("spawns the first instance with the series, then instance k+1 once when k is completed", () => {
-    expect(series.task.recurrence_mode).toBe("after_completion");
-    const first = "2026-03-09T08:00:00.000Z";
-    expect(series.task.next_occurrence).toBe(first);
+  const on = (aggregateId: string, timestamp: string, name?: string) => ({
+    user_id: U,
+    aggregate_id: aggregateId,
+    correlation_id: CORR,
+    timestamp,
+    ...(name ? { event_id: id(name) } : {}),
+  });
+  const completed = (aggregateId: string, at: string, name?: string) =>
+    newEvent("task.completed", on(aggregateId, at, name), { completed_at: at });
+  const spawnedIds = (applied: AppliedEvent[]) => applied.filter((e) => e.event_type === "recurring.spawned").map((e) => e.aggregate_id);
+  const first = "2026-03-09T08:00:00.000Z";
+  /** The series created, then completed on its own due day: instance 1 (March 9) exists. */
+  const withFirstInstance = () => {
     const a = run(emptyUser(U), [[series.event]]);
-    const spawned = a.applied.filter((e) => e.event_type === "recurring.spawned");
-    expect(spawned.map((e) => e.aggregate_id)).toEqual([instanceId(series.task.id, first)]);
-    expect(spawned[0]?.data).toMatchObject({
+    return run(a.state, [[completed(series.task.id, "2026-03-02T12:00:00.000Z")]], a.seen);
+  };
+
+  it("a new series is its own first instance: nothing is spawned until it is completed", () => {
+    expect(series.task.recurrence_mode).toBe("after_completion");
+    expect(series.task.next_occurrence).toBe("2026-03-02T08:00:00.000Z");
+    const a = run(emptyUser(U), [[series.event]]);
+    expect(a.applied.map((e) => e.event_type)).toEqual(["task.created"]);
+  });
+
+  it("completing the series spawns instance 1, then instance k+1 once when k is completed", () => {
+    const a = withFirstInstance();
+    expect(spawnedIds(a.applied)).toEqual([instanceId(series.task.id, first)]);
+    expect(a.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({
       occurrence: first,
       task: { reminders: [{ before: "PT1H", remind_at: "2026-03-09T07:00:00.000Z" }] },
     });
     expect(a.state.tasks.get(series.task.id)?.next_occurrence).toBe(first);
+    // The series reopened and completed again: it is not the current instance any more.
+    const reopenSeries = newEvent("task.uncompleted", on(series.task.id, "2026-03-02T13:00:00.000Z"), {});
+    expect(spawnedIds(run(a.state, [[reopenSeries, completed(series.task.id, "2026-03-02T13:01:00.000Z")]], a.seen).applied)).toEqual([]);
 
     // Completed late, on Wednesday 2026-03-11: the next is the Monday after that.
     const k = instanceId(series.task.id, first);
-    const done = newEvent(
-      "task.completed",
-      { user_id: U, aggregate_id: k, correlation_id: CORR, event_id: id("done"), timestamp: "2026-03-11T12:00:00.000Z" },
-      { completed_at: "2026-03-11T12:00:00.000Z" },
-    );
+    const done = completed(k, "2026-03-11T12:00:00.000Z", "done");
     const b = run(a.state, [[done], [done]], a.seen);
     const next = "2026-03-16T08:00:00.000Z";
-    expect(b.applied.filter((e) => e.event_type === "recurring.spawned").map((e) => e.aggregate_id)).toEqual([
-      instanceId(series.task.id, next),
-    ]);
+    expect(spawnedIds(b.applied)).toEqual([instanceId(series.task.id, next)]);
     expect(b.state.tasks.get(series.task.id)?.next_occurrence).toBe(next);
     // The same completion redelivered (above), or k reopened and completed again: nothing more.
-    const reopen = newEvent(
-      "task.uncompleted",
-      { user_id: U, aggregate_id: k, correlation_id: CORR, timestamp: "2026-03-11T12:01:00.000Z" },
-      {},
-    );
-    const again = newEvent(
-      "task.completed",
-      { user_id: U, aggregate_id: k, correlation_id: CORR, timestamp: "2026-03-11T12:02:00.000Z" },
-      { completed_at: "2026-03-11T12:02:00.000Z" },
-    );
-    const c = run(b.state, [[reopen, again]], b.seen);
-    expect(c.applied.filter((e) => e.event_type === "recurring.spawned")).toEqual([]);
+    const reopen = newEvent("task.uncompleted", on(k, "2026-03-11T12:01:00.000Z"), {});
+    const c = run(b.state, [[reopen, completed(k, "2026-03-11T12:02:00.000Z")]], b.seen);
+    expect(spawnedIds(c.applied)).toEqual([]);
   });
 
   it("completed early, the next instance is the occurrence after the current one's own due date", () => {
     const a = run(emptyUser(U), [[series.event]]);
-    const k = instanceId(series.task.id, "2026-03-09T08:00:00.000Z");
-    const early = newEvent(
-      "task.completed",
-      { user_id: U, aggregate_id: k, correlation_id: CORR, timestamp: "2026-03-05T12:00:00.000Z" },
-      { completed_at: "2026-03-05T12:00:00.000Z" },
-    );
-    const b = run(a.state, [[early]], a.seen);
-    expect(b.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({ occurrence: "2026-03-16T08:00:00.000Z" });
+    const b = run(a.state, [[completed(series.task.id, "2026-02-28T12:00:00.000Z")]], a.seen);
+    expect(b.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({ occurrence: first });
+    const c = run(b.state, [[completed(instanceId(series.task.id, first), "2026-03-05T12:00:00.000Z")]], b.seen);
+    expect(c.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({ occurrence: "2026-03-16T08:00:00.000Z" });
+  });
+
+  it("deleting the series before its first completion stops it; nothing is spawned", () => {
+    const a = run(emptyUser(U), [[series.event]]);
+    const b = run(a.state, [[newEvent("task.deleted", on(series.task.id, "2026-03-01T12:00:00.000Z"), {})]], a.seen);
+    expect(spawnedIds(b.applied)).toEqual([]);
   });
 
   it("deleting the current instance (which can then never be completed) spawns the next; deleting an earlier one does not", () => {
-    const a = run(emptyUser(U), [[series.event]]);
-    const k = instanceId(series.task.id, "2026-03-09T08:00:00.000Z");
-    const deleted = newEvent(
-      "task.deleted",
-      { user_id: U, aggregate_id: k, correlation_id: CORR, timestamp: "2026-03-05T12:00:00.000Z" },
-      {},
-    );
+    const a = withFirstInstance();
+    const k = instanceId(series.task.id, first);
+    const deleted = newEvent("task.deleted", on(k, "2026-03-05T12:00:00.000Z"), {});
     const b = run(a.state, [[deleted, deleted]], a.seen);
     const next = "2026-03-16T08:00:00.000Z";
-    expect(b.applied.filter((e) => e.event_type === "recurring.spawned").map((e) => e.aggregate_id)).toEqual([
-      instanceId(series.task.id, next),
-    ]);
+    expect(spawnedIds(b.applied)).toEqual([instanceId(series.task.id, next)]);
     expect(b.state.tasks.get(series.task.id)?.next_occurrence).toBe(next);
     // Instance k+1 completed; deleting k+1 afterwards (no longer current) spawns nothing more.
     const k1 = instanceId(series.task.id, next);
-    const done = newEvent(
-      "task.completed",
-      { user_id: U, aggregate_id: k1, correlation_id: CORR, timestamp: "2026-03-16T09:00:00.000Z" },
-      { completed_at: "2026-03-16T09:00:00.000Z" },
-    );
-    const gone = newEvent(
-      "task.deleted",
-      { user_id: U, aggregate_id: k1, correlation_id: CORR, timestamp: "2026-03-16T10:00:00.000Z" },
-      {},
-    );
-    const c = run(b.state, [[done], [gone]], b.seen);
+    const gone = newEvent("task.deleted", on(k1, "2026-03-16T10:00:00.000Z"), {});
+    const c = run(b.state, [[completed(k1, "2026-03-16T09:00:00.000Z")], [gone]], b.seen);
     expect(c.applied.filter((e) => e.event_type === "recurring.spawned").map((e) => e.data)).toMatchObject([
       { occurrence: "2026-03-23T08:00:00.000Z" },
     ]);
   });
 
   it("an edit of the rule leaves the current instance's occurrence alone; skipping is refused", () => {
-    const a = run(emptyUser(U), [[series.event]]);
+    const a = withFirstInstance();
     const task = a.state.tasks.get(series.task.id) as Task;
     const d = updateTask(cmd("2026-03-03T10:00:00.000Z"), task, { recurrence_rule: "FREQ=DAILY" });
     expect(d.ok && d.event?.event_type === "task.updated" && d.event.data.changes).toEqual({
       recurrence_rule: { old: "FREQ=WEEKLY", new: "FREQ=DAILY" },
     });
     expect(skipOccurrence(cmd("2026-03-03T10:00:00.000Z"), task)).toMatchObject({ ok: false, refusal: { kind: "conflict" } });
+  });
+
+  it("before its first completion, moving the series' due date moves its next_occurrence (it is its own current instance)", () => {
+    const a = run(emptyUser(U), [[series.event]]);
+    const task = a.state.tasks.get(series.task.id) as Task;
+    const d = updateTask(cmd("2026-02-28T10:00:00.000Z"), task, { due_date: "2026-03-03T08:00:00.000Z" });
+    if (!d.ok || !d.event) throw new Error("refused");
+    expect(d.event.event_type === "task.updated" && d.event.data.changes.next_occurrence).toEqual({
+      old: "2026-03-02T08:00:00.000Z",
+      new: "2026-03-03T08:00:00.000Z",
+    });
+    const b = run(a.state, [[d.event], [completed(series.task.id, "2026-03-03T09:00:00.000Z")]], a.seen);
+    expect(b.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({ occurrence: "2026-03-10T08:00:00.000Z" });
+  });
+
+  it("a plain task given an after_completion rule is its own first instance too", () => {
+    const plain = created(now, { title: "Plain", due_date: "2026-03-02T08:00:00.000Z" });
+    const a = run(emptyUser(U), [[plain.event]]);
+    const d = updateTask(cmd(now), a.state.tasks.get(plain.task.id) as Task, {
+      recurrence_rule: "FREQ=WEEKLY",
+      recurrence_mode: "after_completion",
+    });
+    if (!d.ok || !d.event) throw new Error("refused");
+    const b = run(a.state, [[d.event]], a.seen);
+    expect(b.applied.map((e) => e.event_type)).toEqual(["task.updated"]);
+    expect(b.state.tasks.get(plain.task.id)?.next_occurrence).toBe("2026-03-02T08:00:00.000Z");
+    const c = run(b.state, [[completed(plain.task.id, "2026-03-02T09:00:00.000Z")]], b.seen);
+    expect(spawnedIds(c.applied)).toEqual([instanceId(plain.task.id, first)]);
   });
 });
 
@@ -175,7 +197,13 @@ describe("deleting a series", () => {
       recurrence_mode: "after_completion",
       reminders: [{ before: "PT1H" }],
     });
-    const a = run(emptyUser(U), [[s.event]]);
+    const made = run(emptyUser(U), [[s.event]]);
+    const done = newEvent(
+      "task.completed",
+      { user_id: U, aggregate_id: s.task.id, correlation_id: CORR, timestamp: "2026-03-02T09:00:00.000Z" },
+      { completed_at: "2026-03-02T09:00:00.000Z" },
+    );
+    const a = run(made.state, [[done]], made.seen);
     const k = instanceId(s.task.id, "2026-03-09T08:00:00.000Z");
     expect(a.state.tasks.get(k)?.reminders).toHaveLength(1);
     const del = newEvent(
@@ -207,5 +235,9 @@ describe("timezone move of an after_completion series", () => {
     const [afterCompletion] = timezoneMoveEvents(settings, "Asia/Kolkata", [{ ...series, recurrence_mode: "after_completion" }], now);
     expect(afterCompletion?.data.changes.timezone).toEqual({ old: "Europe/Berlin", new: "Asia/Kolkata" });
     expect(afterCompletion?.data.changes.next_occurrence).toBeUndefined();
+    // Before its first completion it is its own current instance: next_occurrence is its due date, and moves with it.
+    const own = { ...series, recurrence_mode: "after_completion" as const, next_occurrence: series.due_date };
+    const [moved] = timezoneMoveEvents(settings, "Asia/Kolkata", [own], now);
+    expect(moved?.data.changes.next_occurrence).toEqual({ old: series.due_date, new: moved?.data.changes.due_date?.new });
   });
 });

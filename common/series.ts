@@ -83,7 +83,12 @@ export function timezoneMoveEvents(
   const events: EventOf<"task.updated">[] = [];
   for (const task of tasks) {
     const changes = moveSeries(task, newZone, now);
-    if (task.recurrence_mode === "after_completion") delete changes.next_occurrence;
+    if (task.recurrence_mode === "after_completion") {
+      delete changes.next_occurrence;
+      // Still its own current instance: its next_occurrence is its own start, which moved.
+      if (changes.due_date && isOwnCurrentInstance(task))
+        changes.next_occurrence = { old: task.next_occurrence, new: changes.due_date.new };
+    }
     if (Object.keys(changes).length === 0) continue;
     const timestamp = new Date(Math.max(Date.parse(settings.timestamp), Date.parse(task.updated_at))).toISOString();
     events.push(
@@ -278,14 +283,23 @@ export interface SeriesState extends SpawnSource {
 }
 
 /**
+ * Whether an after_completion series is still its own current instance: created, not completed
+ * yet, no instance spawned. Its next_occurrence is then its own start (every instance is due
+ * after the start, so a spawned one moves next_occurrence past it).
+ */
+export const isOwnCurrentInstance = (series: Pick<SeriesState, "next_occurrence" | "due_date" | "created_at">): boolean =>
+  series.next_occurrence !== null && Date.parse(series.next_occurrence) <= seriesStart(series).getTime();
+
+/**
  * after_completion series make their instances here, in the processors' batch, right after the
- * event that calls for one (the same transaction): the series' first instance when it is created
- * (or switched to after_completion), and instance k+1 when its current instance k is completed
- * or deleted (a deleted one can never be completed), due at the rule's first occurrence after
- * that (or after k's own due date, when earlier). The series' next_occurrence is its current
- * instance's due date, so a second completion of k (after reopening it) spawns nothing, and a
- * redelivered one is a duplicate event. `was`: the event's task as it was before it (a deleted
- * instance is gone after it).
+ * event that calls for one (the same transaction). A new series is its own first instance (the
+ * contract: the next instance appears when the current one is completed); completing it spawns
+ * instance 1. Instance k+1 follows when the current instance k is completed or deleted (a deleted
+ * one can never be completed), due at the rule's first occurrence after that (or after k's own
+ * due date, when earlier). A series switched to after_completion from `schedule` spawns its first
+ * instance at once. The series' next_occurrence is its current instance's due date, so a second
+ * completion of k (after reopening it) spawns nothing, and a redelivered one is a duplicate
+ * event. `was`: the event's task as it was before it (a deleted instance is gone after it).
  */
 export function afterCompletionSpawns(
   applied: Pick<TaskEvent, "event_type" | "aggregate_id" | "timestamp" | "correlation_id"> & { data: unknown },
@@ -295,19 +309,24 @@ export function afterCompletionSpawns(
   const meta = { timestamp: applied.timestamp, correlation_id: applied.correlation_id };
   const isAfterCompletion = (t: SeriesState) => t.recurrence_rule !== null && t.recurrence_mode === "after_completion";
   const task = tasks.get(applied.aggregate_id);
-  if (task && (applied.event_type === "task.created" || applied.event_type === "task.updated")) {
-    if (!isAfterCompletion(task) || task.next_occurrence === null) return [];
-    if (applied.event_type === "task.updated" && !(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
+  if (task && applied.event_type === "task.updated") {
+    if (!isAfterCompletion(task) || task.next_occurrence === null || isOwnCurrentInstance(task)) return [];
+    if (!(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
     const first = new Date(task.next_occurrence);
     return [spawnedEvent(task, first, first, false, meta)];
   }
+  const spawnAfter = (series: SeriesState, ended: { due: number; completed_at: string | null }) => {
+    const endedAt = Date.parse(ended.completed_at ?? applied.timestamp);
+    const after = new Date(Math.max(endedAt, ended.due));
+    const next = nextOccurrence(series.recurrence_rule as string, seriesStart(series), series.timezone, after);
+    return next ? [spawnedEvent(series, next, next, false, meta)] : [];
+  };
+  if (applied.event_type === "task.completed" && task && !task.parent_task_id && isAfterCompletion(task) && isOwnCurrentInstance(task))
+    return spawnAfter(task, { due: seriesStart(task).getTime(), completed_at: task.completed_at });
   const ended = applied.event_type === "task.completed" ? task : applied.event_type === "task.deleted" ? was : undefined;
   if (!ended?.parent_task_id || !ended.due_date) return [];
   const series = tasks.get(ended.parent_task_id);
   if (!series || !isAfterCompletion(series) || series.next_occurrence === null) return [];
   if (Date.parse(series.next_occurrence) !== Date.parse(ended.due_date)) return [];
-  const endedAt = Date.parse(ended.completed_at ?? applied.timestamp);
-  const after = new Date(Math.max(endedAt, Date.parse(ended.due_date)));
-  const next = nextOccurrence(series.recurrence_rule as string, seriesStart(series), series.timezone, after);
-  return next ? [spawnedEvent(series, next, next, false, meta)] : [];
+  return spawnAfter(series, { due: Date.parse(ended.due_date), completed_at: ended.completed_at });
 }

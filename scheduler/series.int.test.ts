@@ -135,7 +135,7 @@ describe("spawn ahead, with the series' reminders", () => {
 });
 
 describe("after_completion", () => {
-  it("completing instance k spawns k+1 once, also when the completion is redelivered", async () => {
+  it("a new series is its own first instance; completing instance k spawns k+1 once, also when the completion is redelivered", async () => {
     const alice = await user("alice");
     const res = await alice.api("POST", "/tasks", {
       title: "Water the plants",
@@ -147,10 +147,16 @@ describe("after_completion", () => {
     expect(res.status).toBe(202);
     const series = res.body.task;
     expect(series.recurrence_mode).toBe("after_completion");
-    // The first instance comes with the series (same batch), due at its next occurrence.
-    const k = instanceId(series.id, series.next_occurrence);
-    const [first] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 15_000);
-    expect(first.data.task).toMatchObject({ due_date: series.next_occurrence, parent_task_id: series.id });
+    // The series is the current instance until it is completed (CONTRACT: the next instance appears when the current one is completed).
+    expect(series.next_occurrence).toBe(series.due_date);
+    expect((await alice.api("POST", `/tasks/${series.id}/complete`)).status).toBe(202);
+    const [seriesDone] = await alice.ws.waitFor((m) => m.type === "task.completed" && m.aggregate_id === series.id, 1, 10_000);
+    const [first] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.data.task.parent_task_id === series.id, 1, 15_000);
+    expect(first.seq).toBe(seriesDone.seq + 1); // in the completion's batch, and nothing before it
+    const k = first.aggregate_id;
+    expect(k).toBe(instanceId(series.id, first.data.occurrence));
+    expect(first.data.task).toMatchObject({ due_date: first.data.occurrence, parent_task_id: series.id });
+    expect(Date.parse(first.data.occurrence)).toBeGreaterThan(Date.parse(seriesDone.data.completed_at));
     // No occurrence job: instances come with completions, not the clock.
     const jobs = await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`);
     expect(jobs.filter((j) => j.startsWith("occurrence."))).toEqual([]);
@@ -162,10 +168,9 @@ describe("after_completion", () => {
       1,
       10_000,
     );
-    // Due at the rule's next occurrence after the completion (the daily time, tomorrow at the latest).
-    const nextDue = Date.parse(second.data.occurrence);
-    expect(nextDue).toBeGreaterThan(Date.parse(done.data.completed_at));
-    expect(nextDue - Date.parse(done.data.completed_at)).toBeLessThanOrEqual(DAY);
+    // k was completed before its due time: k+1 is the rule's occurrence after k's own due date (daily, UTC).
+    expect(Date.parse(first.data.occurrence)).toBeGreaterThan(Date.parse(done.data.completed_at));
+    expect(second.data.occurrence).toBe(new Date(Date.parse(first.data.occurrence) + DAY).toISOString());
     expect(second.aggregate_id).toBe(instanceId(series.id, second.data.occurrence));
     expect(second.seq).toBe(done.seq + 1); // in the completion's batch
 

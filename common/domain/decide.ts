@@ -11,6 +11,7 @@ import type { RecurrenceMode, ReminderSpec, TaskChanges, TaskEvent, TaskFields }
 import type { ErrorDetail } from "../errors.ts";
 import { isValidTimezone, neverMatches, nextOccurrence, occurrencesAfter, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
+import { isOwnCurrentInstance } from "../series.ts";
 import { evolve } from "./evolve.ts";
 import { reminderSpecOf, type Task, taskView, type UserState } from "./model.ts";
 import { BLANK_TAG_NAME, tagKey, tagName } from "./tags.ts";
@@ -151,7 +152,9 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
     recurrence_rule: rule,
     // Written only when asked for: events without it are `schedule`.
     ...(input.recurrence_mode !== undefined ? { recurrence_mode: input.recurrence_mode } : {}),
-    next_occurrence: firstOccurrence(rule, dueDate, cmd.now, zone),
+    // An after_completion series is its own first instance (common/series.ts): its next_occurrence is its own start.
+    next_occurrence:
+      rule && input.recurrence_mode === "after_completion" ? (dueDate ?? cmd.now) : firstOccurrence(rule, dueDate, cmd.now, zone),
     parent_task_id: null,
     tags,
     reminders: reminders.map((spec) => reminderOf(spec, dueDate, zone, cmd.newId(), cmd.now)),
@@ -203,7 +206,11 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
   const wasAfterCompletion = task.recurrence_rule !== null && task.recurrence_mode === "after_completion";
   if (wasAfterCompletion && after.recurrence_rule && after.recurrence_mode === "after_completion") {
     // An after_completion series' next_occurrence is its current instance's due date, which an
-    // edit leaves alone: the new rule, time or zone applies from the next instance on.
+    // edit leaves alone: the new rule, time or zone applies from the next instance on. Before its
+    // first instance the series is its own current one, so it follows the series' own start.
+    const start = after.due_date ?? task.created_at;
+    if (isOwnCurrentInstance(task) && Date.parse(start) !== Date.parse(task.next_occurrence as string))
+      next.next_occurrence = { old: task.next_occurrence, new: start };
   } else if (next.recurrence_rule || next.due_date || next.timezone || next.recurrence_mode) {
     // Back to `schedule`: the next occurrence after the current instance, never in the past.
     // Still `schedule`: after the instance already spawned ahead, which stays as it is.
@@ -212,9 +219,13 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
         ? task.next_occurrence
         : cmd.now
       : (spawnedAhead(task, cmd.now) ?? cmd.now);
-    const occurrence = after.recurrence_rule
-      ? firstOccurrence(after.recurrence_rule, after.due_date, task.created_at, after.timezone, notBefore)
-      : null;
+    // A plain task made an after_completion series is its own first instance, as a new series is.
+    const ownFirst = after.recurrence_mode === "after_completion" && task.recurrence_rule === null;
+    const occurrence = !after.recurrence_rule
+      ? null
+      : ownFirst
+        ? (after.due_date ?? task.created_at)
+        : firstOccurrence(after.recurrence_rule, after.due_date, task.created_at, after.timezone, notBefore);
     if (occurrence !== task.next_occurrence) next.next_occurrence = { old: task.next_occurrence, new: occurrence };
   }
   if (Object.keys(next).length === 0) return { ok: true, event: null, task };
