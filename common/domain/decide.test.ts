@@ -11,7 +11,7 @@ import { timezoneMoveEvents } from "../series.ts";
 import { evolveBatch } from "./batch.ts";
 import { addReminder, type Command, createTask, type Decision, retagTask, updateTask } from "./decide.ts";
 import { evolve } from "./evolve.ts";
-import { emptyUser, type Task, type UserState } from "./model.ts";
+import { emptyUser, type Reminder, reminderSpecOf, type Task, type UserState } from "./model.ts";
 
 const U = "alice";
 const id = (n: string) => nameBasedUuid("decide.test", n);
@@ -313,5 +313,23 @@ describe("PATCH/PUT `reminders` replaces the task's reminders (a create field, C
       ok: false,
       refusal: { kind: "validation", details: [{ path: "reminders[0].before", message: "reminders[0].before needs due_date" }] },
     });
+  });
+
+  it("clearing the due date removes the `before` reminders, and the event says so; an `at` one stays as it was, notified or not", () => {
+    const before = created({
+      title: "t",
+      due_date: "2030-01-01T09:00:00Z",
+      reminders: [{ before: "PT1H" }, { at: "2029-12-31T09:00:00Z" }],
+    });
+    const at = before.reminders.find((r) => r.at !== undefined);
+    const notified = { ...before, reminders: before.reminders.map((r) => (r === at ? { ...r, notified: true, notified_at: NOW } : r)) };
+    const { event } = accepted(updateTask(cmd(), notified, { due_date: null }));
+    if (event.event_type !== "task.updated") throw new Error(event.event_type);
+    expect(event.data.changes.reminders).toEqual({ old: notified.reminders.map(reminderSpecOf), new: [reminderSpecOf(at as Reminder)] });
+    const state: UserState = { ...emptyUser(U), tasks: new Map([[before.id, notified]]), versions: new Map([[before.id, 1]]) };
+    const applied = evolve(state, event);
+    expect(applied.kind === "applied" && applied.state.tasks.get(before.id)?.reminders).toEqual([
+      { ...at, notified: true, notified_at: NOW },
+    ]);
   });
 });

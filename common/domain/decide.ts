@@ -182,6 +182,12 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
   if (details.length) return refuse({ kind: "validation", details });
   const next: TaskChanges = {};
   if (reminders !== undefined) next.reminders = { old: task.reminders.map(reminderSpecOf), new: reminders };
+  else if (dueDate === null && task.due_date !== null && task.reminders.some((r) => r.before !== undefined))
+    // `before` reminders need a due date: clearing it removes them, and the event says so.
+    next.reminders = {
+      old: task.reminders.map(reminderSpecOf),
+      new: task.reminders.filter((r) => r.before === undefined).map(reminderSpecOf),
+    };
   const after = {
     title: input.title ?? task.title,
     description: input.description !== undefined ? input.description : task.description,

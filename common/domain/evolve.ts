@@ -193,7 +193,15 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   }
   if (c.reminders) {
     changes.reminders = { old: task.reminders.map(reminderSpecOf), new: c.reminders.new };
-    next = { ...next, reminders: c.reminders.new.map((r) => ({ ...r, notified: false, created_at: e.timestamp })) };
+    // A reminder kept as it was (same id and time) keeps whether it has notified.
+    const was = new Map(task.reminders.map((r) => [r.id, r]));
+    next = {
+      ...next,
+      reminders: c.reminders.new.map((r) => {
+        const same = was.get(r.id);
+        return same && same.remind_at === r.remind_at ? { ...same, ...r } : { ...r, notified: false, created_at: e.timestamp };
+      }),
+    };
   }
   // The log's events hold instants in range; an update the processors derive (a timezone move) may not.
   for (const field of ["due_date", "next_occurrence"] as const) {
