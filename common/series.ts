@@ -5,6 +5,7 @@
 import { DateTime, Duration } from "luxon";
 import {
   type EventOf,
+  MAX_REMINDERS_PER_TASK,
   newEvent,
   type RecurrenceMode,
   type ReminderSpec,
@@ -160,7 +161,7 @@ export function instanceReminders(
     const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
     out.push({ id: nameBasedUuid(instance, `reminder:${r.id}`), before, remind_at: at.toISOString() });
   }
-  return out.slice(0, 20);
+  return out.slice(0, MAX_REMINDERS_PER_TASK);
 }
 
 /** Room left between spawning an instance and its earliest reminder, so that one is not late by the spawn's own delivery. */

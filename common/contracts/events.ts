@@ -34,6 +34,9 @@ export const RecurrenceMode = Type.Union([Type.Literal("schedule"), Type.Literal
 export type RecurrenceMode = Static<typeof RecurrenceMode>;
 
 /** The fields a task is created with; task.created and recurring.spawned carry them whole. */
+/** Reminders one task holds at most (notified ones included: they stay on the task). */
+export const MAX_REMINDERS_PER_TASK = 20;
+
 export const TaskFields = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: 500 }),
@@ -47,7 +50,7 @@ export const TaskFields = Type.Object(
     next_occurrence: Nullable(Instant),
     parent_task_id: Nullable(Uuid),
     tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
-    reminders: Type.Array(ReminderSpec, { maxItems: 20 }),
+    reminders: Type.Array(ReminderSpec, { maxItems: MAX_REMINDERS_PER_TASK }),
   },
   { additionalProperties: false },
 );
