@@ -11,6 +11,7 @@ import { createKafka, createProducer, type Producer } from "../../common/kafka.t
 import { createDb, type Db } from "../../common/postgres.ts";
 import { createRedis, redisKeys } from "../../common/redis.ts";
 import { timezoneMoveEventId } from "../../common/series.ts";
+import { BODY_TIMEOUT_MS } from "../../ingest/http.ts";
 import { applyBatch } from "../../processors/apply-batch.ts";
 import { defineAppendAndPublish, publishApplied } from "../../processors/publish.ts";
 import { apiClient, eventually, startSystem, taskFields, testConfig, uniqueId, wsConnect } from "../harness.ts";
@@ -259,6 +260,17 @@ describe("transport limits answer with the contract's JSON errors", () => {
     // Read your writes: the list right after the 202 shows it.
     expect((await u.api("GET", "/tasks")).body.tasks.map((t: { title: string }) => t.title)).toEqual(["chunked"]);
   });
+
+  it("408 with the JSON body, before uWS's own idle timeout closes the connection, for a body that stops arriving", async () => {
+    const u = await user("stalled-body");
+    const started = Date.now();
+    const text = await untilClosed(
+      `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":`,
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 408[\s\S]*\r\nConnection: close\r\n/i);
+    expect(JSON.parse(text.slice(text.indexOf("{"))).error.code).toBe("request_timeout");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS);
+  }, 30_000);
 
   it("400 naming Transfer-Encoding, and a closed connection, for a coding other than chunked", async () => {
     const u = await user("transfer-coding");
