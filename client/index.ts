@@ -166,8 +166,9 @@ export function createClient(options: ClientOptions) {
     update: (s: { timezone: string }, o?: WriteOptions) => write<"settings", { timezone: string }>("settings", "PUT", "/settings", s, o),
   };
 
+  /** The activity feed, newest first; page with `cursor` (next_cursor), or with `offset` (next_offset, absent when paging by cursor). */
   const activity = (q: { limit?: number; offset?: number; cursor?: string } = {}) =>
-    get<{ activity: Activity[]; next_cursor: string | null; next_offset: number | null }>("/activity-logs", q);
+    get<{ activity: Activity[]; next_cursor: string | null; next_offset?: number | null }>("/activity-logs", q);
   /** The polling endpoint itself (the feed uses it when WebSockets are blocked). */
   const events = (q: { since?: number; limit?: number } = {}) =>
     get<{ type?: "resync_required"; events: ServerEvent[]; seq: number }>("/events", q);

@@ -47,4 +47,22 @@ describe("list cursors", () => {
     }
     expect(codec.decode(codec.encode("title", "asc", ["x", "-".repeat(36)]), "title", "asc")).toBeNull();
   });
+  it("positions the activity feed by seq, and refuses anything else there", () => {
+    expect(codec.decodeSeq(codec.encodeSeq(42))).toBe(42);
+    const [body, mac] = codec.encodeSeq(42).split(".");
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    for (const forged of [
+      "42",
+      "4",
+      `${b64(["activity", "desc", 43])}.${mac}`,
+      `${body}`,
+      codec.encode("title", "asc", ["home", id]),
+      codec.encodeSeq(0),
+      codec.encodeSeq(1.5),
+      codec.encodeSeq(Number.MAX_SAFE_INTEGER + 2),
+      cursorCodec("another-secret-another-secret-another").encodeSeq(42),
+    ])
+      expect(codec.decodeSeq(forged), forged).toBeNull();
+    expect(codec.decode(codec.encodeSeq(42), "created_at", "desc")).toBeNull();
+  });
 });

@@ -1,7 +1,8 @@
 /**
- * Keyset cursors of the task list, opaque to clients: the sort key, order, last sort value and id,
- * signed (HMAC-SHA256) so a forged or altered cursor is refused, and checked for type on the way
- * back in, so even a correctly signed one can never reach PostgreSQL as a value of the wrong type.
+ * Keyset cursors of the lists, opaque to clients: the task list's sort key, order, last sort value
+ * and id (the activity feed: its last seq), signed (HMAC-SHA256) so a forged or altered cursor is
+ * refused, and checked for type on the way back in, so even a correctly signed one can never reach
+ * PostgreSQL as a value of the wrong type.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { isDateTime, isStorableText } from "../common/contracts/index.ts";
@@ -20,32 +21,48 @@ export interface CursorCodec {
   encode(sortBy: SortBy, order: "asc" | "desc", c: Cursor): string;
   /** The position, or null when the cursor was not issued by us for this sort. */
   decode(s: string, sortBy: SortBy, order: "asc" | "desc"): Cursor | null;
+  /** The activity feed's position: the seq of the last entry shown (unique per user, so no tie-breaker). */
+  encodeSeq(seq: number): string;
+  decodeSeq(s: string): number | null;
 }
 
 export function cursorCodec(secret: string): CursorCodec {
   const key = createHmac("sha256", "taskstream-cursor").update(secret).digest();
   const sign = (body: string) => createHmac("sha256", key).update(body).digest().subarray(0, 16);
+  const seal = (payload: unknown[]) => {
+    const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+    return `${body}.${sign(body).toString("base64url")}`;
+  };
+  /** The signed payload, or null when the signature does not hold. */
+  const open = (s: string): unknown[] | null => {
+    const [body, mac, extra] = s.split(".");
+    if (!body || !mac || extra !== undefined) return null;
+    const given = Buffer.from(mac, "base64url");
+    const expected = sign(body);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
+    } catch {
+      return null;
+    }
+    return Array.isArray(parsed) ? parsed : null;
+  };
   return {
-    encode(sortBy, order, [value, id]) {
-      const body = Buffer.from(JSON.stringify([sortBy, order, value, id])).toString("base64url");
-      return `${body}.${sign(body).toString("base64url")}`;
-    },
+    encode: (sortBy, order, [value, id]) => seal([sortBy, order, value, id]),
     decode(s, sortBy, order) {
-      const [body, mac, extra] = s.split(".");
-      if (!body || !mac || extra !== undefined) return null;
-      const given = Buffer.from(mac, "base64url");
-      const expected = sign(body);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
-      } catch {
-        return null;
-      }
-      if (!Array.isArray(parsed) || parsed.length !== 4) return null;
-      const [by, ord, value, id] = parsed as unknown[];
+      const parsed = open(s);
+      if (parsed === null || parsed.length !== 4) return null;
+      const [by, ord, value, id] = parsed;
       if (by !== sortBy || ord !== order || typeof id !== "string" || !UUID.test(id) || !validValue[sortBy](value)) return null;
       return [value as string | number, id];
+    },
+    encodeSeq: (seq) => seal(["activity", "desc", seq]),
+    decodeSeq(s) {
+      const parsed = open(s);
+      if (parsed === null || parsed.length !== 3) return null;
+      const [by, ord, seq] = parsed;
+      return by === "activity" && ord === "desc" && typeof seq === "number" && Number.isSafeInteger(seq) && seq > 0 ? seq : null;
     },
   };
 }

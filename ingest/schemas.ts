@@ -76,12 +76,15 @@ export const ListTasksQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+const Cursor = Type.String({ maxLength: 500, description: "The next_cursor of the page before (opaque)" });
+/** The activity feed: by keyset cursor, or by offset as before (CONTRACT.md documents `?limit=&offset=`). */
 export const PageQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-    /** The `next_cursor` of the page before (lists page by cursor, CONTRACT.md); the feed's cursor is its offset. */
-    cursor: Type.Optional(Type.String({ pattern: "^\\d{1,6}$" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: "Default 50" })),
+    offset: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 100000, description: "Entries to skip (older paging; new entries shift it: prefer cursor)" }),
+    ),
+    cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,7 @@ import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
+import { cursorCodec } from "./cursor.ts";
 import { InFlight, refuseAmbiguousFraming, sendError } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
@@ -98,6 +99,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           { produceTimeoutMs: config.produceTimeoutMs },
           { accepting: admit.rememberPending, refused: admit.forgetPending },
         ),
+        cursors: cursorCodec(config.jwtSecret ?? config.jwtJwksUrl ?? ""),
         timezoneOf: timezoneOf(db, redis, keys),
         ...readYourWrites(redis, keys, admit),
       };

@@ -104,9 +104,10 @@ describe("every query of storage/ fits its row schema", () => {
     const reminders = await listReminders(strict, user);
     expect(reminders).toHaveLength(2);
     expect(reminders.every((r) => r.task_id === taskId && !("before" in r && "at" in r))).toBe(true);
-    expect(await listActivity(strict, user, 10, 0)).toEqual([
-      { seq: 1, event_id: eventId, task_id: taskId, action: "task.deleted", summary: 'deleted "Pay rent"', created_at: T },
-    ]);
+    const entry = { seq: 1, event_id: eventId, task_id: taskId, action: "task.deleted", summary: 'deleted "Pay rent"', created_at: T };
+    expect(await listActivity(strict, user, 10, { offset: 0 })).toEqual({ activity: [entry], next: null });
+    expect(await listActivity(strict, user, 10, { before: 2 })).toEqual({ activity: [entry], next: null });
+    expect(await listActivity(strict, user, 10, { before: 1 })).toEqual({ activity: [], next: null });
     expect(await userTimezone(strict, user)).toBe("Europe/Berlin");
     expect(await userTimezone(strict, uniqueId("nobody"))).toBe("UTC");
   });

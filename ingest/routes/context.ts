@@ -7,6 +7,7 @@ import type { Task } from "../../common/domain/model.ts";
 import { errors } from "../../common/errors.ts";
 import type { Db } from "../../common/postgres.ts";
 import type { RedisKeys } from "../../common/redis.ts";
+import type { CursorCodec } from "../cursor.ts";
 import type { Ctx, HttpDeps, Reply } from "../http.ts";
 import type { EventWriter } from "../publisher.ts";
 import { currentTask, touches } from "../task-state.ts";
@@ -19,6 +20,8 @@ export interface RouteDeps {
   redis: Redis;
   keys: RedisKeys;
   writer: EventWriter;
+  /** The lists' keyset cursors (signed: a forged or altered one is refused). */
+  cursors: CursorCodec;
   /** The user's default timezone when Redis does not know it (see timezones.ts). */
   timezoneOf: (userId: string) => Promise<string>;
   /** Waits (bounded) until the request's pending writes are applied; leaves in ctx.pending those still pending. */
@@ -71,3 +74,6 @@ export async function userTimezone(d: RouteDeps, ctx: Ctx): Promise<string> {
 }
 
 export const pendingOn = (pending: readonly TaskEvent[], taskId: string) => pending.filter((e) => touches(e, taskId));
+
+/** The list's default page size when a page is asked for (`limit` or `cursor`), as the task list's. */
+export const DEFAULT_LIMIT = 50;

@@ -4,14 +4,12 @@ import * as decide from "../../common/domain/decide.ts";
 import { errors } from "../../common/errors.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
 import { listTasks, type SortBy } from "../../storage/queries/tasks.ts";
-import { cursorCodec } from "../cursor.ts";
 import { type Ctx, route } from "../http.ts";
 import { CreateTask, ListTasksQuery, UpdateTask } from "../schemas.ts";
 import { currentTask, isUuid } from "../task-state.ts";
-import { answer, command, loadTask, type RouteDeps, userTimezone } from "./context.ts";
+import { answer, command, DEFAULT_LIMIT, loadTask, type RouteDeps, userTimezone } from "./context.ts";
 
 export function registerTaskRoutes(server: Server, d: RouteDeps) {
-  const cursors = cursorCodec(d.config.jwtSecret ?? d.config.jwtJwksUrl ?? "");
   const at = (path: string) => `/api/:user_id/tasks${path}`;
   const load = (ctx: Ctx) => loadTask(d, ctx);
 
@@ -48,7 +46,7 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     const q = ctx.query(ListTasksQuery);
     const sortBy: SortBy = q.sort_by ?? "created_at";
     const sortOrder = q.sort_order ?? (sortBy === "created_at" ? "desc" : "asc");
-    const cursor = q.cursor ? cursors.decode(q.cursor, sortBy, sortOrder) : undefined;
+    const cursor = q.cursor ? d.cursors.decode(q.cursor, sortBy, sortOrder) : undefined;
     if (cursor === null)
       throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this sort_by and sort_order" }]);
     await d.settled(ctx);
@@ -68,12 +66,12 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
         : {}),
       sortBy,
       sortOrder,
-      limit: q.limit ?? 50,
+      limit: q.limit ?? DEFAULT_LIMIT,
       ...(cursor ? { cursor } : {}),
     });
     return {
       status: 200,
-      body: { tasks: await d.withPendingWrites(ctx, tasks), next_cursor: next ? cursors.encode(sortBy, sortOrder, next) : null },
+      body: { tasks: await d.withPendingWrites(ctx, tasks), next_cursor: next ? d.cursors.encode(sortBy, sortOrder, next) : null },
     };
   });
 

@@ -7,7 +7,7 @@ import { readSince } from "../../storage/event-log.ts";
 import { listActivity } from "../../storage/queries/user-data.ts";
 import { route } from "../http.ts";
 import { EventsQuery, PageQuery, Settings } from "../schemas.ts";
-import { type RouteDeps, userTimezone as timezoneFor } from "./context.ts";
+import { DEFAULT_LIMIT, type RouteDeps, userTimezone as timezoneFor } from "./context.ts";
 
 export function registerUserRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "get", "/api/:user_id/settings", async (ctx) => ({
@@ -34,11 +34,22 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "get", "/api/:user_id/activity-logs", async (ctx) => {
     const q = ctx.query(PageQuery);
-    const limit = q.limit ?? 50;
-    const offset = q.cursor !== undefined ? Number(q.cursor) : (q.offset ?? 0);
-    const activity = await listActivity(d.db, ctx.userId, limit, offset);
-    const next = activity.length === limit ? offset + limit : null;
-    return { status: 200, body: { activity, next_cursor: next === null ? null : String(next), next_offset: next } };
+    if (q.cursor !== undefined && q.offset !== undefined)
+      throw errors.validation([{ path: "cursor", message: "cannot be combined with offset" }]);
+    const before = q.cursor === undefined ? undefined : d.cursors.decodeSeq(q.cursor);
+    if (before === null) throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this list" }]);
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const offset = q.offset ?? 0;
+    const { activity, next } = await listActivity(d.db, ctx.userId, limit, before === undefined ? { offset } : { before });
+    return {
+      status: 200,
+      body: {
+        activity,
+        next_cursor: next === null ? null : d.cursors.encodeSeq(next),
+        // Paging by offset (old clients) goes on as before; a page asked for by cursor has no offset.
+        ...(before === undefined ? { next_offset: next === null ? null : offset + limit } : {}),
+      },
+    };
   });
 
   route(server, d.http, "get", "/api/:user_id/events", async (ctx) => {

@@ -49,15 +49,24 @@ export async function listReminders(db: CommonQueryMethods, userId: string): Pro
   return rows.map(({ before, at, ...r }) => ({ ...r, ...(before ? { before } : {}), ...(at ? { at } : {}) }));
 }
 
+/**
+ * The activity feed, newest first: `limit` entries from `offset` (old clients), or before the
+ * seq `before` (the keyset cursor: entries that arrive meanwhile do not shift the pages), and the
+ * seq of the last entry shown when more follow.
+ */
 export async function listActivity(
   db: CommonQueryMethods,
   userId: string,
   limit: number,
-  offset: number,
-): Promise<readonly ActivityView[]> {
-  return db.any(sql.type(ActivityRow)`
+  from: { offset: number } | { before: number },
+): Promise<{ activity: ActivityView[]; next: number | null }> {
+  const rows = await db.any(sql.type(ActivityRow)`
     select seq, event_id, task_id, action, summary, created_at from activity_logs
-    where user_id = ${userId} order by seq desc limit ${limit} offset ${offset}`);
+    where user_id = ${userId} ${"before" in from ? sql.fragment`and seq < ${from.before}` : sql.fragment``}
+    order by seq desc limit ${limit + 1} ${"offset" in from ? sql.fragment`offset ${from.offset}` : sql.fragment``}`);
+  const activity = rows.slice(0, limit);
+  const last = activity[activity.length - 1];
+  return { activity, next: rows.length > limit && last ? last.seq : null };
 }
 
 export async function userTimezone(db: CommonQueryMethods, userId: string): Promise<string> {
