@@ -47,6 +47,17 @@ describe("list cursors", () => {
     }
     expect(codec.decode(codec.encode("title", "asc", ["x", "-".repeat(36)]), "title", "asc")).toBeNull();
   });
+  it("positions the tag and reminder lists, each with its own cursors", () => {
+    const tags = codec.encode("tags", "asc", ["home", id]);
+    expect(codec.decode(tags, "tags", "asc")).toEqual(["home", id]);
+    expect(codec.decode(tags, "reminders", "asc")).toBeNull();
+    expect(codec.decode(tags, "title", "asc")).toBeNull();
+    const reminders = codec.encode("reminders", "asc", ["2026-11-23T10:00:00.000Z", id]);
+    expect(codec.decode(reminders, "reminders", "asc")).toEqual(["2026-11-23T10:00:00.000Z", id]);
+    expect(codec.decode(reminders, "created_at", "asc")).toBeNull();
+    expect(codec.decode(codec.encode("reminders", "asc", ["soon", id]), "reminders", "asc")).toBeNull();
+    expect(codec.decode(codec.encode("tags", "asc", ["a\u0000", id]), "tags", "asc")).toBeNull();
+  });
   it("positions the activity feed by seq, and refuses anything else there", () => {
     expect(codec.decodeSeq(codec.encodeSeq(42))).toBe(42);
     const [body, mac] = codec.encodeSeq(42).split(".");
@@ -56,7 +67,7 @@ describe("list cursors", () => {
       "4",
       `${b64(["activity", "desc", 43])}.${mac}`,
       `${body}`,
-      codec.encode("title", "asc", ["home", id]),
+      codec.encode("tags", "asc", ["home", id]),
       codec.encodeSeq(0),
       codec.encodeSeq(1.5),
       codec.encodeSeq(Number.MAX_SAFE_INTEGER + 2),

@@ -1,6 +1,6 @@
 /**
- * Keyset cursors of the lists, opaque to clients: the task list's sort key, order, last sort value
- * and id (the activity feed: its last seq), signed (HMAC-SHA256) so a forged or altered cursor is
+ * Keyset cursors of the lists, opaque to clients: the list's sort key, order, last sort value and
+ * id (the activity feed: its last seq), signed (HMAC-SHA256) so a forged or altered cursor is
  * refused, and checked for type on the way back in, so even a correctly signed one can never reach
  * PostgreSQL as a value of the wrong type.
  */
@@ -10,17 +10,23 @@ import type { Cursor, SortBy } from "../storage/queries/tasks.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const validValue: Record<SortBy, (v: unknown) => boolean> = {
+/** A sort of the task list, or the one order of the tag list (lower(name)) or the reminder list (remind_at). */
+export type CursorKey = SortBy | "tags" | "reminders";
+
+const validValue: Record<CursorKey, (v: unknown) => boolean> = {
   created_at: (v) => typeof v === "string" && isDateTime(v),
   due_date: (v) => typeof v === "string" && (v === "infinity" || isDateTime(v)),
   priority: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 3,
   title: (v) => typeof v === "string" && v.length <= 500 && isStorableText(v),
+  // lower() of a name of up to 64 characters can be a little longer than it.
+  tags: (v) => typeof v === "string" && v.length <= 256 && isStorableText(v),
+  reminders: (v) => typeof v === "string" && isDateTime(v),
 };
 
 export interface CursorCodec {
-  encode(sortBy: SortBy, order: "asc" | "desc", c: Cursor): string;
-  /** The position, or null when the cursor was not issued by us for this sort. */
-  decode(s: string, sortBy: SortBy, order: "asc" | "desc"): Cursor | null;
+  encode(key: CursorKey, order: "asc" | "desc", c: Cursor): string;
+  /** The position, or null when the cursor was not issued by us for this list and sort. */
+  decode(s: string, key: CursorKey, order: "asc" | "desc"): Cursor | null;
   /** The activity feed's position: the seq of the last entry shown (unique per user, so no tie-breaker). */
   encodeSeq(seq: number): string;
   decodeSeq(s: string): number | null;
@@ -49,12 +55,12 @@ export function cursorCodec(secret: string): CursorCodec {
     return Array.isArray(parsed) ? parsed : null;
   };
   return {
-    encode: (sortBy, order, [value, id]) => seal([sortBy, order, value, id]),
-    decode(s, sortBy, order) {
+    encode: (key, order, [value, id]) => seal([key, order, value, id]),
+    decode(s, key, order) {
       const parsed = open(s);
       if (parsed === null || parsed.length !== 4) return null;
       const [by, ord, value, id] = parsed;
-      if (by !== sortBy || ord !== order || typeof id !== "string" || !UUID.test(id) || !validValue[sortBy](value)) return null;
+      if (by !== key || ord !== order || typeof id !== "string" || !UUID.test(id) || !validValue[key](value)) return null;
       return [value as string | number, id];
     },
     encodeSeq: (seq) => seal(["activity", "desc", seq]),

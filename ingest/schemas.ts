@@ -88,6 +88,14 @@ export const PageQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+/** The tag and reminder lists, in their one order. */
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: "Default 50; without limit and cursor, the whole list" })),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
 export const EventsQuery = Type.Object(
   { since: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
   { additionalProperties: false },

@@ -112,7 +112,7 @@ describe("OpenAPI", () => {
       expect(doc.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()], key).toBeDefined();
     }
     expect(doc.paths["/api/{user_id}/tasks"].post.requestBody.content["application/json"].schema.properties.title.maxLength).toBe(500);
-    for (const list of ["activity-logs"]) {
+    for (const list of ["tags", "reminders", "activity-logs"]) {
       const names = doc.paths[`/api/{user_id}/${list}`].get.parameters.map((p: { name: string }) => p.name);
       expect(names, list).toEqual(expect.arrayContaining(["limit", "cursor"]));
     }

@@ -98,12 +98,19 @@ describe("every query of storage/ fits its row schema", () => {
   });
 
   it("tags, reminders, activity, settings", async () => {
-    expect(await listTags(strict, user)).toEqual([{ id: tagId, name: "Home", color: null, created_at: T }]);
+    const tag = { id: tagId, name: "Home", color: null, created_at: T };
+    expect(await listTags(strict, user, { limit: null })).toEqual({ tags: [tag], next: null });
+    expect(await listTags(strict, user, { limit: 1, after: ["a", randomUUID()] })).toEqual({ tags: [tag], next: null });
     expect(await getTag(strict, user, tagId)).toMatchObject({ name: "Home" });
     expect(await findTagByName(strict, user, "HOME")).toMatchObject({ id: tagId });
-    const reminders = await listReminders(strict, user);
+    const { reminders, next } = await listReminders(strict, user, { limit: null });
     expect(reminders).toHaveLength(2);
+    expect(next).toBeNull();
     expect(reminders.every((r) => r.task_id === taskId && !("before" in r && "at" in r))).toBe(true);
+    const [first, second] = reminders;
+    const page = await listReminders(strict, user, { limit: 1 });
+    expect(page).toEqual({ reminders: [first], next: [T, first?.id] });
+    expect(await listReminders(strict, user, { limit: 1, after: [T, first?.id ?? ""] })).toEqual({ reminders: [second], next: null });
     const entry = { seq: 1, event_id: eventId, task_id: taskId, action: "task.deleted", summary: 'deleted "Pay rent"', created_at: T };
     expect(await listActivity(strict, user, 10, { offset: 0 })).toEqual({ activity: [entry], next: null });
     expect(await listActivity(strict, user, 10, { before: 2 })).toEqual({ activity: [entry], next: null });

@@ -7,6 +7,7 @@ import type { Task } from "../../common/domain/model.ts";
 import { errors } from "../../common/errors.ts";
 import type { Db } from "../../common/postgres.ts";
 import type { RedisKeys } from "../../common/redis.ts";
+import type { Page } from "../../storage/queries/user-data.ts";
 import type { CursorCodec } from "../cursor.ts";
 import type { Ctx, HttpDeps, Reply } from "../http.ts";
 import type { EventWriter } from "../publisher.ts";
@@ -77,3 +78,15 @@ export const pendingOn = (pending: readonly TaskEvent[], taskId: string) => pend
 
 /** The list's default page size when a page is asked for (`limit` or `cursor`), as the task list's. */
 export const DEFAULT_LIMIT = 50;
+
+/**
+ * The page of the tag or reminder list a query asks for. Without `limit` and `cursor` it is the
+ * whole list, as these lists answered before they paged: a default page size would cut the list
+ * short, silently, for clients written when `next_cursor` was always null.
+ */
+export function listPage(d: RouteDeps, list: "tags" | "reminders", q: { limit?: number; cursor?: string }): Page {
+  const after = q.cursor === undefined ? undefined : d.cursors.decode(q.cursor, list, "asc");
+  if (after === null) throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this list" }]);
+  if (q.limit === undefined && after === undefined) return { limit: null };
+  return { limit: q.limit ?? DEFAULT_LIMIT, ...(after ? { after } : {}) };
+}

@@ -4,8 +4,8 @@ import * as decide from "../../common/domain/decide.ts";
 import { errors } from "../../common/errors.ts";
 import { listReminders } from "../../storage/queries/user-data.ts";
 import { route } from "../http.ts";
-import { ReminderInput } from "../schemas.ts";
-import { command, loadTask, type RouteDeps, refusalError } from "./context.ts";
+import { ListQuery, ReminderInput } from "../schemas.ts";
+import { command, listPage, loadTask, type RouteDeps, refusalError } from "./context.ts";
 
 export function registerReminderRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "post", "/api/:user_id/tasks/:task_id/reminders", async (ctx) => {
@@ -39,8 +39,9 @@ export function registerReminderRoutes(server: Server, d: RouteDeps) {
     };
   });
 
-  route(server, d.http, "get", "/api/:user_id/reminders", async (ctx) => ({
-    status: 200,
-    body: { reminders: await listReminders(d.db, ctx.userId), next_cursor: null },
-  }));
+  route(server, d.http, "get", "/api/:user_id/reminders", async (ctx) => {
+    const page = listPage(d, "reminders", ctx.query(ListQuery));
+    const { reminders, next } = await listReminders(d.db, ctx.userId, page);
+    return { status: 200, body: { reminders, next_cursor: next ? d.cursors.encode("reminders", "asc", next) : null } };
+  });
 }

@@ -7,9 +7,9 @@ import { BLANK_TAG_NAME, tagKey, tagName } from "../../common/domain/tags.ts";
 import { errors } from "../../common/errors.ts";
 import { findTagByName, getTag, listTags } from "../../storage/queries/user-data.ts";
 import { type Ctx, route } from "../http.ts";
-import { AttachTag, CreateTag, UpdateTag } from "../schemas.ts";
+import { AttachTag, CreateTag, ListQuery, UpdateTag } from "../schemas.ts";
 import { isUuid } from "../task-state.ts";
-import { answer, command, loadTask, type RouteDeps } from "./context.ts";
+import { answer, command, listPage, loadTask, type RouteDeps } from "./context.ts";
 
 export function registerTagRoutes(server: Server, d: RouteDeps) {
   const ctxOf = (ctx: Ctx, aggregateId: string) => ({ user_id: ctx.userId, aggregate_id: aggregateId, correlation_id: ctx.correlationId });
@@ -24,10 +24,11 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     return name;
   };
 
-  route(server, d.http, "get", "/api/:user_id/tags", async (ctx) => ({
-    status: 200,
-    body: { tags: await listTags(d.db, ctx.userId), next_cursor: null },
-  }));
+  route(server, d.http, "get", "/api/:user_id/tags", async (ctx) => {
+    const page = listPage(d, "tags", ctx.query(ListQuery));
+    const { tags, next } = await listTags(d.db, ctx.userId, page);
+    return { status: 200, body: { tags, next_cursor: next ? d.cursors.encode("tags", "asc", next) : null } };
+  });
 
   route(server, d.http, "post", "/api/:user_id/tags", async (ctx) => {
     const body = await ctx.body(CreateTag);
