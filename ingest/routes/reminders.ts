@@ -41,6 +41,8 @@ export function registerReminderRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "get", "/api/:user_id/reminders", async (ctx) => {
     const page = listPage(d, "reminders", ctx.query(ListQuery));
+    // Shows the user's writes accepted with 202 and not applied yet (a reminder added or deleted, a task completed).
+    await d.settled(ctx);
     const { reminders, next } = await listReminders(d.db, ctx.userId, page);
     return { status: 200, body: { reminders, next_cursor: next ? d.cursors.encode("reminders", "asc", next) : null } };
   });

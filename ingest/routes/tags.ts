@@ -26,6 +26,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "get", "/api/:user_id/tags", async (ctx) => {
     const page = listPage(d, "tags", ctx.query(ListQuery));
+    await d.settled(ctx);
     const { tags, next } = await listTags(d.db, ctx.userId, page);
     return { status: 200, body: { tags, next_cursor: next ? d.cursors.encode("tags", "asc", next) : null } };
   });

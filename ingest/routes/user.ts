@@ -40,6 +40,7 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
     if (before === null) throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this list" }]);
     const limit = q.limit ?? DEFAULT_LIMIT;
     const offset = q.offset ?? 0;
+    await d.settled(ctx);
     const { activity, next } = await listActivity(d.db, ctx.userId, limit, before === undefined ? { offset } : { before });
     return {
       status: 200,

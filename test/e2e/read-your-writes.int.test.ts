@@ -1,6 +1,7 @@
 /**
- * Read your writes under load: right after a write's 202, a GET of the task and of the list
- * reflect it, whether or not the processors have applied it yet — for many users writing at once.
+ * Read your writes under load: right after a write's 202, a GET of the task and of the lists
+ * (tasks, reminders, tags, activity) reflect it, whether or not the processors have applied it yet
+ * — for many users writing at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
@@ -62,7 +63,56 @@ async function oneUser(): Promise<string[]> {
   return misses;
 }
 
+/** Reminders, tags and the activity feed right after each write, no waiting in between. */
+async function oneUserOfTheOtherLists(): Promise<string[]> {
+  const id = uniqueId("ryw-lists");
+  const api = apiClient(config, id, await signLocalToken(config, id));
+  const misses: string[] = [];
+  const check = (what: string, ok: boolean) => {
+    if (!ok) misses.push(`${id}: ${what}`);
+  };
+  const reminders = async () => (await api("GET", "/reminders")).body.reminders as { id: string; task_id: string }[];
+  for (let i = 0; i < ROUNDS; i++) {
+    const created = await api("POST", "/tasks", { title: `r${i}`, due_date: "2031-05-01T09:00:00Z", reminders: [{ before: "PT1H" }] });
+    expect(created.status).toBe(202);
+    const taskId: string = created.body.task.id;
+    const [first] = created.body.task.reminders as { id: string }[];
+    check(
+      `reminders after create ${i}`,
+      (await reminders()).some((r) => r.id === first?.id),
+    );
+    const added = await api("POST", `/tasks/${taskId}/reminders`, { before: "PT2H" });
+    expect(added.status).toBe(202);
+    check(
+      `reminders after add ${i}`,
+      (await reminders()).some((r) => r.id === added.body.reminder.id),
+    );
+    expect((await api("DELETE", `/tasks/${taskId}/reminders/${added.body.reminder.id}`)).status).toBe(202);
+    check(`reminders after delete ${i}`, !(await reminders()).some((r) => r.id === added.body.reminder.id));
+    const completed = await api("POST", `/tasks/${taskId}/complete`);
+    expect(completed.status).toBe(202);
+    check(`reminders after complete ${i}`, !(await reminders()).some((r) => r.task_id === taskId));
+    const activity = await api("GET", "/activity-logs?limit=10");
+    check(
+      `activity after complete ${i}`,
+      activity.body.activity.some((a: { event_id: string }) => a.event_id === completed.body.event_id),
+    );
+    const tag = await api("POST", "/tags", { name: `tag ${i}` });
+    expect(tag.status).toBe(202);
+    check(
+      `tags after create ${i}`,
+      (await api("GET", "/tags")).body.tags.some((t: { id: string }) => t.id === tag.body.tag.id),
+    );
+  }
+  return misses;
+}
+
 describe("read your writes", () => {
+  it("GET /reminders, /tags and /activity-logs right after each 202 reflect that write, for many users at once", async () => {
+    const misses = (await Promise.all(Array.from({ length: USERS }, oneUserOfTheOtherLists))).flat();
+    expect(misses).toEqual([]);
+  }, 120_000);
+
   it("a GET of the task and the list right after each 202 reflect that write, for many users at once", async () => {
     const misses = (await Promise.all(Array.from({ length: USERS }, oneUser))).flat();
     expect(misses).toEqual([]);
