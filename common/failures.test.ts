@@ -55,6 +55,11 @@ describe("isInfrastructureError", () => {
     expect(isInfrastructureError(new RangeError('unsupported rule part "broker timeout"'))).toBe(false);
     expect(isInfrastructureError(new TypeError("Cannot convert timed out to a BigInt"))).toBe(false);
     expect(isInfrastructureError(new Error("Connection is closed."))).toBe(true);
+    expect(isInfrastructureError(new Error('tag "broker timeout" is not among the user\'s loaded tags'))).toBe(false);
+    expect(isInfrastructureError(new Error("Local: Timed out"))).toBe(true);
+    expect(isInfrastructureError(new Error("Broker: Not enough in-sync replicas"))).toBe(true);
+    expect(isInfrastructureError(new Error("timeout exceeded when trying to connect"))).toBe(true);
+    expect(isInfrastructureError(new Error("Command timed out"))).toBe(true);
   });
 });
 

@@ -35,8 +35,12 @@ export function pgErrorCode(err: unknown): string | undefined {
 /** SQLSTATE classes that blame the record: cardinality (21), data exception (22), integrity constraint (23), program limit (54). */
 const RECORD_CLASSES = ["21", "22", "23", "54"];
 
+/**
+ * How the clients word an outage (pg, ioredis, librdkafka), at the start of the message: an error
+ * of our own code that quotes a user's text ("tag "timeout" is …") must never read as one.
+ */
 const INFRASTRUCTURE_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Connection terminated|connect ETIMEDOUT|MaxRetriesPerRequest|timed? ?out|socket hang up|Stream isn't writeable|broker|Broker/;
+  /^(?:connect )?(?:ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)|^(?:Connection is closed|Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Command timed out|Reached the max retries per request|MaxRetriesPerRequest|socket hang up|Stream isn't writeable|Local: |Broker)/;
 
 /** True when retrying later could succeed without anything about the input changing. */
 export function isInfrastructureError(err: unknown): boolean {
@@ -53,8 +57,7 @@ export function isInfrastructureError(err: unknown): boolean {
   const code = pgErrorCode(err);
   if (code !== undefined) return !RECORD_CLASSES.includes(code.slice(0, 2));
   if (isSystemError(err)) return true;
-  // JavaScript's own kinds are thrown by code on values (luxon, rrule, BigInt, JSON); their
-  // messages can quote a user's text, which must not read as "timeout" or "broker" here.
+  // JavaScript's own kinds are thrown by code on values (luxon, rrule, BigInt, JSON).
   if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) return false;
   return INFRASTRUCTURE_MESSAGE.test(String((err as Error)?.message ?? err));
 }

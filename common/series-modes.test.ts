@@ -1,7 +1,7 @@
 /** Recurrence modes and series edits, on the domain rules (issue 16). */
 import { describe, expect, it } from "vitest";
 import { newEvent } from "./contracts/envelope.ts";
-import type { AppliedEvent, TaskEvent } from "./contracts/events.ts";
+import type { AppliedEvent, TaskEvent, TaskFields } from "./contracts/events.ts";
 import { evolveBatch } from "./domain/batch.ts";
 import { createTask, skipOccurrence, updateTask } from "./domain/decide.ts";
 import { emptyUser, type Task, type UserState } from "./domain/model.ts";
@@ -148,6 +148,31 @@ describe("after_completion", () => {
     });
     const b = run(a.state, [[d.event], [completed(series.task.id, "2026-03-03T09:00:00.000Z")]], a.seen);
     expect(b.applied.find((e) => e.event_type === "recurring.spawned")?.data).toMatchObject({ occurrence: "2026-03-10T08:00:00.000Z" });
+  });
+
+  it("a series due date moved past its current instance does not make the series current again (the instance stays current)", () => {
+    const a = withFirstInstance(); // instance 1 due March 9 is current
+    const moved = updateTask(cmd("2026-03-03T10:00:00.000Z"), a.state.tasks.get(series.task.id) as Task, {
+      due_date: "2026-03-16T08:00:00.000Z",
+    });
+    if (!moved.ok || !moved.event) throw new Error("refused");
+    const b = run(a.state, [[moved.event]], a.seen);
+    const retitled = updateTask(cmd("2026-03-03T11:00:00.000Z"), b.state.tasks.get(series.task.id) as Task, { title: "Water them" });
+    if (!retitled.ok || !retitled.event) throw new Error("refused");
+    const c = run(b.state, [[retitled.event]], b.seen);
+    expect(c.state.tasks.get(series.task.id)?.next_occurrence).toBe(first);
+    const d = run(c.state, [[completed(instanceId(series.task.id, first), "2026-03-09T09:00:00.000Z")]], c.seen);
+    expect(spawnedIds(d.applied)).toHaveLength(1);
+  });
+
+  it("a task.created written before series were their own first instance (next_occurrence past its start) still spawns its first instance", () => {
+    const legacy = newEvent(
+      "task.created",
+      { ...on(id("legacy"), now), event_id: id("legacy-created") },
+      { task: { ...(series.event.data as { task: TaskFields }).task, next_occurrence: first } },
+    );
+    const a = run(emptyUser(U), [[legacy]]);
+    expect(spawnedIds(a.applied)).toEqual([instanceId(id("legacy"), first)]);
   });
 
   it("a plain task given an after_completion rule is its own first instance too", () => {

@@ -285,11 +285,11 @@ export interface SeriesState extends SpawnSource {
 
 /**
  * Whether an after_completion series is still its own current instance: created, not completed
- * yet, no instance spawned. Its next_occurrence is then its own start (every instance is due
- * after the start, so a spawned one moves next_occurrence past it).
+ * yet, no instance spawned. Its next_occurrence is then exactly its own start (every instance is
+ * due after the start it was spawned from, so a spawn moves next_occurrence off it).
  */
 export const isOwnCurrentInstance = (series: Pick<SeriesState, "next_occurrence" | "due_date" | "created_at">): boolean =>
-  series.next_occurrence !== null && Date.parse(series.next_occurrence) <= seriesStart(series).getTime();
+  series.next_occurrence !== null && Date.parse(series.next_occurrence) === seriesStart(series).getTime();
 
 /**
  * after_completion series make their instances here, in the processors' batch, right after the
@@ -310,9 +310,11 @@ export function afterCompletionSpawns(
   const meta = { timestamp: applied.timestamp, correlation_id: applied.correlation_id };
   const isAfterCompletion = (t: SeriesState) => t.recurrence_rule !== null && t.recurrence_mode === "after_completion";
   const task = tasks.get(applied.aggregate_id);
-  if (task && applied.event_type === "task.updated") {
+  if (task && (applied.event_type === "task.created" || applied.event_type === "task.updated")) {
     if (!isAfterCompletion(task) || task.next_occurrence === null || isOwnCurrentInstance(task)) return [];
-    if (!(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
+    // A task.created decided before series were their own first instance (a log or fallback queue
+    // from an earlier version) carries its first instance's due date: that instance comes with it.
+    if (applied.event_type === "task.updated" && !(applied.data as { changes: TaskChanges }).changes.recurrence_mode) return [];
     const first = new Date(task.next_occurrence);
     return [spawnedEvent(task, first, first, false, meta)];
   }

@@ -23,7 +23,7 @@ import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatch, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import { emptyUser, type Tag, type Task, type UserState } from "../common/domain/model.ts";
 import { isInfrastructureError, pgErrorCode } from "../common/failures.ts";
-import { afterCompletionSpawns, timezoneMoveEvents } from "../common/series.ts";
+import { afterCompletionSpawns, instanceId, timezoneMoveEvents } from "../common/series.ts";
 import {
   type BatchKeys,
   type BatchState,
@@ -99,7 +99,8 @@ async function applyOneByOne(db: DatabaseConnection, events: TaskEvent[], option
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ON_TASK = /^(task|reminder|recurring|write)\./;
-const NEEDS_TAGS = /^(task\.created|task\.updated|recurring\.spawned|tag\.)/;
+// A completion or deletion may spawn an after_completion series' next instance, with the series' tags.
+const NEEDS_TAGS = /^(task\.created|task\.updated|task\.completed|task\.deleted|recurring\.spawned|tag\.)/;
 
 /** Which rows the batch's events are evolved against. */
 export function batchKeys(events: readonly TaskEvent[], withSeries = false): BatchKeys {
@@ -112,6 +113,11 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
     if (ON_TASK.test(e.event_type) && UUID.test(e.aggregate_id)) taskIds.add(e.aggregate_id);
     if (e.event_type === "recurring.spawned" && e.data.task.parent_task_id && UUID.test(e.data.task.parent_task_id))
       taskIds.add(e.data.task.parent_task_id);
+    // A series switched to after_completion spawns its current instance, which may exist already (spawned ahead by the clock).
+    if (e.event_type === "task.updated" && e.data.changes.recurrence_mode?.new === "after_completion" && UUID.test(e.aggregate_id)) {
+      const next = e.data.changes.next_occurrence?.new;
+      if (next) taskIds.add(instanceId(e.aggregate_id, next));
+    }
     if (NEEDS_TAGS.test(e.event_type)) tagUsers.add(e.user_id);
     if (withSeries && e.event_type === "settings.updated") seriesUsers.add(e.user_id);
   }

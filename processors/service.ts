@@ -100,7 +100,14 @@ export async function processorsService(config: Config, health: Health): Promise
       dead.push(
         source
           ? deadLetter(source.batch, source.message, reason)
-          : { ...deadLetter(batches[0] as Batch, undefined, reason), key: r.event.user_id, value: serializeEvent(r.event) },
+          : {
+              topic: (batches[0] as Batch).topic,
+              partition: -1,
+              offset: "derived",
+              reason,
+              key: r.event.user_id,
+              value: serializeEvent(r.event),
+            },
       );
     }
     await sendDeadLetters(producer, topics.dlq, dead);

@@ -143,6 +143,7 @@ describe("after_completion", () => {
       recurrence_rule: "FREQ=DAILY",
       recurrence_mode: "after_completion",
       reminders: [{ before: "PT1H" }],
+      tags: ["garden"],
     });
     expect(res.status).toBe(202);
     const series = res.body.task;
@@ -155,7 +156,7 @@ describe("after_completion", () => {
     expect(first.seq).toBe(seriesDone.seq + 1); // in the completion's batch, and nothing before it
     const k = first.aggregate_id;
     expect(k).toBe(instanceId(series.id, first.data.occurrence));
-    expect(first.data.task).toMatchObject({ due_date: first.data.occurrence, parent_task_id: series.id });
+    expect(first.data.task).toMatchObject({ due_date: first.data.occurrence, parent_task_id: series.id, tags: ["garden"] });
     expect(Date.parse(first.data.occurrence)).toBeGreaterThan(Date.parse(seriesDone.data.completed_at));
     // No occurrence job: instances come with completions, not the clock.
     const jobs = await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`);
@@ -221,6 +222,33 @@ describe("editing a series", () => {
     );
     const instance = await alice.api("GET", `/tasks/${k}`);
     expect(instance.body.task).toMatchObject({ due_date: occurrence, parent_task_id: series.id, status: "pending" });
+    alice.ws.close();
+  });
+});
+
+describe("switching a series to after_completion", () => {
+  it("the instance the clock spawned ahead becomes the current one: no second instance, and completing it spawns the next", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", {
+      title: "Switch",
+      due_date: dailyDue(6000),
+      recurrence_rule: "FREQ=DAILY",
+      tags: ["home"],
+    });
+    const series = res.body.task;
+    const k = instanceId(series.id, series.next_occurrence);
+    await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id === k, 1, 20_000);
+    const edit = await alice.api("PATCH", `/tasks/${series.id}`, { recurrence_mode: "after_completion" });
+    expect(edit.status).toBe(202);
+    expect(edit.body.task.next_occurrence).toBe(series.next_occurrence);
+    await alice.ws.waitFor((m) => m.type === "task.updated" && m.aggregate_id === series.id, 1, 10_000);
+    expect((await alice.api("POST", `/tasks/${k}/complete`)).status).toBe(202);
+    const [done] = await alice.ws.waitFor((m) => m.type === "task.completed" && m.aggregate_id === k, 1, 10_000);
+    const [next] = await alice.ws.waitFor((m) => m.type === "recurring.spawned" && m.aggregate_id !== k, 1, 10_000);
+    expect(next.seq).toBe(done.seq + 1);
+    expect(next.data.task.tags).toEqual(["home"]);
+    expect(alice.ws.messages.filter((m) => m.type === "write.rejected")).toEqual([]);
+    expect(alice.ws.messages.filter((m) => m.type === "recurring.spawned").map((m) => m.aggregate_id)).toEqual([k, next.aggregate_id]);
     alice.ws.close();
   });
 });

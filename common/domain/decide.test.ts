@@ -228,6 +228,45 @@ describe("editing a `schedule` series continues after the instance already spawn
   });
 });
 
+describe("a task holds at most 20 reminders", () => {
+  it("POST /tasks/:id/reminders on a task with 20 (notified ones included) is a 409", () => {
+    const task = created({
+      title: "t",
+      due_date: "2030-01-01T09:00:00Z",
+      reminders: Array.from({ length: 20 }, (_, i) => ({ before: `PT${i + 1}H` })),
+    });
+    expect(addReminder(cmd(), task, { before: "PT30H" })).toMatchObject({ ok: false, refusal: { kind: "conflict" } });
+    const nineteen = { ...task, reminders: task.reminders.slice(1) };
+    expect(addReminder(cmd(), nineteen, { before: "PT30H" })).toMatchObject({ ok: true });
+  });
+});
+
+describe("editing a series: what counts as spawned ahead", () => {
+  const edit = (task: Task, input: Parameters<typeof updateTask>[2], now: string) => accepted(updateTask(cmd(now), task, input)).task;
+
+  it("a series not started yet is no instance: moving its due date earlier keeps the occurrences in between", () => {
+    const later = created({ title: "t", due_date: "2026-05-31T09:00:00Z", recurrence_rule: "FREQ=DAILY" });
+    expect(later.next_occurrence).toBe("2026-06-01T09:00:00.000Z");
+    expect(edit(later, { due_date: "2026-05-02T09:00:00Z" }, NOW).next_occurrence).toBe("2026-05-03T09:00:00.000Z");
+  });
+
+  it("a series whose COUNT ran out, extended, goes on after its last instance (spawned ahead) instead of asking for it again", () => {
+    const three = created({ title: "t", due_date: "2026-05-01T09:00:00Z", recurrence_rule: "FREQ=DAILY;COUNT=3" });
+    const ended = { ...three, next_occurrence: null }; // May 3's instance exists; the rule has no more
+    expect(edit(ended, { recurrence_rule: "FREQ=DAILY;COUNT=5" }, "2026-05-02T10:00:00.000Z").next_occurrence).toBe(
+      "2026-05-04T09:00:00.000Z",
+    );
+  });
+
+  it("switched to after_completion, the instance spawned ahead becomes the current one (no second instance)", () => {
+    const daily = created({ title: "t", due_date: "2026-05-02T09:00:00Z", recurrence_rule: "FREQ=DAILY" });
+    const ahead = { ...daily, next_occurrence: "2026-05-04T09:00:00.000Z" }; // May 3's instance exists
+    expect(edit(ahead, { recurrence_mode: "after_completion" }, "2026-05-02T10:00:00.000Z").next_occurrence).toBe(
+      "2026-05-03T09:00:00.000Z",
+    );
+  });
+});
+
 describe("tag names: trimmed, never blank, unique case-insensitively however they are spaced", () => {
   it("task tags: surrounding spaces are dropped; a blank one is a 400 naming it, never silently dropped", () => {
     expect(created({ title: "t", tags: [" Home ", "HOME", "Work "] }).tags).toEqual(["HOME", "Work"]);

@@ -7,7 +7,14 @@
  * Pure apart from the ids and clock the caller passes in.
  */
 import { newEvent } from "../contracts/envelope.ts";
-import type { RecurrenceMode, ReminderSpec, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
+import {
+  MAX_REMINDERS_PER_TASK,
+  type RecurrenceMode,
+  type ReminderSpec,
+  type TaskChanges,
+  type TaskEvent,
+  type TaskFields,
+} from "../contracts/events.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { isValidTimezone, neverMatches, nextOccurrence, occurrencesAfter, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
@@ -214,9 +221,8 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     // An after_completion series' next_occurrence is its current instance's due date, which an
     // edit leaves alone: the new rule, time or zone applies from the next instance on. Before its
     // first instance the series is its own current one, so it follows the series' own start.
-    const start = after.due_date ?? task.created_at;
-    if (isOwnCurrentInstance(task) && Date.parse(start) !== Date.parse(task.next_occurrence as string))
-      next.next_occurrence = { old: task.next_occurrence, new: start };
+    if (next.due_date && isOwnCurrentInstance(task))
+      next.next_occurrence = { old: task.next_occurrence, new: after.due_date ?? task.created_at };
   } else if (next.recurrence_rule || next.due_date || next.timezone || next.recurrence_mode) {
     // Back to `schedule`: the next occurrence after the current instance, never in the past.
     // Still `schedule`: after the instance already spawned ahead, which stays as it is.
@@ -224,7 +230,9 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
       ? task.next_occurrence && Date.parse(task.next_occurrence) > Date.parse(cmd.now)
         ? task.next_occurrence
         : cmd.now
-      : (spawnedAhead(task, cmd.now) ?? cmd.now);
+      : after.recurrence_mode === "schedule"
+        ? (spawnedAhead(task, cmd.now) ?? cmd.now)
+        : cmd.now;
     // A plain task made an after_completion series is its own first instance, as a new series is.
     const ownFirst = after.recurrence_mode === "after_completion" && task.recurrence_rule === null;
     const occurrence = !after.recurrence_rule
@@ -245,11 +253,14 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
  * spawn, which moves nothing, and the series would wait for a later occurrence to come due.
  */
 function spawnedAhead(task: Task, now: string): string | null {
-  if (!task.recurrence_rule || !task.next_occurrence) return null;
+  if (!task.recurrence_rule) return null;
   const start = new Date(task.due_date ?? task.created_at);
+  // The series' own start is the series itself, not an instance.
+  const after = new Date(Math.max(Date.parse(now), start.getTime()));
+  // A series whose rule has ended (no next occurrence) has its instances up to the last one.
+  const before = task.next_occurrence ? new Date(task.next_occurrence) : undefined;
   try {
-    const ahead = occurrencesAfter(task.recurrence_rule, start, task.timezone, new Date(now), 400, new Date(task.next_occurrence));
-    return ahead.at(-1)?.toISOString() ?? null;
+    return occurrencesAfter(task.recurrence_rule, start, task.timezone, after, 400, before).at(-1)?.toISOString() ?? null;
   } catch {
     return null; // a stored rule that can no longer be evaluated: the edit starts from now
   }
@@ -298,6 +309,12 @@ export function skipOccurrence(cmd: Command, task: Task): Decision {
 
 /** POST /tasks/:id/reminders: `input` is the request body; `path` names it in errors. */
 export function addReminder(cmd: Command, task: Task, input: unknown): Decision & { reminder?: ReminderSpec } {
+  // Checked here, where the write is accepted, not in evolve: a log written before the limit replays as it was.
+  if (task.reminders.length >= MAX_REMINDERS_PER_TASK)
+    return refuse({
+      kind: "conflict",
+      message: `task ${task.id} has ${MAX_REMINDERS_PER_TASK} reminders already, the most a task holds; delete one first`,
+    });
   const parsed = parseReminderSpec(input, {
     path: "(body)",
     dueDate: task.due_date ? new Date(task.due_date) : null,

@@ -7,14 +7,7 @@
  * Pure: no I/O, no clock. An event that cannot apply to this state is `rejected` (its writer is
  * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
  */
-import {
-  type EventOf,
-  MAX_REMINDERS_PER_TASK,
-  type RejectReason,
-  type TaskChanges,
-  type TaskEvent,
-  type TaskFields,
-} from "../contracts/events.ts";
+import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
 import { INSTANT_RANGE_MESSAGE, isInstantInRange } from "../contracts/formats.ts";
 import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
@@ -302,8 +295,6 @@ const reminderCreated: Rule<"reminder.created"> = (state, e) => {
   if (!task) return missing(e.aggregate_id);
   const r = e.data.reminder;
   const known = task.reminders.some((x) => x.id === r.id);
-  if (!known && task.reminders.length >= MAX_REMINDERS_PER_TASK)
-    return rejected("conflict", `task ${task.id} has ${MAX_REMINDERS_PER_TASK} reminders already, the most a task holds; delete one first`);
   const reminders = known ? task.reminders : [...task.reminders, { ...r, notified: false, created_at: e.timestamp }];
   return applied(
     state,
