@@ -22,7 +22,7 @@ test-faults: ## fault tests: broker outage, SIGKILLed services, restarted Redis/
 	@STACK_PROFILE=faults STACK_PORT_BASE=3 stack/test.sh --project faults
 
 token: ## print a JWT for the local stack: make token USER=alice
-	@test -n "$(USER)" || { echo "usage: make token USER=<id>" >&2; exit 2; }
+	@test "$(origin USER)" = "command line" || { echo "usage: make token USER=<id> (USER from the shell is not taken)" >&2; exit 2; }
 	@. stack/node-env.sh && TASKSTREAM_PROFILE=$${TASKSTREAM_PROFILE:-dev} node --import tsx bin/taskstream.ts token "$(USER)"
 
 format: ## apply biome's formatting and safe fixes

@@ -30,6 +30,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ [env]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [env]: value })).toThrow(new RegExp(`^${env}=`));
   });
+
+  it("never prints a secret or a URL's password in the error", () => {
+    expect(() => loadConfig({ JWT_SECRET: "hunter2-but-short" })).toThrow(/^JWT_SECRET=\(17 characters, not shown\) is invalid/);
+    expect(() => loadConfig({ REDIS_URL: "http://:SuperSecretPw@host:6379" })).toThrow(
+      /^REDIS_URL="http:\/\/:\*\*\*@host:6379" is invalid/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: "mysql://app:pa:ss@db/x" })).not.toThrow(/pa:ss/);
+  });
 });
 
 describe("secured brokers", () => {

@@ -15,6 +15,8 @@ interface Setting<S extends TSchema> {
   schema: S;
   default?: Static<S>;
   doc: string;
+  /** Never printed, not even in the error about it (its length is). */
+  secret?: boolean;
 }
 const setting = <S extends TSchema>(s: Setting<S>): Setting<S> => s;
 
@@ -60,6 +62,7 @@ export const settings = {
     env: "KAFKA_SASL_PASSWORD",
     schema: Type.String({ minLength: 1 }),
     doc: "SASL password (with KAFKA_SASL_MECHANISM); from a secret, never a file in the repo.",
+    secret: true,
   }),
   kafkaSsl: setting({
     env: "KAFKA_SSL",
@@ -114,6 +117,7 @@ export const settings = {
     schema: Type.String({ minLength: 32 }),
     default: LOCAL_JWT_SECRET,
     doc: "HS256 secret (at least 32 characters). Ignored when JWT_JWKS_URL is set. The default is for TASKSTREAM_PROFILE=dev only.",
+    secret: true,
   }),
   jwtJwksUrl: setting({
     env: "JWT_JWKS_URL",
@@ -252,13 +256,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = Value.Convert(s.schema, raw);
     if (!Value.Check(s.schema, value)) {
       const first = Value.Errors(s.schema, value).First();
-      throw new ConfigError(`${s.env}=${JSON.stringify(raw)} is invalid: ${first?.message ?? "wrong type"} (${s.doc})`);
+      throw new ConfigError(`${s.env}=${shown(s, raw)} is invalid: ${first?.message ?? "wrong type"} (${s.doc})`);
     }
     out[key] = value;
   }
   const config = out as Config;
   checkCombinations(config);
   return config;
+}
+
+/** A value as an error may print it: a secret by its length only, a URL without its password. */
+function shown(s: Setting<TSchema>, raw: string): string {
+  if (s.secret) return `(${raw.length} characters, not shown)`;
+  return JSON.stringify(raw.replace(/(\/\/[^/@\s]*?:)[^/@\s]*@/g, "$1***@"));
 }
 
 /** Settings that only make sense together; the message names the one to fix. */

@@ -14,6 +14,7 @@
  */
 import type { MiddlewareHandler } from "hyper-express";
 import { originMatcher } from "../common/origins.ts";
+import { answerRaw } from "./http.ts";
 
 export const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 export const ALLOWED_HEADERS = "authorization, content-type, idempotency-key, x-correlation-id";
@@ -44,6 +45,6 @@ export function corsMiddleware(corsOrigins: string): MiddlewareHandler {
       res.header("access-control-allow-headers", ALLOWED_HEADERS);
       res.header("access-control-max-age", String(PREFLIGHT_MAX_AGE_SECONDS));
     }
-    res.status(204).send();
+    answerRaw(req, res, 204, {}, null);
   };
 }

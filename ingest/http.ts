@@ -117,13 +117,34 @@ export function sendError(req: Request, res: Response, err: unknown): number {
   return apiError.status;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large" };
+const STATUS_TEXT: Record<number, string> = { 204: "No Content", 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large" };
 
 /**
  * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
  * however large the client declared it).
  */
 function answerAndClose(req: Request, res: Response, error: ApiError, close = declaredLength(req) > DRAIN_LIMIT_BYTES || isChunked(req)) {
+  // The answer goes out now. A body of a plausible size is still received (and discarded) so a
+  // client that writes all of it before reading sees the answer, not a reset; a huge one, or one
+  // of unknown length, is not.
+  answerRaw(req, res, error.status, { ...error.headers, "content-type": "application/json" }, JSON.stringify(error.toJSON()), close);
+}
+
+/**
+ * Ends the response on uWS itself, with the headers already set on it (CORS and browser safety,
+ * cors.ts; the correlation id) and `headers`. `body` null (a 204) sends none and no Content-Length
+ * (uWS omits it only when called without arguments; `close` is for answers with a body). Why not
+ * hyper-express: 6.18 ends a 204 with `endWithoutBody(undefined)`, which this uWS build writes as
+ * `Content-Length: 9223372036854775808` (2^63), an answer proxies such as nginx refuse.
+ */
+export function answerRaw(
+  req: Request,
+  res: Response,
+  status: number,
+  headers: Record<string, string>,
+  body: string | null,
+  close = false,
+) {
   // hyper-express 6.18 keeps streaming the body into the request; `_body_parser_stop` (what its
   // own limit handling calls) makes it drop further chunks and leaves the socket flowing, so uWS
   // can write now. Internal to hyper-express: pinned in package.json, covered by the hardening test.
@@ -131,15 +152,12 @@ function answerAndClose(req: Request, res: Response, error: ApiError, close = de
   const raw = res.raw;
   res.completed = true;
   raw.cork(() => {
-    raw.writeStatus(`${error.status} ${STATUS_TEXT[error.status] ?? "Error"}`);
-    // Headers already set on the response (CORS and browser safety, cors.ts; the correlation id) go out too.
+    raw.writeStatus(`${status} ${STATUS_TEXT[status] ?? "Error"}`);
     const set = (res as unknown as { _headers?: Record<string, string | string[]> })._headers ?? {};
     for (const [k, v] of Object.entries(set)) for (const one of [v].flat()) raw.writeHeader(k, one);
-    for (const [k, v] of Object.entries({ ...error.headers, "content-type": "application/json" })) raw.writeHeader(k, v);
-    // The answer goes out now. A body of a plausible size is still received (and discarded) so a
-    // client that writes all of it before reading sees the answer, not a reset; a huge one, or one
-    // of unknown length, is not.
-    raw.end(JSON.stringify(error.toJSON()), close);
+    for (const [k, v] of Object.entries(headers)) raw.writeHeader(k, v);
+    if (body === null) raw.endWithoutBody();
+    else raw.end(body, close);
   });
 }
 
@@ -303,6 +321,10 @@ type Method = "get" | "post" | "put" | "patch" | "delete";
  * task). It runs first, on the timezone this process last saw and no pending writes, and its
  * event is admitted and remembered in one Redis round trip if those were right (else it runs
  * again the usual way): one round trip per write instead of two.
+ *
+ * `waitsForAll`: the handler reads more of the user's data than the task in its path (a write
+ * that looks tags up), so admission returns all the user's pending writes for `Deps.settled`, as
+ * it does for a list.
  */
 export function route(
   server: Server,
@@ -310,7 +332,7 @@ export function route(
   method: Method,
   path: string,
   handler: (ctx: Ctx) => Promise<Reply>,
-  { decidedFirst = false } = {},
+  { decidedFirst = false, waitsForAll = false } = {},
 ): void {
   registeredRoutes.push({ method, path });
   const isWrite = method !== "get";
@@ -328,7 +350,7 @@ export function route(
       // The user's own pending settings, and the pending writes of the task in the path.
       aggregates: taskId ? [ctx.userId, taskId] : [ctx.userId],
       // A list of tasks waits for all the user's pending writes.
-      index: !isWrite && taskId === undefined,
+      index: waitsForAll || (!isWrite && taskId === undefined),
     });
     if (admitted.retryAfter > 0) throw errors.rateLimited(admitted.retryAfter);
     if (admitted.replay) return admitted.replay;

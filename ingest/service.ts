@@ -101,7 +101,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         ),
         cursors: cursorCodec(config.jwtSecret ?? config.jwtJwksUrl ?? ""),
         timezoneOf: timezoneOf(db, redis, keys),
-        ...readYourWrites(redis, keys, admit),
+        ...readYourWrites(db, redis, keys, admit),
       };
       registerTaskRoutes(server, deps);
       registerReminderRoutes(server, deps);

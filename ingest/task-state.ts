@@ -7,6 +7,7 @@ import type { TaskEvent } from "../common/contracts/index.ts";
 import { withPending } from "../common/domain/decide.ts";
 import type { Task } from "../common/domain/model.ts";
 import type { Db } from "../common/postgres.ts";
+import { appliedEventIds } from "../storage/queries/events.ts";
 import { getTask } from "../storage/queries/tasks.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -18,7 +19,32 @@ export const touches = (event: TaskEvent, taskId: string): boolean =>
 
 export async function currentTask(db: Db, userId: string, taskId: string | undefined, pending: readonly TaskEvent[]): Promise<Task | null> {
   if (!isUuid(taskId)) return null;
-  const applied = await getTask(db, userId, taskId);
   const mine = pending.filter((e) => touches(e, taskId));
-  return mine.length === 0 ? applied : withPending(applied, taskId, userId, mine);
+  if (mine.length === 0) return getTask(db, userId, taskId);
+  const { value: applied, unapplied } = await readWithPending(db, mine, () => getTask(db, userId, taskId));
+  return unapplied.length === 0 ? applied : withPending(applied, taskId, userId, unapplied);
+}
+
+/**
+ * `read` of the projection, and which of `pending` it does not hold yet. A pending write leaves
+ * Redis only after the processors' commit, so one may be in both: evolved again, it would count
+ * twice (a version that never existed). Which are stored is read before and after `read`; the
+ * same answer both times means no pending write was committed meanwhile, so `read` holds exactly
+ * those (a write's event and its effects commit together).
+ */
+export async function readWithPending<T>(
+  db: Db,
+  pending: readonly TaskEvent[],
+  read: () => Promise<T>,
+): Promise<{ value: T; unapplied: TaskEvent[] }> {
+  const ids = pending.map((e) => e.event_id);
+  let before = await appliedEventIds(db, ids);
+  for (let attempt = 1; ; attempt++) {
+    const value = await read();
+    const after = await appliedEventIds(db, ids);
+    // Commits only add: the same size is the same set. After three tries, a write counted twice
+    // (its version one too high) is the lesser wrong than a write of the client's not shown.
+    if (after.size === before.size || attempt === 3) return { value, unapplied: pending.filter((e) => !before.has(e.event_id)) };
+    before = after;
+  }
 }

@@ -7,6 +7,7 @@ import type { Task } from "../../common/domain/model.ts";
 import { errors } from "../../common/errors.ts";
 import type { Db } from "../../common/postgres.ts";
 import type { RedisKeys } from "../../common/redis.ts";
+import type { Cursor, TaskFilter } from "../../storage/queries/tasks.ts";
 import type { Page } from "../../storage/queries/user-data.ts";
 import type { CursorCodec } from "../cursor.ts";
 import type { Ctx, HttpDeps, Reply } from "../http.ts";
@@ -27,8 +28,8 @@ export interface RouteDeps {
   timezoneOf: (userId: string) => Promise<string>;
   /** Waits (bounded) until the request's pending writes are applied; leaves in ctx.pending those still pending. */
   settled: (ctx: Ctx) => Promise<void>;
-  /** Listed tasks with the writes still pending after `settled` evolved over them. */
-  withPendingWrites: (ctx: Ctx, tasks: Task[]) => Promise<Task[]>;
+  /** A page of the task list (after `settled`) with the writes still pending evolved over it. */
+  listWithPending: (ctx: Ctx, filter: TaskFilter) => Promise<{ tasks: Task[]; next: Cursor | null }>;
 }
 
 export const command = (ctx: Ctx): Command => ({

@@ -13,7 +13,11 @@ import { answer, command, listPage, loadTask, type RouteDeps } from "./context.t
 
 export function registerTagRoutes(server: Server, d: RouteDeps) {
   const ctxOf = (ctx: Ctx, aggregateId: string) => ({ user_id: ctx.userId, aggregate_id: aggregateId, correlation_id: ctx.correlationId });
+  // A tag write looks tags up: it waits (bounded) for the user's writes accepted before it, so a
+  // tag just created can be renamed, attached or deleted, and a name just taken is a 409 at once.
+  const settled = { waitsForAll: true };
   const loadTag = async (ctx: Ctx) => {
+    await d.settled(ctx);
     const tag = isUuid(ctx.params.tag_id) ? await getTag(d.db, ctx.userId, ctx.params.tag_id) : null;
     if (!tag) throw errors.notFound(`tag ${ctx.params.tag_id}`);
     return tag;
@@ -31,68 +35,105 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     return { status: 200, body: { tags, next_cursor: next ? d.cursors.encode("tags", "asc", next) : null } };
   });
 
-  route(server, d.http, "post", "/api/:user_id/tags", async (ctx) => {
-    const body = await ctx.body(CreateTag);
-    const name = nameOf(body.name);
-    if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
-    const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name, color: body.color ?? null });
-    const { queued } = await d.writer.emit(e);
-    return {
-      status: 202,
-      body: {
-        tag: { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp },
-        event_id: e.event_id,
-        correlation_id: ctx.correlationId,
-        queued,
-      },
-    };
-  });
+  route(
+    server,
+    d.http,
+    "post",
+    "/api/:user_id/tags",
+    async (ctx) => {
+      const body = await ctx.body(CreateTag);
+      const name = nameOf(body.name);
+      await d.settled(ctx);
+      if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
+      const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name, color: body.color ?? null });
+      const { queued } = await d.writer.emit(e);
+      return {
+        status: 202,
+        body: {
+          tag: { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp },
+          event_id: e.event_id,
+          correlation_id: ctx.correlationId,
+          queued,
+        },
+      };
+    },
+    settled,
+  );
 
-  route(server, d.http, "patch", "/api/:user_id/tags/:tag_id", async (ctx) => {
-    const body = await ctx.body(UpdateTag);
-    const name = body.name !== undefined ? nameOf(body.name) : undefined;
-    const tag = await loadTag(ctx);
-    if (name !== undefined && tagKey(name) !== tagKey(tag.name) && (await findTagByName(d.db, ctx.userId, name))) {
-      throw errors.conflict(`a tag named "${name}" already exists`);
-    }
-    const changes = {
-      ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
-      ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
-    };
-    const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
-    const { queued } = await d.writer.emit(e);
-    return {
-      status: 202,
-      body: {
-        tag: { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color },
-        event_id: e.event_id,
-        correlation_id: ctx.correlationId,
-        queued,
-      },
-    };
-  });
+  route(
+    server,
+    d.http,
+    "patch",
+    "/api/:user_id/tags/:tag_id",
+    async (ctx) => {
+      const body = await ctx.body(UpdateTag);
+      const name = body.name !== undefined ? nameOf(body.name) : undefined;
+      const tag = await loadTag(ctx);
+      if (name !== undefined && tagKey(name) !== tagKey(tag.name) && (await findTagByName(d.db, ctx.userId, name))) {
+        throw errors.conflict(`a tag named "${name}" already exists`);
+      }
+      const changes = {
+        ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
+        ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
+      };
+      const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
+      const { queued } = await d.writer.emit(e);
+      return {
+        status: 202,
+        body: {
+          tag: { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color },
+          event_id: e.event_id,
+          correlation_id: ctx.correlationId,
+          queued,
+        },
+      };
+    },
+    settled,
+  );
 
-  route(server, d.http, "delete", "/api/:user_id/tags/:tag_id", async (ctx) => {
-    const tag = await loadTag(ctx);
-    const e = newEvent("tag.deleted", ctxOf(ctx, tag.id), {});
-    const { queued } = await d.writer.emit(e);
-    return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
-  });
+  route(
+    server,
+    d.http,
+    "delete",
+    "/api/:user_id/tags/:tag_id",
+    async (ctx) => {
+      const tag = await loadTag(ctx);
+      const e = newEvent("tag.deleted", ctxOf(ctx, tag.id), {});
+      const { queued } = await d.writer.emit(e);
+      return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
+    },
+    settled,
+  );
 
   const retag = async (ctx: Ctx, tags: (current: string[]) => string[]) => {
     const task = await loadTask(d, ctx);
     return answer(d, ctx, decide.retagTask(command(ctx), task, [...new Set(tags(task.tags))]));
   };
 
-  route(server, d.http, "post", "/api/:user_id/tasks/:task_id/tags", async (ctx) => {
-    const body = await ctx.body(AttachTag);
-    const name = body.tag_id ? (await getTag(d.db, ctx.userId, body.tag_id))?.name : nameOf(body.name ?? "");
-    if (!name) throw errors.notFound(`tag ${body.tag_id}`);
-    return retag(ctx, (current) => (current.some((t) => tagKey(t) === tagKey(name)) ? current : [...current, name]));
-  });
+  route(
+    server,
+    d.http,
+    "post",
+    "/api/:user_id/tasks/:task_id/tags",
+    async (ctx) => {
+      const body = await ctx.body(AttachTag);
+      await d.settled(ctx);
+      const name = body.tag_id ? (await getTag(d.db, ctx.userId, body.tag_id))?.name : nameOf(body.name ?? "");
+      if (!name) throw errors.notFound(`tag ${body.tag_id}`);
+      return retag(ctx, (current) => (current.some((t) => tagKey(t) === tagKey(name)) ? current : [...current, name]));
+    },
+    settled,
+  );
 
-  route(server, d.http, "delete", "/api/:user_id/tasks/:task_id/tags/:tag_id", async (ctx) => {
-    const tag = await loadTag(ctx);
-    return retag(ctx, (current) => current.filter((t) => tagKey(t) !== tagKey(tag.name)));
-  });
+  route(
+    server,
+    d.http,
+    "delete",
+    "/api/:user_id/tasks/:task_id/tags/:tag_id",
+    async (ctx) => {
+      const tag = await loadTag(ctx);
+      return retag(ctx, (current) => current.filter((t) => tagKey(t) !== tagKey(tag.name)));
+    },
+    settled,
+  );
 }

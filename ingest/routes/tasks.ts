@@ -3,7 +3,7 @@ import type { Server } from "hyper-express";
 import * as decide from "../../common/domain/decide.ts";
 import { errors } from "../../common/errors.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
-import { listTasks, type SortBy } from "../../storage/queries/tasks.ts";
+import type { SortBy } from "../../storage/queries/tasks.ts";
 import { type Ctx, route } from "../http.ts";
 import { CreateTask, ListTasksQuery, UpdateTask } from "../schemas.ts";
 import { currentTask, isUuid } from "../task-state.ts";
@@ -50,7 +50,7 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     if (cursor === null)
       throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this sort_by and sort_order" }]);
     await d.settled(ctx);
-    const { tasks, next } = await listTasks(d.db, ctx.userId, {
+    const { tasks, next } = await d.listWithPending(ctx, {
       ...(q.search ? { search: q.search } : {}),
       status: q.status ?? "all",
       ...(q.priority ? { priority: q.priority.split(",") } : {}),
@@ -71,7 +71,7 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     });
     return {
       status: 200,
-      body: { tasks: await d.withPendingWrites(ctx, tasks), next_cursor: next ? d.cursors.encode(sortBy, sortOrder, next) : null },
+      body: { tasks, next_cursor: next ? d.cursors.encode(sortBy, sortOrder, next) : null },
     };
   });
 

@@ -10,6 +10,7 @@ import type { AppliedEvent } from "../../common/contracts/index.ts";
  */
 const EventRow = z.object({ event: z.custom<AppliedEvent>() });
 const SeqRow = z.object({ seq: z.number() });
+const EventIdRow = z.object({ event_id: z.string() });
 
 const envelope = sql.fragment`
   json_build_object(
@@ -27,6 +28,15 @@ export async function storedEvents(db: CommonQueryMethods, eventIds: string[]): 
       sql.type(EventRow)`select ${envelope} from events where event_id = any(${sql.array(eventIds, "uuid")}) order by user_id, seq`,
     ),
   );
+}
+
+/** Which of these events are stored (applied, or derived from one: its effects are in the projection). */
+export async function appliedEventIds(db: CommonQueryMethods, eventIds: readonly string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const ids = await db.anyFirst(
+    sql.type(EventIdRow)`select event_id from events where event_id = any(${sql.array([...eventIds], "uuid")})`,
+  );
+  return new Set(ids);
 }
 
 /** A user's events with seq in (since, until], oldest first. */

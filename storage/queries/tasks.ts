@@ -75,6 +75,38 @@ const sortValue: Record<SortBy, (t: TaskView & { priority_rank?: number }) => st
   title: (t) => t.title,
 };
 
+/**
+ * Whether `listTasks` with this filter would list `t` (ignoring the cursor), for a task not
+ * stored yet (read your writes); undefined for a search, which only PostgreSQL can answer.
+ */
+export function wouldList(f: TaskFilter, t: TaskView): boolean | undefined {
+  if (f.search) return undefined;
+  if (f.status && f.status !== "all" && t.status !== f.status) return false;
+  if (f.priority?.length && !f.priority.includes(t.priority)) return false;
+  if (f.dueDateStart || f.dueDateEnd) {
+    if (t.due_date === null) return false;
+    const due = Date.parse(t.due_date);
+    if (f.dueDateStart && due < Date.parse(f.dueDateStart)) return false;
+    if (f.dueDateEnd && due > Date.parse(f.dueDateEnd)) return false;
+  }
+  if (f.tags?.length) {
+    const wanted = new Set(f.tags.map((x) => x.toLowerCase()));
+    if (!t.tags.some((x) => wanted.has(x.toLowerCase()))) return false;
+  }
+  return true;
+}
+
+/** `listTasks`' order: negative when `a` comes before `b`. */
+export function listOrder(f: Pick<TaskFilter, "sortBy" | "sortOrder">, a: TaskView, b: TaskView): number {
+  const key = (t: TaskView) => {
+    const v = sortValue[f.sortBy](t);
+    return f.sortBy === "created_at" || f.sortBy === "due_date" ? (v === "infinity" ? Number.POSITIVE_INFINITY : Date.parse(String(v))) : v;
+  };
+  const [x, y] = [key(a), key(b)];
+  const byKey = x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return f.sortOrder === "desc" ? -byKey : byKey;
+}
+
 export async function listTasks(
   db: CommonQueryMethods,
   userId: string,

@@ -58,6 +58,10 @@ describe("broker down at start", () => {
     const res = await api("POST", "/tasks", { title: "written before the broker came up" });
     expect(res.status).toBe(202);
     expect(res.body.queued).toBe(true);
+    // Queued, not applied: the list shows it all the same (read your writes), filtered as asked.
+    const listed = await api("GET", "/tasks?status=pending");
+    expect(listed.body.tasks.map((t: { id: string }) => t.id)).toEqual([res.body.task.id]);
+    expect((await api("GET", "/tasks?status=completed")).body.tasks).toEqual([]);
 
     proxy = createServer((c) => {
       const upstream = tcpConnect(Number(brokerPort), brokerHost);

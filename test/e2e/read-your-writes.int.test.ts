@@ -1,7 +1,7 @@
 /**
  * Read your writes under load: right after a write's 202, a GET of the task and of the lists
  * (tasks, reminders, tags, activity) reflect it, whether or not the processors have applied it yet
- * — for many users writing at once.
+ * — for many users writing at once; so do the tag writes that look a tag up.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
@@ -103,6 +103,20 @@ async function oneUserOfTheOtherLists(): Promise<string[]> {
       `tags after create ${i}`,
       (await api("GET", "/tags")).body.tags.some((t: { id: string }) => t.id === tag.body.tag.id),
     );
+    // Tag writes right after the tag's creation: it exists for them, and its name is taken.
+    const fresh = await api("POST", "/tags", { name: `fresh ${i}` });
+    expect(fresh.status).toBe(202);
+    const taken = await api("POST", "/tags", { name: `FRESH ${i}` });
+    check(`duplicate name right after create ${i}: ${taken.status}`, taken.status === 409);
+    const renamed = await api("PATCH", `/tags/${fresh.body.tag.id}`, { name: `renamed ${i}` });
+    check(`rename right after create ${i}: ${renamed.status}`, renamed.status === 202);
+    const attached = await api("POST", `/tasks/${taskId}/tags`, { tag_id: fresh.body.tag.id });
+    check(
+      `attach by id right after rename ${i}: ${attached.status}`,
+      attached.status === 202 && attached.body.task.tags.includes(`renamed ${i}`),
+    );
+    const deleted = await api("DELETE", `/tags/${fresh.body.tag.id}`);
+    check(`delete right after attach ${i}: ${deleted.status}`, deleted.status === 202);
   }
   return misses;
 }
