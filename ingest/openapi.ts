@@ -3,7 +3,7 @@
  * validate them (ingest/schemas.ts) and the events they produce (common/contracts).
  */
 import type { TSchema } from "@sinclair/typebox";
-import { TaskEvent } from "../common/contracts/index.ts";
+import { TaskEvent, WireEvent } from "../common/contracts/index.ts";
 import {
   AttachTag,
   CreateTag,
@@ -21,7 +21,7 @@ import {
 export const registeredRoutes: { method: string; path: string }[] = [];
 
 /** Request schemas by route; the test in openapi.test.ts checks every route with a body or query is here. */
-export const routeSchemas: Record<string, { summary: string; body?: TSchema; query?: TSchema }> = {
+export const routeSchemas: Record<string, { summary: string; body?: TSchema; query?: TSchema; response?: object }> = {
   "POST /api/:user_id/tasks": { summary: "Create a task", body: CreateTask },
   "GET /api/:user_id/tasks": { summary: "List, search, filter and sort tasks", query: ListTasksQuery },
   "GET /api/:user_id/tasks/:task_id": { summary: "One task with its tags and pending reminders" },
@@ -44,7 +44,19 @@ export const routeSchemas: Record<string, { summary: string; body?: TSchema; que
   "GET /api/:user_id/settings": { summary: "The user's settings" },
   "PUT /api/:user_id/settings": { summary: "Change the user's timezone; future recurrences follow it", body: Settings },
   "GET /api/:user_id/activity-logs": { summary: "Activity feed, newest first", query: PageQuery },
-  "GET /api/:user_id/events": { summary: "Polling fallback: events after `since`, oldest first", query: EventsQuery },
+  "GET /api/:user_id/events": {
+    summary: "Polling fallback: events after `since`, oldest first",
+    query: EventsQuery,
+    response: {
+      type: "object",
+      properties: {
+        events: { type: "array", items: { $ref: "#/components/schemas/WireEvent" } },
+        seq: { type: "integer", description: "The user's latest seq" },
+        type: { const: "resync_required", description: "Only when `since` is older than what is kept: events is empty" },
+      },
+      required: ["events", "seq"],
+    },
+  },
 };
 
 const ErrorBody = {
@@ -92,6 +104,7 @@ export function openApiDocument(): object {
       responses: {
         [isWrite ? "202" : "200"]: {
           description: isWrite ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued" : "OK",
+          ...(spec?.response ? { content: { "application/json": { schema: spec.response } } } : {}),
         },
         ...Object.fromEntries(
           ["400", "401", "403", "404", "408", "409", "413", "415", "429", "431", "503"].map((s) => [
@@ -108,9 +121,9 @@ export function openApiDocument(): object {
       title: "taskstream",
       version: "1.0.0",
       description:
-        "Event-driven real-time task API. Events: see components.schemas.TaskEvent; WebSocket: ws://host:FANOUT_PORT/api/ws/{user_id}.",
+        "Event-driven real-time task API. Events as clients receive them (WebSocket ws://host:FANOUT_PORT/api/ws/{user_id}, GET /events): components.schemas.WireEvent; as written to the broker: TaskEvent.",
     },
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } }, schemas: { TaskEvent } },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } }, schemas: { TaskEvent, WireEvent } },
     paths,
   };
 }

@@ -1,8 +1,9 @@
 /** Write semantics on the real stack: Idempotency-Key, rate limit, last write wins, OpenAPI. */
 import { randomUUID } from "node:crypto";
+import { Value } from "@sinclair/typebox/value";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../common/auth.ts";
-import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
+import { newEvent, serializeEvent, topicName, WireEvent } from "../common/contracts/index.ts";
 import { createKafka, createProducer } from "../common/kafka.ts";
 import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../test/harness.ts";
 import { routeSchemas } from "./openapi.ts";
@@ -112,6 +113,20 @@ describe("OpenAPI", () => {
       expect(doc.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()], key).toBeDefined();
     }
     expect(doc.paths["/api/{user_id}/tasks"].post.requestBody.content["application/json"].schema.properties.title.maxLength).toBe(500);
+    // The events clients receive are what the document says they are.
+    const u = await user();
+    const task = (await u.api("POST", "/tasks", { title: "described", due_date: "2031-01-01T09:00:00Z", reminders: [{ before: "PT1H" }] }))
+      .body.task;
+    expect((await u.api("PATCH", `/tasks/${task.id}`, { title: "described twice" })).status).toBe(202);
+    const events = await eventually(async () => {
+      const r = await u.api("GET", "/events?since=0");
+      return r.body.events?.length === 2 ? r.body.events : undefined;
+    });
+    for (const e of events) expect(Value.Check(WireEvent, e), JSON.stringify(e)).toBe(true);
+    expect(doc.components.schemas.WireEvent).toBeDefined();
+    expect(doc.paths["/api/{user_id}/events"].get.responses["200"].content["application/json"].schema.properties.events.items.$ref).toBe(
+      "#/components/schemas/WireEvent",
+    );
     for (const list of ["tags", "reminders", "activity-logs"]) {
       const names = doc.paths[`/api/{user_id}/${list}`].get.parameters.map((p: { name: string }) => p.name);
       expect(names, list).toEqual(expect.arrayContaining(["limit", "cursor"]));

@@ -203,6 +203,25 @@ export const TaskEvent = Type.Union(
   { $id: "taskstream/event", title: "TaskEvent" },
 );
 
+/**
+ * What clients receive (wire.ts: the WebSocket, the polling API): an applied event, so with
+ * `version` and `seq`, plus `type` (= event_type).
+ */
+export const WireEvent = Type.Union(
+  EVENT_TYPES.map((t) =>
+    Type.Object(
+      {
+        type: Type.Literal(t),
+        ...eventSchemas[t].properties,
+        version: Type.Integer({ minimum: 1 }),
+        seq: Type.Integer({ minimum: 1 }),
+      },
+      { title: `${t} (as received)`, additionalProperties: false },
+    ),
+  ),
+  { $id: "taskstream/wire-event", title: "WireEvent" },
+);
+
 type DataOf<K extends EventType> = Static<(typeof eventDataSchemas)[K]>;
 /** One event of type K. `TaskEvent` (below) is the union on `event_type`. */
 export interface EventOf<K extends EventType> {
