@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseEvent } from "./contracts/index.ts";
+import { occurrencesAfter } from "./recurrence.ts";
+import { reminderFireTime } from "./reminder-time.ts";
 import {
   durationMs,
   instanceBefore,
   instanceId,
   instanceReminders,
+  MAX_INSTANCES_AHEAD,
   moveSeries,
   spawnLeadMs,
   spawnTime,
@@ -125,12 +128,30 @@ describe("spawn ahead (lead time)", () => {
     expect(spawnTime(weekly, dstMonday, 0)).toEqual(dstMonday);
   });
 
-  it("never spawns before the previous occurrence is due (at most one instance ahead)", () => {
-    const daily = { ...weekly, recurrence_rule: "FREQ=DAILY", reminders: [{ id: "a", before: "PT36H" }] };
-    // Monday's instance spawns when Sunday's falls due (09:00 EDT Sunday), not 36 h ahead.
-    expect(spawnTime(daily, dstMonday, DAY)).toEqual(new Date("2026-03-08T13:00:00.000Z"));
+  it("by RECURRENCE_LEAD alone never spawns before the previous occurrence is due (one instance ahead)", () => {
+    const daily = { ...weekly, recurrence_rule: "FREQ=DAILY", reminders: [] };
     // Across the DST night a day is 23 h: a 24 h lead still waits for Sunday 09:00.
-    expect(spawnTime({ ...daily, reminders: [] }, dstMonday, DAY)).toEqual(new Date("2026-03-08T13:00:00.000Z"));
+    expect(spawnTime(daily, dstMonday, DAY)).toEqual(new Date("2026-03-08T13:00:00.000Z"));
+    // A longer RECURRENCE_LEAD does not put more instances ahead either.
+    expect(spawnTime(daily, dstMonday, 3 * DAY)).toEqual(new Date("2026-03-08T13:00:00.000Z"));
+  });
+
+  it("spawns as early as a reminder longer than the interval needs, so it fires on time, at most MAX_INSTANCES_AHEAD ahead", () => {
+    const daily = { ...weekly, recurrence_rule: "FREQ=DAILY", reminders: [{ id: "a", before: "PT36H" }] };
+    // Its reminder's fire time (across the DST change) less the margin.
+    const at = spawnTime(daily, dstMonday, DAY);
+    const fires = reminderFireTime({ kind: "before", before: "PT36H" }, dstMonday, daily.timezone) as Date;
+    expect(at.getTime()).toBe(fires.getTime() - 60_000);
+    // Two instances are ahead meanwhile (Sunday's and Monday's).
+    expect(at.getTime()).toBeLessThan(Date.parse("2026-03-08T13:00:00.000Z"));
+    // A reminder a year ahead on a daily series: MAX_INSTANCES_AHEAD, not 365.
+    const yearly = { ...daily, reminders: [{ id: "b", before: "P365D" }] };
+    const june = new Date("2026-06-15T13:00:00.000Z"); // 09:00 EDT, 105 days into the series
+    const far = spawnTime(yearly, june, DAY);
+    // Spawned when the occurrence 31 before it is due: then it and the 30 between are ahead.
+    const between = occurrencesAfter("FREQ=DAILY", new Date(weekly.due_date), weekly.timezone, far, 400, june);
+    expect(between.length + 1).toBe(MAX_INSTANCES_AHEAD);
+    expect(far).toEqual(new Date(june.getTime() - MAX_INSTANCES_AHEAD * DAY));
   });
 
   it("copies the series' reminders to each instance as offsets of its own due date, with ids derived from the instance", () => {

@@ -15,7 +15,7 @@ import {
 } from "./contracts/index.ts";
 import { nameBasedUuid } from "./ids.ts";
 import { nextOccurrence, occurrencesAfter } from "./recurrence.ts";
-import { reminderFireTime } from "./reminder-time.ts";
+import { MAX_REMINDER_LEAD_DAYS, reminderFireTime } from "./reminder-time.ts";
 
 /** The start of a series: its due date, else its creation (as ingest computes next_occurrence). */
 export const seriesStart = (task: { due_date: string | null; created_at: string }): Date => new Date(task.due_date ?? task.created_at);
@@ -200,21 +200,36 @@ export interface SpawningSeries {
 }
 
 /**
- * When the instance due at `occurrence` is spawned: its lead time before it (spawnLeadMs), but
- * never before the series' previous occurrence is due, so at most one instance of a series is
- * ahead of its due time (a daily series with a 36 h reminder spawns tomorrow's when today's falls due).
+ * Most instances of one series ahead of their due time at once: a `before` reminder reaching
+ * further than this many occurrences fires late (a daily series with a reminder a year ahead
+ * would otherwise hold 365 instances).
+ */
+export const MAX_INSTANCES_AHEAD = 31;
+
+/**
+ * When the instance due at `occurrence` is spawned: its lead time before it (spawnLeadMs). By
+ * RECURRENCE_LEAD alone never before the series' previous occurrence is due, so one instance of a
+ * series is ahead of its due time (a daily series spawns tomorrow's when today's falls due, also
+ * across a 23 h DST day). A reminder that reaches further spawns it as early as the reminder
+ * needs (CONTRACT.md: an instance exists ahead of its largest `before` reminder), so several are
+ * ahead, at most MAX_INSTANCES_AHEAD.
  */
 export function spawnTime(series: SpawningSeries, occurrence: Date, minLeadMs: number): Date {
-  const lead = spawnLeadMs(occurrence, series.timezone, series.due_date, series.reminders, minLeadMs);
-  if (lead <= 0) return occurrence;
+  const needed = spawnLeadMs(occurrence, series.timezone, series.due_date, series.reminders, minLeadMs);
+  if (needed <= 0) return occurrence;
+  // Reminders are at most MAX_REMINDER_LEAD_DAYS ahead (an `at` reminder of the series, counted
+  // as an offset, may be more): a day more keeps the search below its 400 daily occurrences.
+  const lead = Math.min(needed, (MAX_REMINDER_LEAD_DAYS + 1) * 86_400_000);
   const from = occurrence.getTime() - lead;
-  // The latest occurrence before this one, if it lies within the lead.
+  // The occurrences due within the lead before this one (the series' own start among them).
   const start = seriesStart(series);
-  let floor = start.getTime() > from && start.getTime() < occurrence.getTime() ? start.getTime() : from;
-  for (const d of occurrencesAfter(series.recurrence_rule, start, series.timezone, new Date(from - 1), 400, occurrence)) {
-    floor = Math.max(floor, d.getTime());
-  }
-  return new Date(floor);
+  const earlier = occurrencesAfter(series.recurrence_rule, start, series.timezone, new Date(from - 1), 400, occurrence).map((d) =>
+    d.getTime(),
+  );
+  if (start.getTime() > from && start.getTime() < occurrence.getTime() && earlier[0] !== start.getTime()) earlier.unshift(start.getTime());
+  const ahead = needed > minLeadMs ? MAX_INSTANCES_AHEAD : 1;
+  const floor = earlier.length >= ahead ? (earlier[earlier.length - ahead] as number) : from;
+  return new Date(Math.max(from, floor));
 }
 
 /** What an instance is made from: its series as the projection holds it. */
