@@ -17,7 +17,7 @@ const validValue: Record<CursorKey, (v: unknown) => boolean> = {
   created_at: (v) => typeof v === "string" && isDateTime(v),
   due_date: (v) => typeof v === "string" && (v === "infinity" || isDateTime(v)),
   priority: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 3,
-  title: (v) => typeof v === "string" && v.length <= 500 && isStorableText(v),
+  title: (v) => typeof v === "string" && v.length <= 1500 && isStorableText(v), // lower() of a title of 500 may be longer
   // lower() of a name of up to 64 characters can be a little longer than it.
   tags: (v) => typeof v === "string" && v.length <= 256 && isStorableText(v),
   reminders: (v) => typeof v === "string" && isDateTime(v),

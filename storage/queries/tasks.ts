@@ -40,6 +40,9 @@ const taskColumns = sql.fragment`
       'notified', r.notified)) order by r.remind_at)
     from reminders r where r.task_id = t.id and not r.notified), '[]') as reminders`;
 
+/** A listed row: the task, and its title's sort key as PostgreSQL computes it (for the cursor). */
+const ListedRow = TaskRow.extend({ title_key: z.string() });
+
 export async function getTask(db: CommonQueryMethods, userId: string, taskId: string): Promise<TaskView | null> {
   return db.maybeOne(sql.type(TaskRow)`select ${taskColumns} from tasks t where t.user_id = ${userId} and t.id = ${taskId}`);
 }
@@ -66,13 +69,15 @@ const sortExpr: Record<SortBy, FragmentSqlToken> = {
   created_at: sql.fragment`t.created_at`,
   due_date: sql.fragment`coalesce(t.due_date, 'infinity'::timestamptz)`,
   priority: sql.fragment`t.priority_rank`,
-  title: sql.fragment`t.title`,
+  title: sql.fragment`lower(t.title)`,
 };
-const sortValue: Record<SortBy, (t: TaskView & { priority_rank?: number }) => string | number> = {
+const sortValue: Record<SortBy, (t: TaskView) => string | number> = {
   created_at: (t) => t.created_at,
   due_date: (t) => t.due_date ?? "infinity",
   priority: (t) => ({ low: 0, medium: 1, high: 2, urgent: 3 })[t.priority],
-  title: (t) => t.title,
+  // PostgreSQL's lower() (the index's) may differ from JavaScript's for a few characters: a
+  // cursor takes the key PostgreSQL returned with the row (ListedRow), this one only orders.
+  title: (t) => t.title.toLowerCase(),
 };
 
 /**
@@ -156,15 +161,17 @@ export async function listTasks(
   // the index and match most titles, so the walk finds a page at once: they keep the plain query.
   const collectMatches = f.search !== undefined && f.search.trim().length >= 3;
   const rows = collectMatches
-    ? await db.any(sql.type(TaskRow)`
+    ? await db.any(sql.type(ListedRow)`
     with matches as materialized (select t.id, ${key} as k from tasks t where ${filter}),
     page as (select m.id from matches m order by ${desc ? sql.fragment`m.k desc, m.id desc` : sql.fragment`m.k asc, m.id asc`} limit ${f.limit + 1})
-    select ${taskColumns} from page p join tasks t on t.id = p.id
+    select ${taskColumns}, lower(t.title) as title_key from page p join tasks t on t.id = p.id
     order by ${order}`)
-    : await db.any(sql.type(TaskRow)`
-    select ${taskColumns} from tasks t where ${filter}
+    : await db.any(sql.type(ListedRow)`
+    select ${taskColumns}, lower(t.title) as title_key from tasks t where ${filter}
     order by ${order} limit ${f.limit + 1}`);
-  const tasks = rows.slice(0, f.limit);
-  const last = tasks[tasks.length - 1];
-  return { tasks, next: rows.length > f.limit && last ? [sortValue[f.sortBy](last), last.id] : null };
+  const page = rows.slice(0, f.limit);
+  const last = page[page.length - 1];
+  const tasks = page.map(({ title_key, ...task }) => task);
+  if (rows.length <= f.limit || !last) return { tasks, next: null };
+  return { tasks, next: [f.sortBy === "title" ? last.title_key : sortValue[f.sortBy](last), last.id] };
 }

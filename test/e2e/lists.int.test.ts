@@ -172,3 +172,17 @@ describe("tags and reminders", () => {
     }
   });
 });
+
+describe("the task list by title", () => {
+  it("sorts titles case-insensitively (as the tag list), page after page, ties by id", async () => {
+    const api = await user();
+    const titles = ["Bravo", "alpha", "charlie", "Delta", "ALPHA", "echo", "bravo 2"];
+    for (const title of titles) expect((await api("POST", "/tasks", { title })).status).toBe(202);
+    await eventually(async () => ((await api("GET", "/tasks?limit=50")).body.tasks.length === titles.length ? true : undefined));
+    const pages = await allPages(api, "/tasks?sort_by=title&sort_order=asc&limit=2", "tasks");
+    const listed = pages.flat().map((t) => (t as { title: string }).title);
+    expect(listed.map((t) => t.toLowerCase())).toEqual(["alpha", "alpha", "bravo", "bravo 2", "charlie", "delta", "echo"]);
+    const descending = (await allPages(api, "/tasks?sort_by=title&sort_order=desc&limit=3", "tasks")).flat();
+    expect(descending.map((t) => (t as { title: string }).title)).toEqual([...listed].reverse());
+  });
+});

@@ -141,7 +141,8 @@ describe("task list", () => {
     expect(byPriority[0].priority).toBe("urgent");
     expect(byPriority[byPriority.length - 1].priority).toBe("low");
     const byTitle = await all("sort_by=title&sort_order=asc&search=echo");
-    expect(byTitle.map((t) => t.title)).toEqual([...byTitle.map((t) => t.title)].sort());
+    const lower = byTitle.map((t) => t.title.toLowerCase());
+    expect(lower).toEqual([...lower].sort());
   });
 
   it("never shows another user's tasks", async () => {
@@ -171,6 +172,9 @@ describe("task list", () => {
     expect(
       await plan(sql.unsafe`explain select id from tasks where user_id = ${owner} order by priority_rank desc, id desc limit 50`),
     ).toMatch(/tasks_user_priority/);
+    expect(await plan(sql.unsafe`explain select id from tasks t where user_id = ${owner} order by lower(t.title), id limit 50`)).toMatch(
+      /tasks_user_title_ci/,
+    );
   });
 });
 
