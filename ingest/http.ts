@@ -105,6 +105,8 @@ function toApiError(err: unknown): ApiError {
 export function sendError(req: Request, res: Response, err: unknown): number {
   const apiError = toApiError(err);
   if (apiError.status === 500) log.error({ err }, "unhandled error");
+  // An outage, or an error of ours read as one: either way worth seeing.
+  else if (apiError.status === 503) log.warn({ err: (err as Error)?.message ?? String(err) }, "answered 503");
   if (res.completed) return apiError.status;
   if (apiError.status === 413 || apiError.status === 408) {
     // At once, whatever of the body is still to come; a stalled one is not waited for either.

@@ -2,6 +2,7 @@
 import type { Server } from "hyper-express";
 import * as decide from "../../common/domain/decide.ts";
 import { errors } from "../../common/errors.ts";
+import { pgErrorCode } from "../../common/failures.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
 import type { SortBy } from "../../storage/queries/tasks.ts";
 import { type Ctx, route } from "../http.ts";
@@ -50,25 +51,28 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     if (cursor === null)
       throw errors.validation([{ path: "cursor", message: "is not a cursor this API returned for this sort_by and sort_order" }]);
     await d.settled(ctx);
-    const { tasks, next } = await d.listWithPending(ctx, {
-      ...(q.search ? { search: q.search } : {}),
-      status: q.status ?? "all",
-      ...(q.priority ? { priority: q.priority.split(",") } : {}),
-      ...(q.due_date_start ? { dueDateStart: q.due_date_start } : {}),
-      ...(q.due_date_end ? { dueDateEnd: q.due_date_end } : {}),
-      ...(q.tags
-        ? {
-            tags: q.tags
-              .split(",")
-              .map((t) => t.trim())
-              .filter(Boolean),
-          }
-        : {}),
-      sortBy,
-      sortOrder,
-      limit: q.limit ?? DEFAULT_LIMIT,
-      ...(cursor ? { cursor } : {}),
-    });
+    const { tasks, next } = await searchOf(
+      q.search,
+      d.listWithPending(ctx, {
+        ...(q.search ? { search: q.search } : {}),
+        status: q.status ?? "all",
+        ...(q.priority ? { priority: q.priority.split(",") } : {}),
+        ...(q.due_date_start ? { dueDateStart: q.due_date_start } : {}),
+        ...(q.due_date_end ? { dueDateEnd: q.due_date_end } : {}),
+        ...(q.tags
+          ? {
+              tags: q.tags
+                .split(",")
+                .map((t) => t.trim())
+                .filter(Boolean),
+            }
+          : {}),
+        sortBy,
+        sortOrder,
+        limit: q.limit ?? DEFAULT_LIMIT,
+        ...(cursor ? { cursor } : {}),
+      }),
+    );
     return {
       status: 200,
       body: { tasks, next_cursor: next ? d.cursors.encode(sortBy, sortOrder, next) : null },
@@ -86,4 +90,19 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     if (events.length === 0) throw errors.notFound(`history of task ${ctx.params.task_id}`);
     return { status: 200, body: { events } };
   });
+}
+
+/**
+ * The list, with PostgreSQL's refusal of a search it cannot run (an internal error or a program
+ * limit: a query too complex) answered as the request's: a 400 naming `search`, not a 503.
+ */
+async function searchOf<T>(search: string | undefined, list: Promise<T>): Promise<T> {
+  try {
+    return await list;
+  } catch (err) {
+    const code = pgErrorCode(err);
+    if (search !== undefined && code !== undefined && (code === "XX000" || code.startsWith("54")))
+      throw errors.validation([{ path: "search", message: "is too complex a search for the database; use fewer operators" }]);
+    throw err;
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { listOrder, type TaskFilter, type TaskView, wouldList } from "./tasks.ts";
+import { listOrder, type TaskFilter, type TaskView, webSearchText, wouldList } from "./tasks.ts";
 
 const task = (over: Partial<TaskView>): TaskView => ({
   id: "00000000-0000-4000-8000-000000000001",
@@ -55,5 +55,20 @@ describe("listOrder", () => {
     expect(listOrder(f({ sortBy: "due_date", sortOrder: "asc" }), a, b)).toBeGreaterThan(0);
     expect(listOrder(f({ sortBy: "priority", sortOrder: "asc" }), a, b)).toBeLessThan(0);
     expect(listOrder(f({ sortBy: "title", sortOrder: "asc" }), a, { ...a, id: "00000000-0000-4000-8000-00000000000c" })).toBeLessThan(0);
+  });
+});
+
+describe("webSearchText", () => {
+  it.each([
+    ["-a", "-a"],
+    ["--a", "-a"],
+    ['-"a phrase"', '-"a phrase"'],
+    ["e-mail", "e-mail"],
+    ["a - b", "a   b"],
+    ["----", "    "],
+    ["-!-&", " ! &"],
+    ["-été", "-été"],
+  ])("%j reads as %j", (search, expected) => {
+    expect(webSearchText(search)).toBe(expected);
   });
 });

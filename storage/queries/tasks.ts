@@ -112,6 +112,15 @@ export function listOrder(f: Pick<TaskFilter, "sortBy" | "sortOrder">, a: TaskVi
   return f.sortOrder === "desc" ? -byKey : byKey;
 }
 
+/**
+ * The search as websearch_to_tsquery should read it. A "-" negates the word (or quoted phrase) it
+ * stands before; one before anything else means nothing, yet each is stacked as a NOT operator,
+ * and 33 of them fail the query ("tsquery stack too small", SQLSTATE XX000). Those are dropped,
+ * and a run of them before a word is one.
+ */
+export const webSearchText = (search: string): string =>
+  search.replace(/-+(?=[\p{L}\p{N}_"])/gu, "-").replace(/-(?![\p{L}\p{N}_"])/gu, " ");
+
 export async function listTasks(
   db: CommonQueryMethods,
   userId: string,
@@ -127,7 +136,7 @@ export async function listTasks(
   if (f.search) {
     // Words through the full-text index, or a substring of the title through the trigram index.
     where.push(
-      sql.fragment`(t.search @@ websearch_to_tsquery('simple', ${f.search}) or t.title ilike ${`%${f.search.replace(/[\\%_]/g, "\\$&")}%`})`,
+      sql.fragment`(t.search @@ websearch_to_tsquery('simple', ${webSearchText(f.search)}) or t.title ilike ${`%${f.search.replace(/[\\%_]/g, "\\$&")}%`})`,
     );
   }
   if (f.tags?.length) {

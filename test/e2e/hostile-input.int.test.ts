@@ -80,6 +80,14 @@ describe("request bodies", () => {
     expect((await api("GET", "/tasks?search=%27%3B%20drop%20table%20tasks%3B--")).status).toBe(200);
     expect((await api("POST", "/tasks/'%3Bdrop/complete")).status).toBe(404);
   });
+
+  it("answers any search, however many operators it strings together (PostgreSQL's tsquery stack overflowed at 33)", async () => {
+    for (const unit of ["-", "- ", "-!", "!-", "-&", "-|", "-'", '-"', "or -", "--a ", '"', "!", "("]) {
+      const search = unit.repeat(Math.ceil(200 / unit.length)).slice(0, 200);
+      const res = await api("GET", `/tasks?search=${encodeURIComponent(search)}`);
+      expect(res.status, `${JSON.stringify(unit)}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+  });
 });
 
 describe("tokens", () => {
