@@ -50,6 +50,19 @@ describe("moveSeries (timezone change)", () => {
     // 10:00Z is 11:00 in London: the same instants, now read as London time.
     expect(moveSeries(noDue, "Europe/London", now)).toEqual({ timezone: { old: "America/New_York", new: "Europe/London" } });
   });
+
+  it("keeps the instant of a due date whose wall-clock time would leave the supported range", () => {
+    const edge = { ...series, timezone: "UTC", due_date: "1970-01-01T00:00:00.000Z", next_occurrence: "2026-06-02T00:00:00.000Z" };
+    const east = moveSeries(edge, "Asia/Kolkata", new Date("2026-06-01T12:00:00.000Z"));
+    expect(east.due_date).toBeUndefined();
+    expect(east.timezone).toEqual({ old: "UTC", new: "Asia/Kolkata" });
+    // Its occurrences come at the instant's time of day there (05:30 = 00:00 UTC): the next one stays.
+    expect(east.next_occurrence).toBeUndefined();
+    // West of UTC the wall-clock time is an instant in range: kept as every other series'.
+    expect(moveSeries(edge, "America/New_York", new Date("2026-06-01T12:00:00.000Z")).due_date?.new).toBe("1970-01-01T05:00:00.000Z");
+    const late = { ...edge, due_date: "9999-12-31T23:00:00.000Z", next_occurrence: "9999-12-31T23:00:00.000Z" };
+    expect(moveSeries(late, "America/New_York", new Date("2026-06-01T12:00:00.000Z")).due_date).toBeUndefined();
+  });
 });
 
 describe("timezoneMoveEvents", () => {

@@ -5,6 +5,7 @@
 import { DateTime, Duration } from "luxon";
 import {
   type EventOf,
+  isInstantInRange,
   MAX_REMINDERS_PER_TASK,
   newEvent,
   type RecurrenceMode,
@@ -42,7 +43,10 @@ export function moveSeries(task: SeriesTask, timezone: string, now: Date): Serie
   const keepLocal = (iso: string): Date =>
     DateTime.fromISO(iso, { zone: task.timezone }).setZone(timezone, { keepLocalTime: true }).toJSDate();
   const changes: SeriesChanges = { timezone: { old: task.timezone, new: timezone } };
-  const due = task.due_date ? keepLocal(task.due_date).toISOString() : null;
+  // Its wall-clock time, unless that is an instant out of range (a due date near 1970 or 9999):
+  // then its instant, which still is one.
+  const moved = task.due_date ? keepLocal(task.due_date) : null;
+  const due = moved && isInstantInRange(moved.getTime()) ? moved.toISOString() : task.due_date;
   if (task.due_date && due !== task.due_date) changes.due_date = { old: task.due_date, new: due };
   if (task.recurrence_rule && task.next_occurrence) {
     const from = Math.max(now.getTime(), keepLocal(task.next_occurrence).getTime() - 1);

@@ -143,14 +143,15 @@ describe("a user's timezone change that would move a series' reminder before 197
 });
 
 describe("a timezone move that would put a series' due date before 1970", () => {
-  it("is rejected (invalid, naming due_date) where the processors derive it", () => {
+  it("keeps the due date's instant and moves the zone, so the series still follows the user (no rejection the user cannot act on)", () => {
     // Midnight on 1970-01-01 in New York is 05:00Z; midnight in Tokyo would be 1969-12-31T15:00Z.
     const series = created({ title: "t", due_date: "1970-01-01T05:00:00Z", recurrence_rule: "FREQ=DAILY" }, "America/New_York");
     const state = { ...emptyUser(U, "America/New_York"), tasks: new Map([[series.id, series]]) };
     const settings = { event_id: id("settings-2"), user_id: U, correlation_id: id("corr"), timestamp: NOW };
     const [move] = timezoneMoveEvents(settings, "Asia/Tokyo", [series], new Date(NOW));
-    expect(move?.data.changes.due_date?.new).toBe("1969-12-31T15:00:00.000Z");
-    expect(move && evolve(state, move)).toMatchObject({ kind: "rejected", code: "invalid", field: "due_date" });
+    expect(move?.data.changes.due_date).toBeUndefined();
+    expect(move?.data.changes.timezone?.new).toBe("Asia/Tokyo");
+    expect(move && evolve(state, move)).toMatchObject({ kind: "applied" });
   });
 });
 
