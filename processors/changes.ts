@@ -6,6 +6,7 @@ import type { AppliedEvent } from "../common/contracts/index.ts";
 import { type ScheduleChange, scheduleOrNull, type TaskSchedule } from "../common/contracts/schedule.ts";
 import type { ActivityEntry } from "../common/domain/batch.ts";
 import type { Tag, Task, UserState } from "../common/domain/model.ts";
+import { tagKey } from "../common/domain/tags.ts";
 import { spawnTime } from "../common/series.ts";
 import { noChanges, type ProjectionChanges } from "../storage/queries/projection.ts";
 
@@ -14,8 +15,8 @@ const DEFAULT_LEAD_MS = 86_400_000;
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 function tagIdOf(tags: ReadonlyMap<string, Tag> | null, name: string): string {
-  const lower = name.toLowerCase();
-  for (const t of tags?.values() ?? []) if (t.name.toLowerCase() === lower) return t.id;
+  const key = tagKey(name);
+  for (const t of tags?.values() ?? []) if (tagKey(t.name) === key) return t.id;
   throw new Error(`tag "${name}" is not among the user's loaded tags`);
 }
 

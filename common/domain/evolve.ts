@@ -57,7 +57,7 @@ function copy<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
 }
 
 /** Tag ids a task's new tag names create derive from the event, so replay rebuilds the same ids. */
-export const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, name.toLowerCase());
+export const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, tagKey(name));
 
 const byName = (tags: ReadonlyMap<string, Tag> | null, name: string): Tag | undefined => {
   if (!tags) return undefined;

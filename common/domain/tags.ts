@@ -11,5 +11,11 @@ export function tagName(raw: string): string | null {
   return name === "" ? null : name;
 }
 
-/** What a user's tag names are unique by. */
-export const tagKey = (name: string): string => name.trim().toLowerCase();
+/**
+ * What a user's tag names are unique by: their case ignored as PostgreSQL's lower() ignores it
+ * (its unique index on lower(name) is the judge), each character lowercased on its own.
+ * JavaScript's toLowerCase of a whole string differs in two places: "İ" becomes "i̇" (two
+ * characters) and a final "Σ" becomes "ς"; PostgreSQL makes them "i" and "σ". A name that was a
+ * new tag here and a duplicate there made the whole write fail after its 202.
+ */
+export const tagKey = (name: string): string => Array.from(name.trim(), (c) => (c === "\u0130" ? "i" : c.toLowerCase())).join("");

@@ -2,6 +2,7 @@
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import type { TaskView } from "../../common/contracts/task-view.ts";
+import { tagKey } from "../../common/domain/tags.ts";
 
 export type { ReminderView, TaskView } from "../../common/contracts/task-view.ts";
 
@@ -95,8 +96,8 @@ export function wouldList(f: TaskFilter, t: TaskView): boolean | undefined {
     if (f.dueDateEnd && due > Date.parse(f.dueDateEnd)) return false;
   }
   if (f.tags?.length) {
-    const wanted = new Set(f.tags.map((x) => x.toLowerCase()));
-    if (!t.tags.some((x) => wanted.has(x.toLowerCase()))) return false;
+    const wanted = new Set(f.tags.map(tagKey));
+    if (!t.tags.some((x) => wanted.has(tagKey(x)))) return false;
   }
   return true;
 }
@@ -142,10 +143,7 @@ export async function listTasks(
   if (f.tags?.length) {
     // Resolve the user's tag ids first, then let task_tags(tag_id) drive.
     where.push(sql.fragment`t.id in (select tt.task_id from task_tags tt where tt.tag_id = any(array(
-      select g.id from tags g where g.user_id = ${userId} and lower(g.name) = any(${sql.array(
-        f.tags.map((t) => t.toLowerCase()),
-        "text",
-      )}))))`);
+      select g.id from tags g where g.user_id = ${userId} and lower(g.name) = any(${sql.array(f.tags.map(tagKey), "text")}))))`);
   }
   const key = sortExpr[f.sortBy];
   const desc = f.sortOrder === "desc";

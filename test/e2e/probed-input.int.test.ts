@@ -147,4 +147,26 @@ describe("tag names", () => {
     expect(rejected.data).toMatchObject({ event_type: "tag.created", reason: "conflict" });
     expect((await api("GET", "/tags")).body.tags).toHaveLength(1);
   });
+
+  it("are one tag whatever the case in any script (İ and i, Σ and σ as PostgreSQL folds them): a task reuses it, a filter finds it", async () => {
+    const api = await user();
+    expect((await api("POST", "/tags", { name: "ix" })).status).toBe(202);
+    const tasks = [
+      await api("POST", "/tasks", { title: "dotted", tags: ["İX"] }),
+      await api("POST", "/tasks", { title: "two in one", tags: ["İy", "iy"] }),
+      await api("POST", "/tasks", { title: "sigma", tags: ["ΣΑΣ", "σασ"] }),
+      await api("POST", "/tasks", { title: "city", tags: ["İstanbul"] }),
+    ];
+    for (const t of tasks) expect(t.status).toBe(202);
+    const applied = async () => (await api("GET", "/tasks?limit=50")).body.tasks as { id: string; title: string; tags: string[] }[];
+    await eventually(async () => ((await applied()).length === tasks.length ? true : undefined));
+    const events = (await api("GET", "/events?since=0")).body.events as { event_type: string }[];
+    expect(events.filter((e) => e.event_type === "write.rejected")).toEqual([]);
+    const byTitle = new Map((await applied()).map((t) => [t.title, t.tags]));
+    expect(byTitle.get("dotted")).toEqual(["ix"]);
+    expect(byTitle.get("two in one")).toHaveLength(1);
+    expect(byTitle.get("sigma")).toHaveLength(1);
+    const filtered = await api("GET", `/tasks?tags=${encodeURIComponent("İstanbul")}`);
+    expect(filtered.body.tasks.map((t: { title: string }) => t.title)).toEqual(["city"]);
+  });
 });
