@@ -32,8 +32,13 @@ export const errors = {
   conflict: (message: string) => new ApiError(409, "conflict", message),
   bodyTimeout: (ms: number) => new ApiError(408, "request_timeout", `the request body did not arrive within ${ms / 1000} s`),
   tooLarge: (limit: number) => new ApiError(413, "payload_too_large", `request body exceeds ${limit} bytes`),
-  headersTooLarge: (limit: number) => new ApiError(431, "headers_too_large", `request headers (or the token) exceed ${limit} bytes`),
-  unsupportedMedia: () => new ApiError(415, "unsupported_media_type", "send the body as application/json"),
+  headersTooLarge: (limit: number) => new ApiError(431, "headers_too_large", `request headers exceed ${limit} bytes`),
+  unsupportedMedia: (why?: string) =>
+    new ApiError(
+      415,
+      "unsupported_media_type",
+      why ? `${why}: send the body as UTF-8 application/json` : "send the body as application/json",
+    ),
   rateLimited: (retryAfterSeconds: number) =>
     new ApiError(429, "rate_limited", `too many requests; retry after ${retryAfterSeconds} s`, [], {
       "retry-after": String(retryAfterSeconds),

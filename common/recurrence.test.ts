@@ -771,6 +771,20 @@ describe("a rule that never matches (bounded search)", () => {
     expect(nextOccurrence(rule, at(start), zone, at(start))?.toISOString()).toBe(next);
   });
 
+  it.each([
+    ["FREQ=DAILY;UNTIL=20200101T000000Z", "2026-01-01T09:00:00Z", "UTC"],
+    ["FREQ=WEEKLY;UNTIL=20251231", "2026-01-01T09:00:00Z", "UTC"],
+    // 1 January 01:00 in Tokyo is still 31 December in UTC: the date is the zone's.
+    ["FREQ=DAILY;UNTIL=20251231", "2025-12-31T16:00:00Z", "Asia/Tokyo"],
+  ])("%s from %s in %s ends before it starts: never matches, naming UNTIL", (rule, start, zone) => {
+    expect(neverMatches(rule, at(start), zone)).toMatch(/^never matches: UNTIL=/);
+    expect(nextOccurrence(rule, at(start), zone, new Date(at(start).getTime() - 1))).toBeNull();
+  });
+
+  it("UNTIL on the start's own day (inclusive) matches", () => {
+    expect(neverMatches("FREQ=DAILY;UNTIL=20260101", at("2026-01-01T09:00:00Z"), "UTC")).toBeNull();
+  });
+
   it("DAILY and WEEKLY rules always match", () => {
     for (const rule of ["FREQ=DAILY;INTERVAL=1000", "FREQ=WEEKLY;INTERVAL=1000;BYDAY=SU", "FREQ=MONTHLY;BYMONTHDAY=31"])
       expect(neverMatches(rule, at("2030-02-01T00:00:00Z"), "UTC")).toBeNull();

@@ -185,6 +185,8 @@ export function neverMatches(rule: RecurrenceRule | string, dtstart: Date, timez
   const parsed = typeof rule === "string" ? parseOrThrow(rule) : rule;
   if (!isValidTimezone(timezone)) throw new RangeError(`unknown timezone "${timezone}"`);
   const start = instantToFloating(dtstart.getTime(), IANAZone.create(timezone));
+  if (isPastUntil(parsed.until, start, dtstart.getTime()))
+    return `never matches: UNTIL=${formatUntil(parsed.until as Until)} is before the series' start (${dtstart.toISOString()})`;
   if (matchesWithin(parsed, start)) return null;
   const month = new Date(start).toLocaleString("en", { month: "long", timeZone: "UTC" });
   const days = parsed.byMonthDay.join(",");

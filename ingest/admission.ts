@@ -220,7 +220,8 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
   /** The key's slot and the claim to store in it ('' without a key). */
   const idempotency = (userId: string, key: string | undefined, fingerprint: string) => {
     if (key === undefined) return { slot: keys.idempotency(userId, "-"), print: "", claim: "" };
-    if (key.length < 1 || key.length > 200) throw errors.validation([{ path: "Idempotency-Key", message: "must be 1 to 200 characters" }]);
+    if (!/^[\x20-\x7e]{1,200}$/.test(key))
+      throw errors.validation([{ path: "Idempotency-Key", message: "must be 1 to 200 printable ASCII characters (a UUID, say)" }]);
     const print = sha256(fingerprint);
     return { slot: keys.idempotency(userId, sha256(key)), print, claim: JSON.stringify({ print, state: "pending" }) };
   };

@@ -93,7 +93,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What the client is told about `err`: its own mistakes are 4xx, outages 503, anything else 500. */
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof TokenTooLargeError) return errors.headersTooLarge(err.limit);
+  if (err instanceof TokenTooLargeError) return new ApiError(431, "headers_too_large", err.message);
   if (err instanceof AuthError) return errors.unauthorized(err.message);
   if (err instanceof RecurrenceTooCostlyError) return errors.validation([{ path: "recurrence_rule", message: err.message }]);
   // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
@@ -277,6 +277,12 @@ function headerBytes(req: Request): number {
 async function readJson(req: Request, raw: () => Promise<string>): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) throw errors.unsupportedMedia();
+  // JSON is UTF-8 (RFC 8259): a body declared in another charset, or compressed, would be misread.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMedia(`charset=${charset} is not accepted`);
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding))
+    throw errors.unsupportedMedia(`Content-Encoding ${encoding} is not accepted: send the body uncompressed`);
   const text = await raw();
   let value: unknown;
   try {

@@ -68,6 +68,27 @@ describe("request bodies", () => {
     expect(res.status).toBe(415);
   });
 
+  it("refuses a JSON body in another charset than UTF-8, or compressed, with 415 (it would be misread)", async () => {
+    const refused: Record<string, string>[] = [
+      { "content-type": "application/json; charset=utf-16" },
+      { "content-type": 'application/json;charset="latin1"' },
+      { "content-type": "application/json", "content-encoding": "gzip" },
+    ];
+    for (const headers of refused) {
+      const res = await api("POST", "/tasks", { title: "x" }, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(415);
+      expect(res.body.error.code).toBe("unsupported_media_type");
+    }
+    // UTF-8 said is read (and this body's mistake found).
+    expect((await api("POST", "/tasks", { title: 1 }, { "content-type": "application/json; charset=UTF-8" })).status).toBe(400);
+  });
+
+  it("refuses an empty Idempotency-Key (uWS cuts a value at its first byte that is not ASCII), naming it", async () => {
+    const res = await api("POST", "/tasks", { title: "x" }, { "idempotency-key": "" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ path: "Idempotency-Key", message: expect.stringMatching(/printable ASCII/) }]);
+  });
+
   it("refuses bad query parameters and cursors", async () => {
     for (const q of ["limit=abc", "limit=100000", "sort_by=evil", "status=maybe", "cursor=garbage", "unknown=1"]) {
       const res = await api("GET", `/tasks?${q}`);
