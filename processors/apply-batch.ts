@@ -141,9 +141,21 @@ function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
   return timezoneMoveEvents(applied, next, series, new Date());
 }
 
+/**
+ * A recurring task created in the user's timezone (none given) that reaches the log after a
+ * change of that timezone (decided before the change, produced after it) moves as the change
+ * moved the user's other series.
+ */
+function lateCreationMove(applied: AppliedEvent, state: UserState): TaskEvent[] {
+  if (applied.event_type !== "task.created" || !applied.data.timezone_defaulted) return [];
+  const task = state.tasks.get(applied.aggregate_id);
+  if (!task || task.recurrence_rule === null || task.timezone === state.timezone) return [];
+  return timezoneMoveEvents(applied, state.timezone, [task], new Date());
+}
+
 /** The events an applied one makes follow right after it: timezone moves, after_completion instances. */
 function followUps(applied: AppliedEvent, state: UserState, was: Task | null): TaskEvent[] {
-  return [...timezoneMoves(applied, state), ...afterCompletionSpawns(applied, state.tasks, was)];
+  return [...timezoneMoves(applied, state), ...lateCreationMove(applied, state), ...afterCompletionSpawns(applied, state.tasks, was)];
 }
 
 /** Read without locks and write checked; when another batch of a user came in between, again under locks. */

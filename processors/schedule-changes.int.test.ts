@@ -145,4 +145,31 @@ describe("schedule changes recorded by the processors", () => {
     expect(again.applied).toEqual([]);
     expect(again.duplicates.map((e) => e.event_id)).toEqual([change.event_id]);
   });
+
+  it("move a series created in the user's timezone that reaches the log after a change of it, and not one whose timezone was given", async () => {
+    const user = uniqueId("late-create");
+    const nine = DateTime.now().setZone("America/New_York").plus({ days: 2 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 });
+    const anchor = nine.toUTC().toISO() as string;
+    const series = { title: "Gym", due_date: anchor, timezone: "America/New_York", recurrence_rule: "FREQ=DAILY", next_occurrence: anchor };
+    await apply([newEvent("settings.updated", ctx(user, user), { changes: { timezone: { old: "UTC", new: "America/New_York" } } })]);
+    // Decided in New York (the user's zone then), produced after the change to Kolkata.
+    const defaulted = newEvent("task.created", ctx(user, randomUUID()), { task: taskFields(series), timezone_defaulted: true });
+    const given = created(user, series);
+    const change = newEvent("settings.updated", ctx(user, user), {
+      changes: { timezone: { old: "America/New_York", new: "Asia/Kolkata" } },
+    });
+    const result = await apply([change, defaulted, given]);
+    expect(result.applied.map((e) => [e.event_type, e.aggregate_id])).toEqual([
+      ["settings.updated", user],
+      ["task.created", defaulted.aggregate_id],
+      ["task.updated", defaulted.aggregate_id],
+      ["task.created", given.aggregate_id],
+    ]);
+    const inKolkata = nine.setZone("Asia/Kolkata", { keepLocalTime: true }).toUTC().toISO() as string;
+    expect(result.applied[2]).toMatchObject({
+      event_id: timezoneMoveEventId(defaulted.event_id, defaulted.aggregate_id),
+      data: { changes: { timezone: { old: "America/New_York", new: "Asia/Kolkata" }, due_date: { old: anchor, new: inKolkata } } },
+    });
+    expect((await rows()).get(defaulted.aggregate_id)).toMatchObject({ schedule: { next_occurrence: inKolkata } });
+  });
 });

@@ -102,7 +102,18 @@ const TagName = Type.String({ minLength: 1, maxLength: 64 });
 const TagColor = Nullable(Type.String({ maxLength: 32 }));
 
 const eventDataSchemas = {
-  "task.created": Type.Object({ task: TaskFields }, { additionalProperties: false }),
+  "task.created": Type.Object(
+    {
+      task: TaskFields,
+      /**
+       * The task's timezone is the user's, taken when the write was decided (none was given): a
+       * recurring task follows the user's timezone from then on, even a change of it that reached
+       * the log first.
+       */
+      timezone_defaulted: Type.Optional(Type.Literal(true)),
+    },
+    { additionalProperties: false },
+  ),
   "task.updated": Type.Object(
     {
       changes: TaskChanges,

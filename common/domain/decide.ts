@@ -166,7 +166,8 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
     tags,
     reminders: reminders.map((spec) => reminderOf(spec, dueDate, zone, cmd.newId(), cmd.now)),
   };
-  return decided(stateOf(cmd.user_id, timezone, null, id), newEvent("task.created", on(cmd, id), { task: fields }));
+  const data = { task: fields, ...(input.timezone === undefined ? { timezone_defaulted: true as const } : {}) };
+  return decided(stateOf(cmd.user_id, timezone, null, id), newEvent("task.created", on(cmd, id), data));
 }
 
 /** PATCH/PUT /tasks/:id: only what really changes goes into the event; nothing changing is no event. */
