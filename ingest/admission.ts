@@ -58,15 +58,16 @@ end`;
 
 // KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
 // ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
-// returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index}
-const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}}`)}${CLAIM_KEY}
+// returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index,
+//          the index's counter of writes remembered (or false)}
+const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}, false}`)}${CLAIM_KEY}
 local events = {}
 for i = 5, #KEYS do
   for _, v in ipairs(redis.call('HVALS', KEYS[i])) do events[#events + 1] = v end
 end
 local index = {}
 if ARGV[6] == '1' then index = redis.call('HGETALL', KEYS[4]) end
-return {0, stored, redis.call('GET', KEYS[3]), events, index}`;
+return {0, stored, redis.call('GET', KEYS[3]), events, index, redis.call('HGET', KEYS[4], '#')}`;
 
 // A write decided on assumptions (the user's timezone; no pending writes on some aggregates),
 // admitted and remembered as pending in one step only if Redis confirms them. Otherwise nothing
@@ -88,6 +89,12 @@ return {0, false}`;
 // ARGV: 1 event id, 2 aggregate id, 3 event JSON, 4 most kept, 5 seconds kept
 const REMEMBER_PENDING = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 + n}]`);
 
+// As REMEMBER_PENDING, only if no write of the user was remembered since admission saw the
+// index's counter (ARGV 6, '' = none): returns 1 when done, 0 when not.
+const REMEMBER_IF_UNCHANGED = `
+if (redis.call('HGET', KEYS[1], '#') or '') ~= ARGV[6] then return 0 end${REMEMBER_PENDING}
+return 1`;
+
 // KEYS[1] the key's slot, KEYS[2] the user's index of kept slots (sorted by time)
 // ARGV[1] the answer, ARGV[2] keep seconds, ARGV[3] now (ms), ARGV[4] most slots kept per user
 const KEEP_ANSWER = `
@@ -102,13 +109,23 @@ end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1`;
 
-type AdmitReply = [number, string | null, string | null, string[], string[]];
+type AdmitReply = [number, string | null, string | null, string[], string[], string | null];
 type AdmitWriteReply = [-1, string | null] | [number] | [0, string | null];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
     admit(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitReply, Context>;
     admitWrite(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitWriteReply, Context>;
+    rememberIfUnchanged(
+      index: string,
+      events: string,
+      eventId: string,
+      aggregateId: string,
+      event: string,
+      max: number,
+      seconds: number,
+      seen: string,
+    ): Result<number, Context>;
     rememberPending(
       index: string,
       events: string,
@@ -145,6 +162,8 @@ export interface Admitted {
   pendingIndex: Map<string, string>;
   /** Call with the answer once the write is done (keeps it for retries), or with null when it failed (frees the key). */
   settle(reply: Reply | null): Promise<void>;
+  /** How many writes of the user had been remembered as pending (for `rememberIfUnchanged`; null: unknown). */
+  seen: string | null;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -197,6 +216,12 @@ export interface Admission {
   pendingEvents(userId: string, writes: Map<string, string>): Promise<TaskEvent[]>;
   /** Remembers a write about to be accepted until the processors have applied it (best effort). */
   rememberPending(event: TaskEvent): Promise<void>;
+  /**
+   * As rememberPending, only if no other write of the user was remembered since the admission
+   * that saw `seen`: false when one was (the write was decided without it: decide again).
+   * Redis unreachable: true, unremembered, as `admit` does.
+   */
+  rememberIfUnchanged(event: TaskEvent, seen: string | null): Promise<boolean>;
   /** Forgets a write that was refused after all. */
   forgetPending(event: TaskEvent): Promise<void>;
 }
@@ -208,6 +233,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
   redis.defineCommand("admit", { lua: ADMIT });
   redis.defineCommand("admitWrite", { lua: ADMIT_WRITE });
   redis.defineCommand("rememberPending", { numberOfKeys: 2, lua: REMEMBER_PENDING });
+  redis.defineCommand("rememberIfUnchanged", { numberOfKeys: 2, lua: REMEMBER_IF_UNCHANGED });
   redis.defineCommand("keepAnswer", { numberOfKeys: 2, lua: KEEP_ANSWER });
   const nothingToSettle = async () => {};
   const timezones = new Map<string, string>();
@@ -243,6 +269,19 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           const kept = JSON.stringify({ print, state: "done", reply: answer });
           await redis.keepAnswer(slot, keys.idempotencyIndex(userId), kept, KEEP_SECONDS, Date.now(), maxKept).catch(() => {});
         };
+  const remember = async (event: TaskEvent): Promise<void> => {
+    await redis
+      .rememberPending(
+        keys.pendingWrites(event.user_id),
+        keys.pendingEvents(event.user_id, event.aggregate_id),
+        event.event_id,
+        event.aggregate_id,
+        JSON.stringify(event),
+        MAX_PENDING,
+        PENDING_SECONDS,
+      )
+      .catch(() => {});
+  };
   return {
     async admit(userId, { write, idempotencyKey: key, fingerprint, aggregates, index = false }) {
       const limits = write ? writes : reads;
@@ -262,10 +301,10 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
         if (!isInfrastructureError(err)) throw err;
         if (key !== undefined) throw errors.unavailable("Idempotency-Key cannot be honoured while Redis is unavailable; retry later");
         unlimited.inc();
-        return { retryAfter: 0, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
+        return { retryAfter: 0, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle, seen: null };
       }
-      const [retryAfter, storedClaim, timezone, pending, indexPairs] = reply;
-      if (retryAfter > 0) return { retryAfter, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle };
+      const [retryAfter, storedClaim, timezone, pending, indexPairs, counter] = reply;
+      if (retryAfter > 0) return { retryAfter, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle, seen: null };
       sawTimezone(userId, timezone);
       if (storedClaim !== null)
         return {
@@ -275,11 +314,19 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           pending: [],
           pendingIndex: new Map(),
           settle: nothingToSettle,
+          seen: null,
         };
       const pendingIndex = new Map<string, string>();
       for (let i = 0; i + 1 < indexPairs.length; i += 2)
         if (indexPairs[i] !== "#") pendingIndex.set(indexPairs[i] as string, indexPairs[i + 1] as string);
-      return { retryAfter: 0, timezone, pending: pendingEvents(pending), pendingIndex, settle: settler(userId, key, slot, print) };
+      return {
+        retryAfter: 0,
+        timezone,
+        pending: pendingEvents(pending),
+        pendingIndex,
+        settle: settler(userId, key, slot, print),
+        seen: counter ?? "",
+      };
     },
     async admitWrite(userId, { idempotencyKey: key, fingerprint, timezone, quiet, event }) {
       const { slot, print, claim } = idempotency(userId, key, fingerprint);
@@ -294,8 +341,8 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           ...quiet.map((a) => keys.pendingEvents(userId, a)),
         ];
         const args = [writes.perSecond, writes.burst, Date.now(), claim, IN_PROGRESS_SECONDS, timezone];
-        const remember = [event.event_id, event.aggregate_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS];
-        reply = await redis.admitWrite(keyList.length, ...keyList, ...args, ...remember);
+        const pendingArgs = [event.event_id, event.aggregate_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS];
+        reply = await redis.admitWrite(keyList.length, ...keyList, ...args, ...pendingArgs);
       } catch (err) {
         if (!isInfrastructureError(err)) throw err;
         if (key !== undefined) throw errors.unavailable("Idempotency-Key cannot be honoured while Redis is unavailable; retry later");
@@ -319,9 +366,14 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
       const values = ((await pipeline.exec()) ?? []).map(([err, v]) => (err || typeof v !== "string" ? "" : v));
       return pendingEvents(values);
     },
-    async rememberPending(event) {
-      await redis
-        .rememberPending(
+    rememberPending: remember,
+    async rememberIfUnchanged(event, seen) {
+      if (seen === null) {
+        await remember(event);
+        return true;
+      }
+      const done = await redis
+        .rememberIfUnchanged(
           keys.pendingWrites(event.user_id),
           keys.pendingEvents(event.user_id, event.aggregate_id),
           event.event_id,
@@ -329,8 +381,10 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           JSON.stringify(event),
           MAX_PENDING,
           PENDING_SECONDS,
+          seen,
         )
-        .catch(() => {});
+        .catch(() => 1);
+      return done === 1;
     },
     async forgetPending(event) {
       await redis

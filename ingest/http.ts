@@ -349,7 +349,7 @@ export function route(
   server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
   type Key = { idempotencyKey?: string };
   /** The usual order: admission (rate limit, Idempotency-Key, what the handler needs from Redis), then the handler. */
-  const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string): Promise<Reply> => {
+  const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string, attempt = 1): Promise<Reply> => {
     const taskId = ctx.params.task_id;
     const admitted = await deps.admission.admit(ctx.userId, {
       write: isWrite,
@@ -365,12 +365,22 @@ export function route(
     ctx.timezone = admitted.timezone;
     ctx.pending = admitted.pending;
     ctx.pendingIndex = admitted.pendingIndex;
+    // A write decided on these pending writes is accepted only if no other write of the user was
+    // accepted meanwhile (two completions of one task sent at once: the second is decided again,
+    // against the first, and is a 409). Twice more at most, then as decided.
+    ctx.accept =
+      isWrite && attempt < 3
+        ? async (event) => {
+            if (!(await deps.admission.rememberIfUnchanged(event, admitted.seen))) throw new NotAccepted({ kind: "stale" });
+          }
+        : undefined;
     try {
       const reply = await handler(ctx);
       await admitted.settle(reply);
       return reply;
     } catch (err) {
       await admitted.settle(null);
+      if (err instanceof NotAccepted && err.outcome.kind === "stale") return admitThenDecide(ctx, key, fingerprint, attempt + 1);
       throw err;
     }
   };

@@ -104,6 +104,35 @@ describe("concurrent updates", () => {
   });
 });
 
+describe("concurrent writes on one task", () => {
+  it("the same completion sent five times at once is accepted once; the others are decided again and refused (409)", async () => {
+    const u = await user();
+    const task = (await u.api("POST", "/tasks", { title: "once" })).body.task;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => u.api("POST", `/tasks/${task.id}/complete`)));
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409, 409, 409]);
+    // A marker written after them: once it is applied, everything before it is.
+    expect((await u.api("PATCH", `/tasks/${task.id}`, { title: "marker" })).status).toBe(202);
+    const history = await eventually(async () => {
+      const h = (await u.api("GET", `/tasks/${task.id}/history`)).body.events as { event_type: string }[] | undefined;
+      return h?.at(-1)?.event_type === "task.updated" ? h : undefined;
+    });
+    expect(history.map((e) => e.event_type)).toEqual(["task.created", "task.completed", "task.updated"]);
+  });
+
+  it("edits sent at once are each decided against the others: all accepted, none lost", async () => {
+    const u = await user();
+    const task = (await u.api("POST", "/tasks", { title: "t" })).body.task;
+    const edits = [{ title: "a" }, { priority: "high" }, { description: "d" }, { due_date: "2031-01-01T00:00:00Z" }];
+    const answers = await Promise.all(edits.map((body) => u.api("PATCH", `/tasks/${task.id}`, body)));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+    const stored = await eventually(async () => {
+      const t = (await u.api("GET", `/tasks/${task.id}`)).body.task;
+      return t?.version === 1 + edits.length ? t : undefined;
+    });
+    expect(stored).toMatchObject({ title: "a", priority: "high", description: "d", due_date: "2031-01-01T00:00:00.000Z" });
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every route with the request schemas", async () => {
     const doc: any = await (await fetch(`http://127.0.0.1:${config.ingestPort}/openapi.json`)).json();
