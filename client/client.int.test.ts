@@ -5,9 +5,12 @@
  * Idempotency-Key create one task.
  */
 
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { signLocalToken } from "../common/auth.ts";
+import { newEvent, serializeEvent, topicName } from "../common/contracts/index.ts";
+import { createKafka, createProducer } from "../common/kafka.ts";
 import { createTopics } from "../redpanda/create-topics.ts";
 import { Cluster } from "../test/faults/cluster.ts";
 import { testConfig, uniqueId } from "../test/harness.ts";
@@ -102,14 +105,23 @@ describe("client on the real stack", () => {
     await vi.waitFor(() => expect(feed.state.state).toBe("live"), { timeout: 30_000 });
     const rejections: { reason: string; eventType: string; kind?: string }[] = [];
     client.view.on("rejected", (r) => rejections.push({ reason: r.reason, eventType: r.eventType, kind: r.pending?.kind }));
-    // Delete and edit at once: both are decided against the same task and accepted; when the
-    // deletion is applied first, the processors cannot apply the edit. Ingest itself never accepts
-    // an edit of a task it knows to be deleted (pending writes count), so only a race gets here.
+    // Ingest never accepts an edit of a task it knows to be deleted (pending writes count, and two
+    // writes of one user at once are decided one after the other), so the deletion comes from
+    // elsewhere: another writer of the log, straight to the broker. The edit sent right after it
+    // is decided against the task not deleted yet and accepted; the processors apply the deletion
+    // first (one partition per user) and cannot apply the edit.
+    const producer = createProducer(createKafka(config, "client-test"));
+    await producer.connect();
+    const topic = topicName(config.topicPrefix, "taskEvents");
     for (let i = 0; i < 12 && rejections.length === 0; i++) {
       const t = await client.tasks.create({ title: `doomed ${i}` });
-      await Promise.all([client.tasks.delete(t.value.id), client.tasks.update(t.value.id, { title: "too late" }).catch(() => undefined)]);
+      await vi.waitFor(() => expect(client.view.pending.size).toBe(0), { timeout: 30_000 });
+      const deletion = newEvent("task.deleted", { user_id: t.value.user_id, aggregate_id: t.value.id, correlation_id: randomUUID() }, {});
+      await producer.send({ topic, messages: [{ key: deletion.user_id, value: serializeEvent(deletion) }] });
+      await client.tasks.update(t.value.id, { title: "too late" }).catch(() => undefined);
       await vi.waitFor(() => expect(client.view.pending.size).toBe(0), { timeout: 30_000 });
     }
+    await producer.disconnect();
     await vi.waitFor(() => expect(rejections.length).toBeGreaterThan(0), { timeout: 30_000 });
     // Each race that went the deletion's way is one rejection (a later round's may arrive too).
     for (const r of rejections) {
