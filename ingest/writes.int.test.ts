@@ -119,6 +119,20 @@ describe("concurrent writes on one task", () => {
     expect(history.map((e) => e.event_type)).toEqual(["task.created", "task.completed", "task.updated"]);
   });
 
+  it("a tag deleted twice at once, and a reminder: each once (202), the second decided after the first (404)", async () => {
+    const u = await user();
+    const tag = (await u.api("POST", "/tags", { name: "twice" })).body.tag;
+    const task = (await u.api("POST", "/tasks", { title: "r", due_date: "2031-01-01T09:00:00Z", reminders: [{ before: "PT1H" }] })).body
+      .task;
+    const [reminder] = task.reminders;
+    const tags = await Promise.all([u.api("DELETE", `/tags/${tag.id}`), u.api("DELETE", `/tags/${tag.id}`)]);
+    expect(tags.map((a) => a.status).sort()).toEqual([202, 404]);
+    const reminders = await Promise.all([1, 2].map(() => u.api("DELETE", `/tasks/${task.id}/reminders/${reminder.id}`)));
+    expect(reminders.map((a) => a.status).sort()).toEqual([202, 404]);
+    const sameName = await Promise.all([u.api("POST", "/tags", { name: "Dup" }), u.api("POST", "/tags", { name: "dup" })]);
+    expect(sameName.map((a) => a.status).sort()).toEqual([202, 409]);
+  });
+
   it("edits sent at once are each decided against the others: all accepted, none lost", async () => {
     const u = await user();
     const task = (await u.api("POST", "/tasks", { title: "t" })).body.task;

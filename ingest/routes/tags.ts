@@ -46,7 +46,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
       await d.settled(ctx);
       if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
       const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name, color: body.color ?? null });
-      const { queued } = await d.writer.emit(e);
+      const { queued } = await d.writer.emit(e, ctx.accept);
       return {
         status: 202,
         body: {
@@ -77,7 +77,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
         ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
       };
       const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
-      const { queued } = await d.writer.emit(e);
+      const { queued } = await d.writer.emit(e, ctx.accept);
       return {
         status: 202,
         body: {
@@ -99,7 +99,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     async (ctx) => {
       const tag = await loadTag(ctx);
       const e = newEvent("tag.deleted", ctxOf(ctx, tag.id), {});
-      const { queued } = await d.writer.emit(e);
+      const { queued } = await d.writer.emit(e, ctx.accept);
       return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
     },
     settled,
