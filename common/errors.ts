@@ -39,8 +39,8 @@ export const errors = {
       "unsupported_media_type",
       why ? `${why}: send the body as UTF-8 application/json` : "send the body as application/json",
     ),
-  rateLimited: (retryAfterSeconds: number) =>
-    new ApiError(429, "rate_limited", `too many requests; retry after ${retryAfterSeconds} s`, [], {
+  rateLimited: (retryAfterSeconds: number, why = "too many requests") =>
+    new ApiError(429, "rate_limited", `${why}; retry after ${retryAfterSeconds} s`, [], {
       "retry-after": String(retryAfterSeconds),
     }),
   /** Load shedding: the process is at INGEST_MAX_IN_FLIGHT (a rate limit on the server as a whole, hence 429). */

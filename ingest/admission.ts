@@ -46,10 +46,19 @@ const CLAIM_KEY = `
 local stored = false
 if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5], 'NX') then stored = redis.call('GET', KEYS[2]) end`;
 
-/** Records a pending write: `index` maps event id -> aggregate id, `events` holds the aggregate's pending events. */
-const rememberPending = (index: string, events: string, a: (n: number) => string) => `
+/**
+ * Records a pending write: `index` maps event id -> aggregate id, `events` holds the aggregate's
+ * pending events. The index's `#` counts them (their order); `~` counts the writes decided
+ * against pending ones (not creations), what REMEMBER_IF_UNCHANGED compares.
+ */
+const rememberPending = (index: string, events: string, a: (n: number) => string, decided = true) => `
 if redis.call('HLEN', ${index}) <= tonumber(${a(3)}) then
-  local n = redis.call('HINCRBY', ${index}, '#', 1)
+  local n = redis.call('HINCRBY', ${index}, '#', 1)${
+    decided
+      ? `
+  redis.call('HINCRBY', ${index}, '~', 1)`
+      : ""
+  }
   redis.call('HSET', ${index}, ${a(0)}, ${a(1)})
   redis.call('HSET', ${events}, ${a(0)}, n .. ' ' .. ${a(2)})
   redis.call('EXPIRE', ${index}, ${a(4)})
@@ -59,7 +68,7 @@ end`;
 // KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
 // ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
 // returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index,
-//          the index's counter of writes remembered (or false)}
+//          the index's counter of decided writes remembered (or false)}
 const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}, false}`)}${CLAIM_KEY}
 local events = {}
 for i = 5, #KEYS do
@@ -67,7 +76,7 @@ for i = 5, #KEYS do
 end
 local index = {}
 if ARGV[6] == '1' then index = redis.call('HGETALL', KEYS[4]) end
-return {0, stored, redis.call('GET', KEYS[3]), events, index, redis.call('HGET', KEYS[4], '#')}`;
+return {0, stored, redis.call('GET', KEYS[3]), events, index, redis.call('HGET', KEYS[4], '~')}`;
 
 // A write decided on assumptions (the user's timezone; no pending writes on some aggregates),
 // admitted and remembered as pending in one step only if Redis confirms them. Otherwise nothing
@@ -82,17 +91,17 @@ if tz ~= ARGV[6] then return {-1, tz} end
 for i = 6, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {-1, tz} end
 end${takeToken((wait) => `{${wait}}`)}${CLAIM_KEY}
-if stored then return {0, stored} end${rememberPending("KEYS[4]", "KEYS[5]", (n) => `ARGV[${7 + n}]`)}
+if stored then return {0, stored} end${rememberPending("KEYS[4]", "KEYS[5]", (n) => `ARGV[${7 + n}]`, false)}
 return {0, false}`;
 
 // KEYS: 1 the user's pending-write index (event id -> aggregate id), 2 the aggregate's pending events
 // ARGV: 1 event id, 2 aggregate id, 3 event JSON, 4 most kept, 5 seconds kept
 const REMEMBER_PENDING = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 + n}]`);
 
-// As REMEMBER_PENDING, only if no write of the user was remembered since admission saw the
-// index's counter (ARGV 6, '' = none): returns 1 when done, 0 when not.
+// As REMEMBER_PENDING, only if no write decided against pending ones (a creation is not) was
+// remembered since admission saw the index's counter (ARGV 6, '' = none): 1 when done, 0 when not.
 const REMEMBER_IF_UNCHANGED = `
-if (redis.call('HGET', KEYS[1], '#') or '') ~= ARGV[6] then return 0 end${REMEMBER_PENDING}
+if (redis.call('HGET', KEYS[1], '~') or '') ~= ARGV[6] then return 0 end${REMEMBER_PENDING}
 return 1`;
 
 // KEYS[1] the key's slot, KEYS[2] the user's index of kept slots (sorted by time)
@@ -318,7 +327,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
         };
       const pendingIndex = new Map<string, string>();
       for (let i = 0; i + 1 < indexPairs.length; i += 2)
-        if (indexPairs[i] !== "#") pendingIndex.set(indexPairs[i] as string, indexPairs[i + 1] as string);
+        if (indexPairs[i] !== "#" && indexPairs[i] !== "~") pendingIndex.set(indexPairs[i] as string, indexPairs[i + 1] as string);
       return {
         retryAfter: 0,
         timezone,

@@ -319,6 +319,9 @@ function coerceQuery(schema: TSchema, raw: Record<string, string>): Record<strin
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 
+/** How many times a write is decided before a 429 when other writes of its user keep overtaking it. */
+const MAX_DECISIONS = 5;
+
 /**
  * Registers a route under /api/:user_id. Requests are rate limited per user (reads in their own,
  * larger bucket); writes honour Idempotency-Key (a retry returns the first answer and changes
@@ -365,22 +368,24 @@ export function route(
     ctx.timezone = admitted.timezone;
     ctx.pending = admitted.pending;
     ctx.pendingIndex = admitted.pendingIndex;
-    // A write decided on these pending writes is accepted only if no other write of the user was
-    // accepted meanwhile (two completions of one task sent at once: the second is decided again,
-    // against the first, and is a 409). Twice more at most, then as decided.
-    ctx.accept =
-      isWrite && attempt < 3
-        ? async (event) => {
-            if (!(await deps.admission.rememberIfUnchanged(event, admitted.seen))) throw new NotAccepted({ kind: "stale" });
-          }
-        : undefined;
+    // A write decided on these pending writes is accepted only if no other such write of the user
+    // was accepted meanwhile (two completions of one task sent at once: the second is decided
+    // again, against the first, and is a 409).
+    if (isWrite)
+      ctx.accept = async (event) => {
+        if (!(await deps.admission.rememberIfUnchanged(event, admitted.seen))) throw new NotAccepted({ kind: "stale" });
+      };
     try {
       const reply = await handler(ctx);
       await admitted.settle(reply);
       return reply;
     } catch (err) {
       await admitted.settle(null);
-      if (err instanceof NotAccepted && err.outcome.kind === "stale") return admitThenDecide(ctx, key, fingerprint, attempt + 1);
+      if (err instanceof NotAccepted && err.outcome.kind === "stale") {
+        // Never accepted unchecked: past a few tries the client retries (a 429, nothing stored).
+        if (attempt >= MAX_DECISIONS) throw errors.rateLimited(1, "writes of this user are racing each other");
+        return admitThenDecide(ctx, key, fingerprint, attempt + 1);
+      }
       throw err;
     }
   };
