@@ -36,7 +36,17 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ REDIS_URL: "http://:SuperSecretPw@host:6379" })).toThrow(
       /^REDIS_URL="http:\/\/:\*\*\*@host:6379" is invalid/,
     );
-    expect(() => loadConfig({ DATABASE_URL: "mysql://app:pa:ss@db/x" })).not.toThrow(/pa:ss/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://app:pa:ss@db/x" })).toThrow(/^DATABASE_URL="mysql:\/\/app:\*\*\*@db\/x"/);
+    const messageOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("no error");
+    };
+    expect(messageOf({ DATABASE_URL: "postgres://app:my pass@db/x" })).toMatch(/^DATABASE_URL="postgres:\/\/app:\*\*\*@db\/x"/);
+    expect(messageOf({ REDIS_URL: "http://:p@ss/w@rd@host" })).toMatch(/^REDIS_URL="http:\/\/:\*\*\*@host"/);
   });
 });
 

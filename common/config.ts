@@ -268,7 +268,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** A value as an error may print it: a secret by its length only, a URL without its password. */
 function shown(s: Setting<TSchema>, raw: string): string {
   if (s.secret) return `(${raw.length} characters, not shown)`;
-  return JSON.stringify(raw.replace(/(\/\/[^/@\s]*?:)[^/@\s]*@/g, "$1***@"));
+  // Up to the last "@": a password may hold any character, and too much hidden is no harm.
+  return JSON.stringify(raw.replace(/(:\/\/[^:/@\s]*:).*@/, "$1***@"));
 }
 
 /** Settings that only make sense together; the message names the one to fix. */

@@ -56,9 +56,11 @@ export function readYourWrites(db: Db, redis: Redis, keys: RedisKeys, admission:
         const task = evolved(e.aggregate_id, null);
         if (!task || !wouldList(filter, task)) continue;
         if (page.next !== null && last && listOrder(filter, task, last) > 0) continue;
-        tasks.push(task);
+        // Spliced in where it sorts; the stored rows keep PostgreSQL's order.
+        const at = tasks.findIndex((t) => listOrder(filter, task, t) < 0);
+        tasks.splice(at < 0 ? tasks.length : at, 0, task);
       }
-      return { tasks: tasks.sort((a, b) => listOrder(filter, a, b)), next: page.next };
+      return { tasks, next: page.next };
     },
   };
 }

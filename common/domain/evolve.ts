@@ -56,8 +56,12 @@ function copy<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
   return next;
 }
 
-/** Tag ids a task's new tag names create derive from the event, so replay rebuilds the same ids. */
-export const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, tagKey(name));
+/**
+ * Tag ids a task's new tag names create derive from the event, so replay rebuilds the same ids.
+ * Named from toLowerCase, as before tagKey folded like PostgreSQL (an id is a name, not a
+ * comparison): a log written then replays to the same ids.
+ */
+export const derivedTagId = (eventId: string, name: string): string => nameBasedUuid(eventId, name.toLowerCase());
 
 const byName = (tags: ReadonlyMap<string, Tag> | null, name: string): Tag | undefined => {
   if (!tags) return undefined;

@@ -3,12 +3,15 @@ import type { Server } from "hyper-express";
 import * as decide from "../../common/domain/decide.ts";
 import { errors } from "../../common/errors.ts";
 import { pgErrorCode } from "../../common/failures.ts";
+import { logger } from "../../common/log.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
 import type { SortBy } from "../../storage/queries/tasks.ts";
 import { type Ctx, route } from "../http.ts";
 import { CreateTask, ListTasksQuery, UpdateTask } from "../schemas.ts";
 import { currentTask, isUuid } from "../task-state.ts";
 import { answer, command, DEFAULT_LIMIT, loadTask, type RouteDeps, userTimezone } from "./context.ts";
+
+const log = logger("ingest");
 
 export function registerTaskRoutes(server: Server, d: RouteDeps) {
   const at = (path: string) => `/api/:user_id/tasks${path}`;
@@ -101,8 +104,9 @@ async function searchOf<T>(search: string | undefined, list: Promise<T>): Promis
     return await list;
   } catch (err) {
     const code = pgErrorCode(err);
-    if (search !== undefined && code !== undefined && (code === "XX000" || code.startsWith("54")))
-      throw errors.validation([{ path: "search", message: "is too complex a search for the database; use fewer operators" }]);
-    throw err;
+    const tooComplex = code?.startsWith("54") || (code === "XX000" && /tsquery/.test((err as Error).message));
+    if (search === undefined || !tooComplex) throw err;
+    log.warn({ err: (err as Error).message, search: search.slice(0, 200) }, "a search PostgreSQL could not run");
+    throw errors.validation([{ path: "search", message: "is too complex a search for the database; use fewer operators" }]);
   }
 }

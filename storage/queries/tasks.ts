@@ -70,7 +70,7 @@ const sortExpr: Record<SortBy, FragmentSqlToken> = {
   created_at: sql.fragment`t.created_at`,
   due_date: sql.fragment`coalesce(t.due_date, 'infinity'::timestamptz)`,
   priority: sql.fragment`t.priority_rank`,
-  title: sql.fragment`lower(t.title)`,
+  title: sql.fragment`(lower(t.title) collate "C")`,
 };
 const sortValue: Record<SortBy, (t: TaskView) => string | number> = {
   created_at: (t) => t.created_at,
@@ -141,9 +141,10 @@ export async function listTasks(
     );
   }
   if (f.tags?.length) {
-    // Resolve the user's tag ids first, then let task_tags(tag_id) drive.
+    // Resolve the user's tag ids first, then let task_tags(tag_id) drive. PostgreSQL folds both
+    // sides (as its unique index on lower(name) does), whatever its locale.
     where.push(sql.fragment`t.id in (select tt.task_id from task_tags tt where tt.tag_id = any(array(
-      select g.id from tags g where g.user_id = ${userId} and lower(g.name) = any(${sql.array(f.tags.map(tagKey), "text")}))))`);
+      select g.id from tags g where g.user_id = ${userId} and lower(g.name) in (select lower(x) from unnest(${sql.array(f.tags, "text")}) x))))`);
   }
   const key = sortExpr[f.sortBy];
   const desc = f.sortOrder === "desc";
