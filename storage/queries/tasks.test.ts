@@ -55,6 +55,10 @@ describe("listOrder", () => {
     expect(listOrder(f({ sortBy: "due_date", sortOrder: "asc" }), a, b)).toBeGreaterThan(0);
     expect(listOrder(f({ sortBy: "priority", sortOrder: "asc" }), a, b)).toBeLessThan(0);
     expect(listOrder(f({ sortBy: "title", sortOrder: "asc" }), a, { ...a, id: "00000000-0000-4000-8000-00000000000c" })).toBeLessThan(0);
+    // Case-insensitive: "alpha" before "Bravo" (by code point "B" would come first).
+    const title = f({ sortBy: "title", sortOrder: "asc" });
+    expect(listOrder(title, { ...a, title: "alpha" }, { ...b, title: "Bravo" })).toBeLessThan(0);
+    expect(listOrder(title, { ...a, title: "Bravo" }, { ...b, title: "alpha" })).toBeGreaterThan(0);
   });
 });
 
