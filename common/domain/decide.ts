@@ -249,7 +249,7 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
 
 /**
  * The latest occurrence of a `schedule` series whose instance exists ahead of `now` (instances
- * are spawned up to the series' next_occurrence, exclusive; at most one is ahead), or null. An
+ * are spawned up to the series' next_occurrence, exclusive; the latest of them), or null. An
  * edit of the series continues after it: asking for that instance again would be a duplicate
  * spawn, which moves nothing, and the series would wait for a later occurrence to come due.
  */
