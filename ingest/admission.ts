@@ -48,35 +48,37 @@ if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5], 'NX'
 
 /**
  * Records a pending write: `index` maps event id -> aggregate id, `events` holds the aggregate's
- * pending events. The index's `#` counts them (their order); `~` counts the writes decided
- * against pending ones (not creations), what REMEMBER_IF_UNCHANGED compares.
+ * pending events. The index's `#` counts them (their order); `~`, in the index and in the
+ * aggregate's hash, counts the writes decided against pending ones (not creations): what
+ * REMEMBER_IF_UNCHANGED compares.
  */
-const rememberPending = (index: string, events: string, a: (n: number) => string, decided = true) => `
+const rememberPending = (index: string, events: string, a: (n: number) => string, decided = true) => {
+  const counted = decided ? `redis.call('HINCRBY', ${index}, '~', 1) redis.call('HINCRBY', ${events}, '~', 1)` : "";
+  return `
 if redis.call('HLEN', ${index}) <= tonumber(${a(3)}) then
-  local n = redis.call('HINCRBY', ${index}, '#', 1)${
-    decided
-      ? `
-  redis.call('HINCRBY', ${index}, '~', 1)`
-      : ""
-  }
+  local n = redis.call('HINCRBY', ${index}, '#', 1)
+  ${counted}
   redis.call('HSET', ${index}, ${a(0)}, ${a(1)})
   redis.call('HSET', ${events}, ${a(0)}, n .. ' ' .. ${a(2)})
   redis.call('EXPIRE', ${index}, ${a(4)})
   redis.call('EXPIRE', ${events}, ${a(4)})
 end`;
+};
 
 // KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
 // ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
 // returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index,
-//          the index's counter of decided writes remembered (or false)}
-const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}, false}`)}${CLAIM_KEY}
+//          the counters of decided writes remembered: the index's, then each aggregate's ('' = none)}
+const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}, {}}`)}${CLAIM_KEY}
 local events = {}
 for i = 5, #KEYS do
   for _, v in ipairs(redis.call('HVALS', KEYS[i])) do events[#events + 1] = v end
 end
 local index = {}
 if ARGV[6] == '1' then index = redis.call('HGETALL', KEYS[4]) end
-return {0, stored, redis.call('GET', KEYS[3]), events, index, redis.call('HGET', KEYS[4], '~')}`;
+local decided = {}
+for i = 4, #KEYS do decided[#decided + 1] = redis.call('HGET', KEYS[i], '~') or '' end
+return {0, stored, redis.call('GET', KEYS[3]), events, index, decided}`;
 
 // A write decided on assumptions (the user's timezone; no pending writes on some aggregates),
 // admitted and remembered as pending in one step only if Redis confirms them. Otherwise nothing
@@ -89,7 +91,7 @@ const ADMIT_WRITE = `
 local tz = redis.call('GET', KEYS[3])
 if tz ~= ARGV[6] then return {-1, tz} end
 for i = 6, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return {-1, tz} end
+  if redis.call('HLEN', KEYS[i]) > redis.call('HEXISTS', KEYS[i], '~') then return {-1, tz} end
 end${takeToken((wait) => `{${wait}}`)}${CLAIM_KEY}
 if stored then return {0, stored} end${rememberPending("KEYS[4]", "KEYS[5]", (n) => `ARGV[${7 + n}]`, false)}
 return {0, false}`;
@@ -97,11 +99,16 @@ return {0, false}`;
 // KEYS: 1 the user's pending-write index (event id -> aggregate id), 2 the aggregate's pending events
 // ARGV: 1 event id, 2 aggregate id, 3 event JSON, 4 most kept, 5 seconds kept
 const REMEMBER_PENDING = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 + n}]`);
+/** A creation: decided against no other pending write, so none decided against it is stale. */
+const REMEMBER_CREATION = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 + n}]`, false);
 
-// As REMEMBER_PENDING, only if no write decided against pending ones (a creation is not) was
-// remembered since admission saw the index's counter (ARGV 6, '' = none): 1 when done, 0 when not.
+// As REMEMBER_PENDING (KEYS 1-2, ARGV 1-5), only if no write decided against pending ones (a
+// creation is not) was remembered on KEYS[3..] (the index, or aggregates' hashes) since admission
+// saw their counters (ARGV[6..], '' = none): 1 when done, 0 when not.
 const REMEMBER_IF_UNCHANGED = `
-if (redis.call('HGET', KEYS[1], '~') or '') ~= ARGV[6] then return 0 end${REMEMBER_PENDING}
+for i = 3, #KEYS do
+  if (redis.call('HGET', KEYS[i], '~') or '') ~= ARGV[i + 3] then return 0 end
+end${REMEMBER_PENDING}
 return 1`;
 
 // KEYS[1] the key's slot, KEYS[2] the user's index of kept slots (sorted by time)
@@ -118,14 +125,15 @@ end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1`;
 
-type AdmitReply = [number, string | null, string | null, string[], string[], string | null];
+type AdmitReply = [number, string | null, string | null, string[], string[], string[]];
 type AdmitWriteReply = [-1, string | null] | [number] | [0, string | null];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
     admit(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitReply, Context>;
     admitWrite(numKeys: number, ...keysThenArgs: (string | number)[]): Result<AdmitWriteReply, Context>;
-    rememberIfUnchanged(
+    rememberIfUnchanged(numKeys: number, ...keysThenArgs: (string | number)[]): Result<number, Context>;
+    rememberPending(
       index: string,
       events: string,
       eventId: string,
@@ -133,9 +141,8 @@ declare module "ioredis" {
       event: string,
       max: number,
       seconds: number,
-      seen: string,
-    ): Result<number, Context>;
-    rememberPending(
+    ): Result<null, Context>;
+    rememberCreation(
       index: string,
       events: string,
       eventId: string,
@@ -171,8 +178,8 @@ export interface Admitted {
   pendingIndex: Map<string, string>;
   /** Call with the answer once the write is done (keeps it for retries), or with null when it failed (frees the key). */
   settle(reply: Reply | null): Promise<void>;
-  /** How many writes of the user had been remembered as pending (for `rememberIfUnchanged`; null: unknown). */
-  seen: string | null;
+  /** The counters of decided writes admission saw (for `rememberIfUnchanged`; null: unknown). */
+  seen: Seen | null;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -200,6 +207,12 @@ export type WriteAdmission =
   /** An assumption was wrong: nothing was done; decide again after `admit`. */
   | { kind: "stale" };
 
+/** Counters of the writes decided against pending ones: the user's, and per aggregate asked for. */
+export interface Seen {
+  user: string;
+  aggregates: Map<string, string>;
+}
+
 export interface Admission {
   /**
    * `aggregates`: whose pending writes the request needs (the user's own settings, the task in its
@@ -226,11 +239,12 @@ export interface Admission {
   /** Remembers a write about to be accepted until the processors have applied it (best effort). */
   rememberPending(event: TaskEvent): Promise<void>;
   /**
-   * As rememberPending, only if no other write of the user was remembered since the admission
-   * that saw `seen`: false when one was (the write was decided without it: decide again).
-   * Redis unreachable: true, unremembered, as `admit` does.
+   * As rememberPending, only if no other write decided against pending ones was remembered since
+   * the admission that saw `seen`: false when one was (this one was decided without it: decide
+   * again). Compared on the aggregates admission was asked for, or (`all`: a write that read all
+   * the user's data) on any. Redis unreachable: true, unremembered, as `admit` does.
    */
-  rememberIfUnchanged(event: TaskEvent, seen: string | null): Promise<boolean>;
+  rememberIfUnchanged(event: TaskEvent, seen: Seen | null, all: boolean): Promise<boolean>;
   /** Forgets a write that was refused after all. */
   forgetPending(event: TaskEvent): Promise<void>;
 }
@@ -242,7 +256,8 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
   redis.defineCommand("admit", { lua: ADMIT });
   redis.defineCommand("admitWrite", { lua: ADMIT_WRITE });
   redis.defineCommand("rememberPending", { numberOfKeys: 2, lua: REMEMBER_PENDING });
-  redis.defineCommand("rememberIfUnchanged", { numberOfKeys: 2, lua: REMEMBER_IF_UNCHANGED });
+  redis.defineCommand("rememberCreation", { numberOfKeys: 2, lua: REMEMBER_CREATION });
+  redis.defineCommand("rememberIfUnchanged", { lua: REMEMBER_IF_UNCHANGED });
   redis.defineCommand("keepAnswer", { numberOfKeys: 2, lua: KEEP_ANSWER });
   const nothingToSettle = async () => {};
   const timezones = new Map<string, string>();
@@ -279,22 +294,21 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           await redis.keepAnswer(slot, keys.idempotencyIndex(userId), kept, KEEP_SECONDS, Date.now(), maxKept).catch(() => {});
         };
   const remember = async (event: TaskEvent): Promise<void> => {
-    await redis
-      .rememberPending(
-        keys.pendingWrites(event.user_id),
-        keys.pendingEvents(event.user_id, event.aggregate_id),
-        event.event_id,
-        event.aggregate_id,
-        JSON.stringify(event),
-        MAX_PENDING,
-        PENDING_SECONDS,
-      )
-      .catch(() => {});
+    await redis[event.event_type === "task.created" ? "rememberCreation" : "rememberPending"](
+      keys.pendingWrites(event.user_id),
+      keys.pendingEvents(event.user_id, event.aggregate_id),
+      event.event_id,
+      event.aggregate_id,
+      JSON.stringify(event),
+      MAX_PENDING,
+      PENDING_SECONDS,
+    ).catch(() => {});
   };
   return {
     async admit(userId, { write, idempotencyKey: key, fingerprint, aggregates, index = false }) {
       const limits = write ? writes : reads;
       const { slot, print, claim } = idempotency(userId, key, fingerprint);
+      const aggregateList = [...new Set(aggregates)];
       let reply: AdmitReply;
       try {
         const keyList = [
@@ -302,7 +316,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           slot,
           keys.userTimezone(userId),
           keys.pendingWrites(userId),
-          ...[...new Set(aggregates)].map((a) => keys.pendingEvents(userId, a)),
+          ...aggregateList.map((a) => keys.pendingEvents(userId, a)),
         ];
         const args = [limits.perSecond, limits.burst, Date.now(), claim, IN_PROGRESS_SECONDS, index ? "1" : "0"];
         reply = await redis.admit(keyList.length, ...keyList, ...args);
@@ -312,7 +326,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
         unlimited.inc();
         return { retryAfter: 0, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle, seen: null };
       }
-      const [retryAfter, storedClaim, timezone, pending, indexPairs, counter] = reply;
+      const [retryAfter, storedClaim, timezone, pending, indexPairs, counters] = reply;
       if (retryAfter > 0) return { retryAfter, timezone: null, pending: [], pendingIndex: new Map(), settle: nothingToSettle, seen: null };
       sawTimezone(userId, timezone);
       if (storedClaim !== null)
@@ -334,7 +348,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
         pending: pendingEvents(pending),
         pendingIndex,
         settle: settler(userId, key, slot, print),
-        seen: counter ?? "",
+        seen: { user: counters[0] ?? "", aggregates: new Map(aggregateList.map((a, i) => [a, counters[i + 1] ?? ""])) },
       };
     },
     async admitWrite(userId, { idempotencyKey: key, fingerprint, timezone, quiet, event }) {
@@ -376,23 +390,18 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
       return pendingEvents(values);
     },
     rememberPending: remember,
-    async rememberIfUnchanged(event, seen) {
+    async rememberIfUnchanged(event, seen, all) {
       if (seen === null) {
         await remember(event);
         return true;
       }
-      const done = await redis
-        .rememberIfUnchanged(
-          keys.pendingWrites(event.user_id),
-          keys.pendingEvents(event.user_id, event.aggregate_id),
-          event.event_id,
-          event.aggregate_id,
-          JSON.stringify(event),
-          MAX_PENDING,
-          PENDING_SECONDS,
-          seen,
-        )
-        .catch(() => 1);
+      const index = keys.pendingWrites(event.user_id);
+      const checked: [string, string][] = all
+        ? [[index, seen.user]]
+        : [...seen.aggregates].map(([a, counter]) => [keys.pendingEvents(event.user_id, a), counter]);
+      const keyList = [index, keys.pendingEvents(event.user_id, event.aggregate_id), ...checked.map(([k]) => k)];
+      const args = [event.event_id, event.aggregate_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS, ...checked.map(([, c]) => c)];
+      const done = await redis.rememberIfUnchanged(keyList.length, ...keyList, ...args).catch(() => 1);
       return done === 1;
     },
     async forgetPending(event) {

@@ -370,10 +370,10 @@ export function route(
     ctx.pendingIndex = admitted.pendingIndex;
     // A write decided on these pending writes is accepted only if no other such write of the user
     // was accepted meanwhile (two completions of one task sent at once: the second is decided
-    // again, against the first, and is a 409).
-    if (isWrite)
+    // again, against the first, and is a 409). A creation reads no other task: never stale.
+    if (isWrite && !decidedFirst)
       ctx.accept = async (event) => {
-        if (!(await deps.admission.rememberIfUnchanged(event, admitted.seen))) throw new NotAccepted({ kind: "stale" });
+        if (!(await deps.admission.rememberIfUnchanged(event, admitted.seen, waitsForAll))) throw new NotAccepted({ kind: "stale" });
       };
     try {
       const reply = await handler(ctx);

@@ -133,6 +133,13 @@ describe("concurrent writes on one task", () => {
     expect(sameName.map((a) => a.status).sort()).toEqual([202, 409]);
   });
 
+  it("writes on different tasks of one user sent at once do not make each other decide again: all accepted", async () => {
+    const u = await user();
+    const tasks = await Promise.all(Array.from({ length: 6 }, (_, i) => u.api("POST", "/tasks", { title: `bulk ${i}` })));
+    const done = await Promise.all(tasks.map((t) => u.api("POST", `/tasks/${t.body.task.id}/complete`)));
+    expect(done.map((a) => `${a.status} ${a.status === 202 ? "" : JSON.stringify(a.body)}`)).toEqual(tasks.map(() => "202 "));
+  });
+
   it("edits sent at once are each decided against the others: all accepted, none lost", async () => {
     const u = await user();
     const task = (await u.api("POST", "/tasks", { title: "t" })).body.task;
