@@ -142,15 +142,7 @@ declare module "ioredis" {
       max: number,
       seconds: number,
     ): Result<null, Context>;
-    rememberCreation(
-      index: string,
-      events: string,
-      eventId: string,
-      aggregateId: string,
-      event: string,
-      max: number,
-      seconds: number,
-    ): Result<null, Context>;
+    rememberCreation: RedisCommander<Context>["rememberPending"];
     keepAnswer(slot: string, index: string, answer: string, keepSeconds: number, now: number, max: number): Result<number, Context>;
   }
 }

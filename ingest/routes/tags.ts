@@ -1,12 +1,12 @@
 /** Tag routes: the user's tags, and tagging a task (a task.updated event on its tag list). */
 import { randomUUID } from "node:crypto";
 import type { Server } from "hyper-express";
-import { newEvent } from "../../common/contracts/index.ts";
+import { newEvent, type TaskEvent } from "../../common/contracts/index.ts";
 import * as decide from "../../common/domain/decide.ts";
 import { BLANK_TAG_NAME, tagKey, tagName } from "../../common/domain/tags.ts";
 import { errors } from "../../common/errors.ts";
 import { findTagByName, getTag, listTags } from "../../storage/queries/user-data.ts";
-import { type Ctx, route } from "../http.ts";
+import { type Ctx, type Reply, route } from "../http.ts";
 import { AttachTag, CreateTag, ListQuery, UpdateTag } from "../schemas.ts";
 import { isUuid } from "../task-state.ts";
 import { answer, command, listPage, loadTask, type RouteDeps } from "./context.ts";
@@ -21,6 +21,11 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     const tag = isUuid(ctx.params.tag_id) ? await getTag(d.db, ctx.userId, ctx.params.tag_id) : null;
     if (!tag) throw errors.notFound(`tag ${ctx.params.tag_id}`);
     return tag;
+  };
+  /** Emits the tag's event and answers 202 with the tag as it will be. */
+  const accepted = async (ctx: Ctx, e: TaskEvent, tag: unknown): Promise<Reply> => {
+    const { queued } = await d.writer.emit(e, ctx.accept);
+    return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
   };
   const nameOf = (raw: string) => {
     const name = tagName(raw);
@@ -46,16 +51,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
       await d.settled(ctx);
       if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
       const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name, color: body.color ?? null });
-      const { queued } = await d.writer.emit(e, ctx.accept);
-      return {
-        status: 202,
-        body: {
-          tag: { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp },
-          event_id: e.event_id,
-          correlation_id: ctx.correlationId,
-          queued,
-        },
-      };
+      return accepted(ctx, e, { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp });
     },
     settled,
   );
@@ -77,16 +73,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
         ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
       };
       const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
-      const { queued } = await d.writer.emit(e, ctx.accept);
-      return {
-        status: 202,
-        body: {
-          tag: { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color },
-          event_id: e.event_id,
-          correlation_id: ctx.correlationId,
-          queued,
-        },
-      };
+      return accepted(ctx, e, { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color });
     },
     settled,
   );
@@ -98,9 +85,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     "/api/:user_id/tags/:tag_id",
     async (ctx) => {
       const tag = await loadTag(ctx);
-      const e = newEvent("tag.deleted", ctxOf(ctx, tag.id), {});
-      const { queued } = await d.writer.emit(e, ctx.accept);
-      return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
+      return accepted(ctx, newEvent("tag.deleted", ctxOf(ctx, tag.id), {}), tag);
     },
     settled,
   );
