@@ -4,6 +4,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { TaskEvent, WireEvent } from "../common/contracts/index.ts";
+import { responses as r } from "./responses.ts";
 import {
   AttachTag,
   CreateTag,
@@ -20,43 +21,35 @@ import {
 
 export const registeredRoutes: { method: string; path: string }[] = [];
 
-/** Request schemas by route; the test in openapi.test.ts checks every route with a body or query is here. */
-export const routeSchemas: Record<string, { summary: string; body?: TSchema; query?: TSchema; response?: object }> = {
-  "POST /api/:user_id/tasks": { summary: "Create a task", body: CreateTask },
-  "GET /api/:user_id/tasks": { summary: "List, search, filter and sort tasks", query: ListTasksQuery },
-  "GET /api/:user_id/tasks/:task_id": { summary: "One task with its tags and pending reminders" },
-  "PATCH /api/:user_id/tasks/:task_id": { summary: "Update fields of a task", body: UpdateTask },
-  "PUT /api/:user_id/tasks/:task_id": { summary: "Update fields of a task (same as PATCH)", body: UpdateTask },
-  "DELETE /api/:user_id/tasks/:task_id": { summary: "Delete a task; cancels its reminders and recurrence" },
-  "POST /api/:user_id/tasks/:task_id/complete": { summary: "Mark a task completed" },
-  "POST /api/:user_id/tasks/:task_id/uncomplete": { summary: "Reopen a completed task" },
-  "POST /api/:user_id/tasks/:task_id/skip-occurrence": { summary: "Skip the next occurrence of a recurring task" },
-  "GET /api/:user_id/tasks/:task_id/history": { summary: "Every event of a task, oldest first" },
-  "POST /api/:user_id/tasks/:task_id/reminders": { summary: "Add a reminder", body: ReminderInput },
-  "DELETE /api/:user_id/tasks/:task_id/reminders/:reminder_id": { summary: "Remove a reminder" },
-  "GET /api/:user_id/reminders": { summary: "Pending reminders of all tasks, soonest first", query: ListQuery },
-  "GET /api/:user_id/tags": { summary: "The user's tags, by name (case-insensitive)", query: ListQuery },
-  "POST /api/:user_id/tags": { summary: "Create a tag", body: CreateTag },
-  "PATCH /api/:user_id/tags/:tag_id": { summary: "Rename or recolour a tag", body: UpdateTag },
-  "DELETE /api/:user_id/tags/:tag_id": { summary: "Delete a tag" },
-  "POST /api/:user_id/tasks/:task_id/tags": { summary: "Tag a task (by tag_id or name)", body: AttachTag },
-  "DELETE /api/:user_id/tasks/:task_id/tags/:tag_id": { summary: "Untag a task" },
-  "GET /api/:user_id/settings": { summary: "The user's settings" },
-  "PUT /api/:user_id/settings": { summary: "Change the user's timezone; future recurrences follow it", body: Settings },
-  "GET /api/:user_id/activity-logs": { summary: "Activity feed, newest first", query: PageQuery },
-  "GET /api/:user_id/events": {
-    summary: "Polling fallback: events after `since`, oldest first",
-    query: EventsQuery,
-    response: {
-      type: "object",
-      properties: {
-        events: { type: "array", items: { $ref: "#/components/schemas/WireEvent" } },
-        seq: { type: "integer", description: "The user's latest seq" },
-        type: { const: "resync_required", description: "Only when `since` is older than what is kept: events is empty" },
-      },
-      required: ["events", "seq"],
-    },
+/** Request and response schemas by route; writes.int.test.ts checks every route is here and answers as it says. */
+export const routeSchemas: Record<string, { summary: string; body?: TSchema; query?: TSchema; response: object }> = {
+  "POST /api/:user_id/tasks": { summary: "Create a task", body: CreateTask, response: r.taskWrite },
+  "GET /api/:user_id/tasks": { summary: "List, search, filter and sort tasks", query: ListTasksQuery, response: r.taskList },
+  "GET /api/:user_id/tasks/:task_id": { summary: "One task with its tags and pending reminders", response: r.task },
+  "PATCH /api/:user_id/tasks/:task_id": { summary: "Update fields of a task", body: UpdateTask, response: r.taskWrite },
+  "PUT /api/:user_id/tasks/:task_id": { summary: "Update fields of a task (same as PATCH)", body: UpdateTask, response: r.taskWrite },
+  "DELETE /api/:user_id/tasks/:task_id": { summary: "Delete a task; cancels its reminders and recurrence", response: r.taskWrite },
+  "POST /api/:user_id/tasks/:task_id/complete": { summary: "Mark a task completed", response: r.taskWrite },
+  "POST /api/:user_id/tasks/:task_id/uncomplete": { summary: "Reopen a completed task", response: r.taskWrite },
+  "POST /api/:user_id/tasks/:task_id/skip-occurrence": { summary: "Skip the next occurrence of a recurring task", response: r.taskWrite },
+  "GET /api/:user_id/tasks/:task_id/history": { summary: "Every event of a task, oldest first", response: r.history },
+  "POST /api/:user_id/tasks/:task_id/reminders": { summary: "Add a reminder", body: ReminderInput, response: r.reminderWrite },
+  "DELETE /api/:user_id/tasks/:task_id/reminders/:reminder_id": { summary: "Remove a reminder", response: r.reminderWrite },
+  "GET /api/:user_id/reminders": { summary: "Pending reminders of all tasks, soonest first", query: ListQuery, response: r.reminderList },
+  "GET /api/:user_id/tags": { summary: "The user's tags, by name (case-insensitive)", query: ListQuery, response: r.tagList },
+  "POST /api/:user_id/tags": { summary: "Create a tag", body: CreateTag, response: r.tagWrite },
+  "PATCH /api/:user_id/tags/:tag_id": { summary: "Rename or recolour a tag", body: UpdateTag, response: r.tagWrite },
+  "DELETE /api/:user_id/tags/:tag_id": { summary: "Delete a tag", response: r.tagWrite },
+  "POST /api/:user_id/tasks/:task_id/tags": { summary: "Tag a task (by tag_id or name)", body: AttachTag, response: r.taskWrite },
+  "DELETE /api/:user_id/tasks/:task_id/tags/:tag_id": { summary: "Untag a task", response: r.taskWrite },
+  "GET /api/:user_id/settings": { summary: "The user's settings", response: r.settings },
+  "PUT /api/:user_id/settings": {
+    summary: "Change the user's timezone; future recurrences follow it",
+    body: Settings,
+    response: r.settingsWrite,
   },
+  "GET /api/:user_id/activity-logs": { summary: "Activity feed, newest first", query: PageQuery, response: r.activity },
+  "GET /api/:user_id/events": { summary: "Polling fallback: events after `since`, oldest first", query: EventsQuery, response: r.events },
 };
 
 const ErrorBody = {
@@ -90,6 +83,7 @@ export function openApiDocument(): object {
         }))
       : [];
     const isWrite = method !== "get";
+    const body = spec ? { content: { "application/json": { schema: spec.response } } } : {};
     const operations = paths[oaPath] ?? {};
     paths[oaPath] = operations;
     operations[method] = {
@@ -104,8 +98,12 @@ export function openApiDocument(): object {
       responses: {
         [isWrite ? "202" : "200"]: {
           description: isWrite ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued" : "OK",
-          ...(spec?.response ? { content: { "application/json": { schema: spec.response } } } : {}),
+          ...body,
         },
+        // A task write that changes nothing (completing a completed task) is answered at once.
+        ...(spec?.response === r.taskWrite
+          ? { "200": { description: "Nothing to change: the task as it is, event_id null", ...body } }
+          : {}),
         ...Object.fromEntries(
           ["400", "401", "403", "404", "408", "409", "413", "415", "429", "431", "503"].map((s) => [
             s,

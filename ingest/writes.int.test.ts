@@ -1,9 +1,10 @@
 /** Write semantics on the real stack: Idempotency-Key, rate limit, last write wins, OpenAPI. */
 import { randomUUID } from "node:crypto";
+import { Kind, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../common/auth.ts";
-import { newEvent, serializeEvent, topicName, WireEvent } from "../common/contracts/index.ts";
+import { newEvent, serializeEvent, TaskEvent, topicName, WireEvent } from "../common/contracts/index.ts";
 import { createKafka, createProducer } from "../common/kafka.ts";
 import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../test/harness.ts";
 import { routeSchemas } from "./openapi.ts";
@@ -181,5 +182,58 @@ describe("OpenAPI", () => {
       const names = doc.paths[`/api/{user_id}/${list}`].get.parameters.map((p: { name: string }) => p.name);
       expect(names, list).toEqual(expect.arrayContaining(["limit", "cursor"]));
     }
+  });
+
+  it("answers every route as its response schema says", async () => {
+    const u = await user();
+    const checked = new Set<string>();
+    const call = async (key: string, path: string, body?: unknown) => {
+      const r = await u.api(key.split(" ")[0] as string, path, body);
+      expect([200, 202], `${key}: ${JSON.stringify(r.body)}`).toContain(r.status);
+      const schema = routeSchemas[key]?.response as TSchema;
+      // Events are referred to by $ref (TaskEvent, WireEvent): their items are checked against those.
+      const events = key.endsWith("/events") ? WireEvent : TaskEvent;
+      const wrong =
+        Kind in schema
+          ? [...Value.Errors(schema, r.body)].map((e) => `${e.path} ${e.message}`)
+          : (r.body.events as unknown[]).filter((e) => !Value.Check(events, e)).map((e) => JSON.stringify(e));
+      expect(wrong, key).toEqual([]);
+      checked.add(key);
+      return r.body;
+    };
+    const T = "/api/:user_id/tasks";
+    const { task } = await call(`POST ${T}`, "/tasks", {
+      title: "every route",
+      due_date: "2031-01-01T09:00:00Z",
+      recurrence_rule: "FREQ=DAILY",
+      tags: ["one"],
+      reminders: [{ before: "PT1H" }],
+    });
+    const at = `/tasks/${task.id}`;
+    await call(`GET ${T}/:task_id`, at);
+    await call(`GET ${T}`, "/tasks?limit=5");
+    await call(`PATCH ${T}/:task_id`, at, { description: "d" });
+    await call(`PUT ${T}/:task_id`, at, { priority: "high" });
+    const { reminder } = await call(`POST ${T}/:task_id/reminders`, `${at}/reminders`, { before: "PT2H" });
+    await call("GET /api/:user_id/reminders", "/reminders");
+    await call(`DELETE ${T}/:task_id/reminders/:reminder_id`, `${at}/reminders/${reminder.id}`);
+    const { tag } = await call("POST /api/:user_id/tags", "/tags", { name: "two", color: "#00aa00" });
+    await call("PATCH /api/:user_id/tags/:tag_id", `/tags/${tag.id}`, { name: "three" });
+    await call("GET /api/:user_id/tags", "/tags");
+    await call(`POST ${T}/:task_id/tags`, `${at}/tags`, { tag_id: tag.id });
+    await call(`DELETE ${T}/:task_id/tags/:tag_id`, `${at}/tags/${tag.id}`);
+    await call("DELETE /api/:user_id/tags/:tag_id", `/tags/${tag.id}`);
+    await call(`POST ${T}/:task_id/skip-occurrence`, `${at}/skip-occurrence`);
+    await call(`POST ${T}/:task_id/complete`, `${at}/complete`);
+    await call(`POST ${T}/:task_id/uncomplete`, `${at}/uncomplete`);
+    await call("GET /api/:user_id/settings", "/settings");
+    await call("PUT /api/:user_id/settings", "/settings", { timezone: "Europe/Paris" });
+    await call(`DELETE ${T}/:task_id`, at);
+    // The reads of applied data, once the writes above are applied (the delete is the last of them).
+    await eventually(async () => ((await u.api("GET", at)).status === 404 ? true : undefined));
+    expect((await call(`GET ${T}/:task_id/history`, `${at}/history`)).events.length).toBeGreaterThan(10);
+    expect((await call("GET /api/:user_id/activity-logs", "/activity-logs?limit=50")).activity.length).toBeGreaterThan(10);
+    expect((await call("GET /api/:user_id/events", "/events?since=0")).events.length).toBeGreaterThan(10);
+    expect([...checked].sort()).toEqual(Object.keys(routeSchemas).sort());
   });
 });

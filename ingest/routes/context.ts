@@ -51,14 +51,14 @@ export function refusalError(refusal: Refusal) {
 }
 
 /** The reply to a decided write: 202 with the task as it will be, or 200 when nothing changes. */
-export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision, extra: Record<string, unknown> = {}): Promise<Reply> {
+export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision): Promise<Reply> {
   if (!decision.ok) throw refusalError(decision.refusal);
   if (!decision.event)
-    return { status: 200, body: { task: decision.task, ...extra, event_id: null, correlation_id: ctx.correlationId, queued: false } };
+    return { status: 200, body: { task: decision.task, event_id: null, correlation_id: ctx.correlationId, queued: false } };
   const { queued } = await d.writer.emit(decision.event, ctx.accept);
   return {
     status: 202,
-    body: { task: decision.task, ...extra, event_id: decision.event.event_id, correlation_id: ctx.correlationId, queued },
+    body: { task: decision.task, event_id: decision.event.event_id, correlation_id: ctx.correlationId, queued },
   };
 }
 
