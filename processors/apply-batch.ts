@@ -132,12 +132,17 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
   };
 }
 
-/** A timezone change moves the user's recurring tasks that followed the old zone, right after it. */
+/**
+ * A timezone change moves the user's recurring tasks that followed the old zone, right after it:
+ * those in it that were created without a timezone of their own (or before that was recorded).
+ */
 function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
   if (applied.event_type !== "settings.updated") return [];
   const { old, new: next } = applied.data.changes.timezone;
   if (old === next) return [];
-  const series = [...state.tasks.values()].filter((t): t is Task => t !== null && t.recurrence_rule !== null && t.timezone === old);
+  const follows = (t: Task | null): t is Task =>
+    t !== null && t.recurrence_rule !== null && t.timezone === old && t.follows_user_timezone !== false;
+  const series = [...state.tasks.values()].filter(follows);
   return timezoneMoveEvents(applied, next, series, new Date());
 }
 

@@ -95,7 +95,7 @@ describe("schedule changes recorded by the processors", () => {
     expect(row?.schedule?.reminders.map((r) => r.remind_at).sort()).toEqual([first, second]);
   });
 
-  it("move the user's recurring tasks that followed the old timezone right after the settings event, in its transaction", async () => {
+  it("move the user's recurring tasks that followed the old timezone right after the settings event, in its transaction, not those with their own", async () => {
     const user = uniqueId("alice");
     const settings = (old: string, next: string): EventOf<"settings.updated"> =>
       newEvent("settings.updated", ctx(user, user), { changes: { timezone: { old, new: next } } });
@@ -116,7 +116,18 @@ describe("schedule changes recorded by the processors", () => {
       recurrence_rule: "FREQ=DAILY",
       next_occurrence: anchor,
     });
-    await apply([settings("UTC", "America/New_York"), follows, pinned]);
+    // In the user's zone, but given by its write: it keeps it (the events of `follows` and `pinned` do not say).
+    const own = newEvent("task.created", ctx(user, randomUUID()), {
+      task: taskFields({
+        title: "Own",
+        due_date: anchor,
+        timezone: "America/New_York",
+        recurrence_rule: "FREQ=DAILY",
+        next_occurrence: anchor,
+      }),
+      timezone_defaulted: false,
+    });
+    await apply([settings("UTC", "America/New_York"), follows, pinned, own]);
 
     const change = settings("America/New_York", "Asia/Kolkata");
     const result = await apply([change]);

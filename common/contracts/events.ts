@@ -106,11 +106,13 @@ const eventDataSchemas = {
     {
       task: TaskFields,
       /**
-       * The task's timezone is the user's, taken when the write was decided (none was given): a
-       * recurring task follows the user's timezone from then on, even a change of it that reached
-       * the log first.
+       * true: the task's timezone is the user's, taken when the write was decided (none was
+       * given), so a recurring task follows the user's timezone from then on, even a change of it
+       * that reached the log first; false: the write named the task's own timezone, which it
+       * keeps. Absent (events written before it was recorded): a series in the user's timezone
+       * follows it.
        */
-      timezone_defaulted: Type.Optional(Type.Literal(true)),
+      timezone_defaulted: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),

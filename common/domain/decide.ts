@@ -166,7 +166,7 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
     tags,
     reminders: reminders.map((spec) => reminderOf(spec, dueDate, zone, cmd.newId(), cmd.now)),
   };
-  const data = { task: fields, ...(input.timezone === undefined ? { timezone_defaulted: true as const } : {}) };
+  const data = { task: fields, timezone_defaulted: input.timezone === undefined };
   return decided(stateOf(cmd.user_id, timezone, null, id), newEvent("task.created", on(cmd, id), data));
 }
 

@@ -102,6 +102,8 @@ describe("task.created", () => {
       created_at: at(0),
       updated_at: at(0),
       completed_at: null,
+      // The event does not say whether the timezone was the user's (written before that was recorded).
+      follows_user_timezone: null,
     } satisfies Task);
     expect(o.state.versions.get(T1)).toBe(1);
   });

@@ -160,7 +160,11 @@ const taskCreated: Rule<"task.created"> = (state, e) => {
   if (state.tasks.get(e.aggregate_id) || state.taken?.has(e.aggregate_id))
     return rejected("conflict", `task ${e.aggregate_id} already exists`);
   const { names, tags } = withTags(state, e.data.task.tags, e.event_id, e.timestamp);
-  const task = { ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp), tags: names };
+  const task = {
+    ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp),
+    tags: names,
+    follows_user_timezone: e.data.timezone_defaulted ?? null,
+  };
   return applied(state, e.aggregate_id, { tags }, { summary: `created "${task.title}"`, taskId: task.id }, task);
 };
 

@@ -23,6 +23,12 @@ export const reminderSpecOf = ({ id, before, at, remind_at }: Reminder): Reminde
 
 export interface Task extends Omit<TaskView, "reminders"> {
   reminders: Reminder[];
+  /**
+   * Whether a recurring task moves with the user's timezone: true when created without one of
+   * its own, false when created with one, null when created before this was recorded (then a
+   * series in the user's timezone does). The projection keeps it; the API does not show it.
+   */
+  follows_user_timezone?: boolean | null;
 }
 
 export interface Tag {
@@ -57,7 +63,7 @@ export const emptyUser = (id: string, timezone = "UTC"): UserState => ({
 });
 
 /** The task as the API shows it: reminders not notified yet, without the projection's bookkeeping. */
-export function taskView(task: Task): Task {
+export function taskView({ follows_user_timezone: _f, ...task }: Task): Task {
   return {
     ...task,
     reminders: task.reminders

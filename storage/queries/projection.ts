@@ -28,6 +28,7 @@ const taskJson = sql.fragment`
     'priority', t.priority, 'due_date', ${ts("t.due_date")}, 'timezone', t.timezone, 'recurrence_rule', t.recurrence_rule,
     'recurrence_mode', t.recurrence_mode, 'next_occurrence', ${ts("t.next_occurrence")}, 'parent_task_id', t.parent_task_id, 'version', t.version,
     'created_at', ${ts("t.created_at")}, 'updated_at', ${ts("t.updated_at")}, 'completed_at', ${ts("t.completed_at")},
+    'follows_user_timezone', t.follows_user_timezone,
     'tags', coalesce((select json_agg(g.name order by g.name) from task_tags tt join tags g on g.id = tt.tag_id where tt.task_id = t.id), '[]'),
     'reminders', coalesce((select json_agg(json_strip_nulls(json_build_object(
         'id', r.id, 'before', r.before, 'at', ${ts("r.at")}, 'remind_at', ${ts("r.remind_at")}, 'notified', r.notified,
@@ -192,14 +193,14 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges,
   if (c.tasks.length > 0)
     writes.push(sql.fragment`tasks_up as (
       insert into tasks (id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, recurrence_mode,
-                         next_occurrence, parent_task_id, version, created_at, updated_at, completed_at)
+                         next_occurrence, parent_task_id, version, created_at, updated_at, completed_at, follows_user_timezone)
       select x.id, x.user_id, x.title, x.description, x.status, x.priority, x.due_date, x.timezone, x.recurrence_rule,
              coalesce(x.recurrence_mode, 'schedule'), x.next_occurrence, x.parent_task_id, x.version, x.created_at, x.updated_at,
-             x.completed_at
+             x.completed_at, x.follows_user_timezone
       from jsonb_to_recordset(${rows(c.tasks.map(({ tags: _t, reminders: _r, ...row }) => row))}) as x(
         id uuid, user_id text, title text, description text, status text, priority text, due_date timestamptz, timezone text,
         recurrence_rule text, recurrence_mode text, next_occurrence timestamptz, parent_task_id uuid, version int, created_at timestamptz,
-        updated_at timestamptz, completed_at timestamptz)
+        updated_at timestamptz, completed_at timestamptz, follows_user_timezone boolean)
       on conflict (id) do update set
         title = excluded.title, description = excluded.description, status = excluded.status, priority = excluded.priority,
         due_date = excluded.due_date, timezone = excluded.timezone, recurrence_rule = excluded.recurrence_rule,
