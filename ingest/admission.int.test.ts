@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { newEvent } from "../common/contracts/index.ts";
 import { createRedis, redisKeys } from "../common/redis.ts";
 import { testConfig, uniqueId } from "../test/harness.ts";
-import { admission, type Reply } from "./admission.ts";
+import { admission, type Reply, TAG_NAMES } from "./admission.ts";
 
 const config = testConfig();
 const redis = createRedis(config, "admission-test");
@@ -116,5 +116,49 @@ describe("a write decided first (admitWrite)", () => {
     await expect(write("k1", "another request")).rejects.toThrow(/different request/);
     const limited = await write("k2");
     expect(limited.kind).toBe("limited");
+  });
+});
+
+describe("a write decided again (rememberIfUnchanged)", () => {
+  const on = (user: string, aggregate: string) => ({ user_id: user, aggregate_id: aggregate, correlation_id: randomUUID() });
+  const edit = (user: string, task: string) => newEvent("task.updated", on(user, task), { changes: { title: { old: "a", new: "b" } } });
+  const rename = (user: string, tag: string) => newEvent("tag.updated", on(user, tag), { changes: { name: { old: "a", new: "b" } } });
+
+  it("takes no rate-limit token when admitted again (charged: false)", async () => {
+    const store = admission(redis, keys, { perSecond: 1, burst: 2 }, limits);
+    const user = uniqueId("charged");
+    const admit = (charged?: boolean) =>
+      store.admit(user, { write: true, fingerprint: "", aggregates: [user], ...(charged === undefined ? {} : { charged }) });
+    expect((await admit()).retryAfter).toBe(0);
+    expect((await admit(true)).retryAfter).toBe(0);
+    expect((await admit()).retryAfter).toBeGreaterThan(0);
+    expect((await admit(false)).retryAfter).toBe(0);
+    expect(Number(await redis.hget(keys.rateLimit(user), "tokens"))).toBeLessThan(1);
+  });
+
+  it("on a task's tag list (TAG_NAMES) is stale after any tag write or a write on its task, not after writes on other tasks", async () => {
+    const store = admission(redis, keys, limits, limits);
+    const user = uniqueId("retag");
+    const [task, other, tag] = [randomUUID(), randomUUID(), randomUUID()];
+    const seen = async (aggregates: string[]) =>
+      (await store.admit(user, { write: true, fingerprint: "", aggregates: [user, ...aggregates] })).seen;
+    const retag = async (before: Awaited<ReturnType<typeof seen>>) => store.rememberIfUnchanged(edit(user, task), before, false);
+
+    let before = await seen([task, TAG_NAMES]);
+    expect(await store.rememberIfUnchanged(edit(user, other), await seen([other]), false)).toBe(true);
+    expect(await retag(before)).toBe(true);
+
+    before = await seen([task, TAG_NAMES]);
+    expect(await store.rememberIfUnchanged(rename(user, tag), await seen([tag]), true)).toBe(true);
+    expect(await retag(before)).toBe(false);
+    expect(await retag(await seen([task, TAG_NAMES]))).toBe(true);
+
+    before = await seen([task, TAG_NAMES]);
+    expect(await store.rememberIfUnchanged(edit(user, task), await seen([task]), false)).toBe(true);
+    expect(await retag(before)).toBe(false);
+    // A tag write itself is still compared on all the user's writes.
+    const tagWrite = await seen([tag]);
+    expect(await store.rememberIfUnchanged(edit(user, other), await seen([other]), false)).toBe(true);
+    expect(await store.rememberIfUnchanged(rename(user, tag), tagWrite, true)).toBe(false);
   });
 });

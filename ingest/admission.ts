@@ -50,14 +50,14 @@ if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5], 'NX'
  * Records a pending write: `index` maps event id -> aggregate id, `events` holds the aggregate's
  * pending events. The index's `#` counts them (their order); `~`, in the index and in the
  * aggregate's hash, counts the writes decided against pending ones (not creations): what
- * REMEMBER_IF_UNCHANGED compares.
+ * REMEMBER_IF_UNCHANGED compares. `also`: Lua run when it is recorded (counting it elsewhere too).
  */
-const rememberPending = (index: string, events: string, a: (n: number) => string, decided = true) => {
+const rememberPending = (index: string, events: string, a: (n: number) => string, decided = true, also = "") => {
   const counted = decided ? `redis.call('HINCRBY', ${index}, '~', 1) redis.call('HINCRBY', ${events}, '~', 1)` : "";
   return `
 if redis.call('HLEN', ${index}) <= tonumber(${a(3)}) then
   local n = redis.call('HINCRBY', ${index}, '#', 1)
-  ${counted}
+  ${counted}${also}
   redis.call('HSET', ${index}, ${a(0)}, ${a(1)})
   redis.call('HSET', ${events}, ${a(0)}, n .. ' ' .. ${a(2)})
   redis.call('EXPIRE', ${index}, ${a(4)})
@@ -66,10 +66,13 @@ end`;
 };
 
 // KEYS: 1 rate bucket, 2 idempotency slot, 3 timezone, 4 the user's pending-write index, 5.. pending events of aggregates
-// ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index
+// ARGV: 1 tokens/s, 2 burst, 3 now (ms), 4 claim ('' = no Idempotency-Key), 5 claim seconds, 6 '1' = return the index,
+//       7 '0' = take no token (the same request decided again: it paid for its first admission)
 // returns {retry-after seconds (0 = admitted), stored claim or false, timezone or false, pending events, index,
 //          the counters of decided writes remembered: the index's, then each aggregate's ('' = none)}
-const ADMIT = `${takeToken((wait) => `{${wait}, false, false, {}, {}, {}}`)}${CLAIM_KEY}
+const ADMIT = `
+if ARGV[7] ~= '0' then${takeToken((wait) => `{${wait}, false, false, {}, {}, {}}`)}
+end${CLAIM_KEY}
 local events = {}
 for i = 5, #KEYS do
   for _, v in ipairs(redis.call('HVALS', KEYS[i])) do events[#events + 1] = v end
@@ -103,12 +106,20 @@ const REMEMBER_PENDING = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 
 const REMEMBER_CREATION = rememberPending("KEYS[1]", "KEYS[2]", (n) => `ARGV[${1 + n}]`, false);
 
 // As REMEMBER_PENDING (KEYS 1-2, ARGV 1-5), only if no write decided against pending ones (a
-// creation is not) was remembered on KEYS[3..] (the index, or aggregates' hashes) since admission
-// saw their counters (ARGV[6..], '' = none): 1 when done, 0 when not.
+// creation is not) was remembered on KEYS[4..] (the index, or aggregates' hashes) since admission
+// saw their counters (ARGV[7..], '' = none): 1 when done, 0 when not. KEYS[3] is the counter of
+// the user's tag writes (TAG_NAMES), counted too when ARGV[6] is '1' (the write is one).
 const REMEMBER_IF_UNCHANGED = `
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   if (redis.call('HGET', KEYS[i], '~') or '') ~= ARGV[i + 3] then return 0 end
-end${REMEMBER_PENDING}
+end${rememberPending(
+  "KEYS[1]",
+  "KEYS[2]",
+  (n) => `ARGV[${1 + n}]`,
+  true,
+  `
+  if ARGV[6] == '1' then redis.call('HINCRBY', KEYS[3], '~', 1) redis.call('EXPIRE', KEYS[3], ARGV[5]) end`,
+)}
 return 1`;
 
 // KEYS[1] the key's slot, KEYS[2] the user's index of kept slots (sorted by time)
@@ -212,7 +223,15 @@ export interface Admission {
    */
   admit(
     userId: string,
-    request: { write: boolean; idempotencyKey?: string; fingerprint: string; aggregates: string[]; index?: boolean },
+    request: {
+      write: boolean;
+      idempotencyKey?: string;
+      fingerprint: string;
+      aggregates: string[];
+      index?: boolean;
+      /** false: takes no rate-limit token (the same request decided again: its first admission took one). */
+      charged?: boolean;
+    },
   ): Promise<Admitted>;
   /**
    * A write decided without asking Redis first (one round trip instead of two): admitted and its
@@ -240,6 +259,17 @@ export interface Admission {
   /** Forgets a write that was refused after all. */
   forgetPending(event: TaskEvent): Promise<void>;
 }
+
+/**
+ * A pseudo-aggregate of every user: the names of the user's tags. It holds no pending events, only
+ * the counter `~`, which every tag write (create, rename, recolour, delete) decided against pending
+ * ones counts besides its tag's own. A write of a task's tag list (attach, detach) writes the
+ * task's whole list by name, so what it decided on is the task and the names of the tags it carries
+ * or looks up: it asks admission for this aggregate and is decided again when a tag write came in
+ * between, while tag writes on other tasks do not make it. (Not a task, tag or user id: a user
+ * whose id were this would count its settings here too, which costs a decision, nothing more.)
+ */
+export const TAG_NAMES = ":tag-names";
 
 /** Timezones remembered per process for `admitWrite` (a bounded map, oldest dropped first). */
 const MAX_TIMEZONES = 100_000;
@@ -297,7 +327,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
     ).catch(() => {});
   };
   return {
-    async admit(userId, { write, idempotencyKey: key, fingerprint, aggregates, index = false }) {
+    async admit(userId, { write, idempotencyKey: key, fingerprint, aggregates, index = false, charged = true }) {
       const limits = write ? writes : reads;
       const { slot, print, claim } = idempotency(userId, key, fingerprint);
       const aggregateList = [...new Set(aggregates)];
@@ -310,7 +340,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
           keys.pendingWrites(userId),
           ...aggregateList.map((a) => keys.pendingEvents(userId, a)),
         ];
-        const args = [limits.perSecond, limits.burst, Date.now(), claim, IN_PROGRESS_SECONDS, index ? "1" : "0"];
+        const args = [limits.perSecond, limits.burst, Date.now(), claim, IN_PROGRESS_SECONDS, index ? "1" : "0", charged ? "1" : "0"];
         reply = await redis.admit(keyList.length, ...keyList, ...args);
       } catch (err) {
         if (!isInfrastructureError(err)) throw err;
@@ -391,8 +421,11 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
       const checked: [string, string][] = all
         ? [[index, seen.user]]
         : [...seen.aggregates].map(([a, counter]) => [keys.pendingEvents(event.user_id, a), counter]);
-      const keyList = [index, keys.pendingEvents(event.user_id, event.aggregate_id), ...checked.map(([k]) => k)];
-      const args = [event.event_id, event.aggregate_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS, ...checked.map(([, c]) => c)];
+      const tagNames = keys.pendingEvents(event.user_id, TAG_NAMES);
+      const keyList = [index, keys.pendingEvents(event.user_id, event.aggregate_id), tagNames, ...checked.map(([k]) => k)];
+      const isTagWrite = event.event_type.startsWith("tag.") ? "1" : "0";
+      const args = [event.event_id, event.aggregate_id, JSON.stringify(event), MAX_PENDING, PENDING_SECONDS, isTagWrite];
+      args.push(...checked.map(([, c]) => c));
       const done = await redis.rememberIfUnchanged(keyList.length, ...keyList, ...args).catch(() => 1);
       return done === 1;
     },

@@ -14,7 +14,7 @@ import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
 import { serverSpan } from "../common/telemetry.ts";
-import type { Admission, Reply, WriteAdmission } from "./admission.ts";
+import { type Admission, type Reply, TAG_NAMES, type WriteAdmission } from "./admission.ts";
 import { registeredRoutes } from "./openapi.ts";
 import { fieldPath, validate } from "./schemas.ts";
 
@@ -24,6 +24,11 @@ const requestSeconds = metric.latency("http_request_seconds", "HTTP request dura
 const inFlightRequests = metric.gauge(
   "http_requests_in_flight",
   "Requests this ingest process is working on (INGEST_MAX_IN_FLIGHT bounds it)",
+);
+const decidedAgain = metric.counter(
+  "ingest_writes_decided_again_total",
+  "Writes decided again because another write of the user on what they read was accepted meanwhile (no rate-limit token taken)",
+  ["route"],
 );
 const shed = metric.counter("ingest_shed_total", "Requests answered 429 at once because INGEST_MAX_IN_FLIGHT requests were in progress");
 
@@ -335,7 +340,13 @@ const MAX_DECISIONS = 5;
  *
  * `waitsForAll`: the handler reads more of the user's data than the task in its path (a write
  * that looks tags up), so admission returns all the user's pending writes for `Deps.settled`, as
- * it does for a list.
+ * it does for a list, and its write is accepted only if no other write of the user was in between.
+ *
+ * `retagsTask`: a write of the tag list of the task in its path (attach, detach). It waits for all
+ * the user's pending writes as `waitsForAll` does (it looks a tag up), but what it decides on is
+ * the task, the user's settings and the names of the user's tags (`TAG_NAMES`, counted by every
+ * tag write): its write is accepted only if none of those changed meanwhile, so tagging different
+ * tasks at once does not make them decide again.
  */
 export function route(
   server: Server,
@@ -343,7 +354,7 @@ export function route(
   method: Method,
   path: string,
   handler: (ctx: Ctx) => Promise<Reply>,
-  { decidedFirst = false, waitsForAll = false } = {},
+  { decidedFirst = false, waitsForAll = false, retagsTask = false } = {},
 ): void {
   registeredRoutes.push({ method, path });
   const isWrite = method !== "get";
@@ -354,14 +365,18 @@ export function route(
   /** The usual order: admission (rate limit, Idempotency-Key, what the handler needs from Redis), then the handler. */
   const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string, attempt = 1): Promise<Reply> => {
     const taskId = ctx.params.task_id;
+    // The user's own pending settings, and the pending writes of the task in the path.
+    const aggregates = taskId ? [ctx.userId, taskId] : [ctx.userId];
+    if (retagsTask) aggregates.push(TAG_NAMES);
     const admitted = await deps.admission.admit(ctx.userId, {
       write: isWrite,
       ...key,
       fingerprint,
-      // The user's own pending settings, and the pending writes of the task in the path.
-      aggregates: taskId ? [ctx.userId, taskId] : [ctx.userId],
+      aggregates,
       // A list of tasks waits for all the user's pending writes.
-      index: waitsForAll || (!isWrite && taskId === undefined),
+      index: waitsForAll || retagsTask || (!isWrite && taskId === undefined),
+      // One request, one token: deciding it again (another write overtook it) is not another request.
+      charged: attempt === 1,
     });
     if (admitted.retryAfter > 0) throw errors.rateLimited(admitted.retryAfter);
     if (admitted.replay) return admitted.replay;
@@ -384,6 +399,7 @@ export function route(
       if (err instanceof NotAccepted && err.outcome.kind === "stale") {
         // Never accepted unchecked: past a few tries the client retries (a 429, nothing stored).
         if (attempt >= MAX_DECISIONS) throw errors.rateLimited(1, "writes of this user are racing each other");
+        decidedAgain.inc({ route: routeName });
         return admitThenDecide(ctx, key, fingerprint, attempt + 1);
       }
       throw err;

@@ -15,7 +15,13 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
   const ctxOf = (ctx: Ctx, aggregateId: string) => ({ user_id: ctx.userId, aggregate_id: aggregateId, correlation_id: ctx.correlationId });
   // A tag write looks tags up: it waits (bounded) for the user's writes accepted before it, so a
   // tag just created can be renamed, attached or deleted, and a name just taken is a 409 at once.
+  // Creating, renaming and deleting a tag read the user's tag name space: any write of the user
+  // in between makes them decide again.
   const settled = { waitsForAll: true };
+  // Tagging a task waits the same way, but reads only the task and tag names (it writes the task's
+  // whole list by name): decided again when the task, the user's settings or any tag changed in
+  // between, never for writes on other tasks (tagging 40 tasks at once is 40 202s).
+  const retags = { retagsTask: true };
   const loadTag = async (ctx: Ctx) => {
     await d.settled(ctx);
     const tag = isUuid(ctx.params.tag_id) ? await getTag(d.db, ctx.userId, ctx.params.tag_id) : null;
@@ -107,7 +113,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
       if (!name) throw errors.notFound(`tag ${body.tag_id}`);
       return retag(ctx, (current) => (current.some((t) => tagKey(t) === tagKey(name)) ? current : [...current, name]));
     },
-    settled,
+    retags,
   );
 
   route(
@@ -119,6 +125,6 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
       const tag = await loadTag(ctx);
       return retag(ctx, (current) => current.filter((t) => tagKey(t) !== tagKey(tag.name)));
     },
-    settled,
+    retags,
   );
 }
