@@ -402,19 +402,29 @@ describe("recurring.spawned", () => {
     expect(o.state.tags?.get(derivedTagId(e.event_id, "b"))?.name).toBe("b");
   });
 
-  it("moves the series only forward: a late spawn for an earlier occurrence leaves next_occurrence", () => {
+  it("is skipped for an occurrence the series has moved past (skipped, moved to another zone, rule edited): no stray instance", () => {
     const state = given(parent(), spawn(NEXT, "2026-01-14T09:00:00.000Z"));
-    const late = applied(evolve(state, spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("late instance"))));
-    expect(taskOf(late.state, T1).next_occurrence).toBe("2026-01-14T09:00:00.000Z");
-    expect(late.state.tasks.get(id("late instance"))).toBeTruthy();
+    const stale = spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("stale instance"));
+    expect(evolve(state, stale)).toEqual({
+      kind: "skipped",
+      reason: `occurrence 2026-01-11T09:00:00.000Z is no longer the next of series ${T1}`,
+    });
+    // A timezone move put the next occurrence 5 h 45 later: the spawn decided before it is stale too.
+    const moved = given(
+      parent(),
+      ev("task.updated", T1, { changes: { next_occurrence: { old: NEXT, new: "2026-01-12T14:45:00.000Z" } } }, at(0)),
+    );
+    expect(evolve(moved, spawn(NEXT, "2026-01-13T09:00:00.000Z"))).toMatchObject({ kind: "skipped" });
+    // Moved to an earlier instant (a zone further east): the stale spawn is later than the next
+    // occurrence, but no occurrence of the series' rule.
+    expect(evolve(parent(), spawn("2026-01-13T10:00:00.000Z", "2026-01-14T10:00:00.000Z"))).toMatchObject({ kind: "skipped" });
   });
 
-  it("a later occurrence than the next one moves it; a parent without a next occurrence stays without", () => {
+  it("a later occurrence than the next one moves it (missed ones caught up); a series without a next occurrence spawns nothing", () => {
     const o = applied(evolve(parent(), spawn("2026-01-20T09:00:00.000Z", "2026-01-21T09:00:00.000Z")));
     expect(taskOf(o.state, T1).next_occurrence).toBe("2026-01-21T09:00:00.000Z");
     const ended = given(parent(), ev("task.updated", T1, { changes: { next_occurrence: { old: null, new: null } } }, at(0)));
-    const none = applied(evolve(ended, spawn(NEXT, "2026-01-13T09:00:00.000Z")));
-    expect(taskOf(none.state, T1).next_occurrence).toBeNull();
+    expect(evolve(ended, spawn(NEXT, "2026-01-13T09:00:00.000Z"))).toMatchObject({ kind: "skipped" });
   });
 
   it("is skipped when the instance exists already (the parent does not move)", () => {

@@ -11,7 +11,9 @@ import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "
 import { INSTANT_RANGE_MESSAGE, isInstantInRange } from "../contracts/formats.ts";
 import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
+import { nextOccurrence } from "../recurrence.ts";
 import { fireTimeProblem, reminderFireTime } from "../reminder-time.ts";
+import { seriesStart } from "../series.ts";
 import { instant, type Reminder, reminderSpecOf, type Tag, type Task, type UserState } from "./model.ts";
 import { tagKey, tagName } from "./tags.ts";
 
@@ -270,9 +272,12 @@ const spawned: Rule<"recurring.spawned"> = (state, e) => {
   const parent = parentId ? state.tasks.get(parentId) : undefined;
   if (!parentId || !parent) return missing(parentId ?? "(none)");
   if (state.tasks.get(e.aggregate_id) || state.taken?.has(e.aggregate_id)) return skipped(`instance ${e.aggregate_id} already spawned`);
-  // Only forward: a late spawn must not undo a skip that already moved the series on.
-  const moves = parent.next_occurrence !== null && instant(parent.next_occurrence) <= instant(e.data.occurrence);
-  const base = moves ? withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence }) : state;
+  // The series' next occurrence, or a later one of its rule (the scheduler caught up on missed
+  // ones). A spawn decided before the series moved (a skip, a timezone move, an edited rule, its
+  // end) is for no occurrence of it any more: its instance would be a stray, or a second one.
+  if (!isNextOrLater(parent, e.data.occurrence))
+    return skipped(`occurrence ${e.data.occurrence} is no longer the next of series ${parentId}`);
+  const base = withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence });
   const { names, tags } = withTags(base, e.data.task.tags, e.event_id, e.timestamp);
   const instance = { ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp), tags: names };
   return applied(
@@ -283,6 +288,19 @@ const spawned: Rule<"recurring.spawned"> = (state, e) => {
     instance,
   );
 };
+
+function isNextOrLater(series: Task, occurrence: string): boolean {
+  if (series.next_occurrence === null || instant(occurrence) < instant(series.next_occurrence)) return false;
+  // after_completion: the next instance is due at the rule's first occurrence after a completion, whenever that is.
+  if (instant(occurrence) === instant(series.next_occurrence) || series.recurrence_mode === "after_completion") return true;
+  if (series.recurrence_rule === null) return false;
+  try {
+    const at = nextOccurrence(series.recurrence_rule, seriesStart(series), series.timezone, new Date(instant(occurrence) - 1));
+    return at?.getTime() === instant(occurrence);
+  } catch {
+    return false; // a rule that cannot be evaluated spawns nothing
+  }
+}
 
 const skippedOccurrence: Rule<"recurring.skipped"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
