@@ -1,5 +1,6 @@
 /** WebSocket abuse: oversized frames, floods, too many connections, slow readers. Others stay unaffected. */
 
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { signLocalToken } from "../common/auth.ts";
@@ -19,6 +20,61 @@ const user = async () => {
   const id = uniqueId("abuse");
   return { id, token: await signLocalToken(config, id) };
 };
+
+/** The head of the server's answer to a raw upgrade request with `protocol` as Sec-WebSocket-Protocol (none: no such header). */
+function upgradeHead(path: string, protocol?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(config.fanoutPort, "127.0.0.1", () =>
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+          (protocol === undefined ? "" : `Sec-WebSocket-Protocol: ${protocol}\r\n`) +
+          "\r\n",
+      ),
+    );
+    let head = "";
+    socket.on("data", (d: Buffer) => {
+      head += d.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      socket.destroy();
+      resolve(head.slice(0, end));
+    });
+    socket.on("error", reject);
+  });
+}
+
+describe("Sec-WebSocket-Protocol", () => {
+  it("the 101 names the first subprotocol offered, or none when the header is no list of tokens (never echoed garbled)", async () => {
+    const u = await user();
+    const path = `/api/ws/${u.id}?token=${u.token}`;
+    const cases: [string | undefined, string | null][] = [
+      [undefined, null],
+      [", ,,;;", null],
+      ["a b c", null],
+      [",,", null],
+      ["a, b c", null],
+      ["a, b", "a"],
+      [" , chat ", "chat"],
+    ];
+    for (const [offered, named] of cases) {
+      const head = await upgradeHead(path, offered);
+      expect(head.split("\r\n")[0], JSON.stringify(offered)).toBe("HTTP/1.1 101 Switching Protocols");
+      const answered = /^sec-websocket-protocol:[ \t]*(.*)$/im.exec(head)?.[1]?.trim() ?? null;
+      expect(answered, JSON.stringify(offered)).toBe(named);
+    }
+    // A conforming client that offers subprotocols gets one it offered; one that offers none, none.
+    for (const protocols of [["v1", "v2"], []]) {
+      const ws = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}${path}`, protocols);
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      expect(ws.protocol).toBe(protocols[0] ?? "");
+      ws.close();
+    }
+  });
+});
 
 describe("WebSocket abuse", () => {
   it("closes a socket that sends an oversized frame (1009) and one that floods (1008)", async () => {

@@ -21,6 +21,26 @@ import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, newSocketData, Sessions, type Socket, type SocketData } from "./sessions.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
+/** An HTTP token (RFC 9110 §5.6.2), what each value of Sec-WebSocket-Protocol must be (RFC 6455 §4.1). */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The subprotocol the 101 names, from the client's Sec-WebSocket-Protocol: "" to send none.
+ * taskstream defines no subprotocol (its messages are the same whatever the client asks for), and
+ * has always answered a client that offers some with the first it offered, which browsers then
+ * require (a browser that offered one fails a 101 naming none); that stays. A header that is not a
+ * comma list of tokens (`a b c`, `;;`, only commas) names nothing the client could have offered:
+ * the 101 then has no Sec-WebSocket-Protocol at all (an empty or garbled one fails conforming
+ * clients, RFC 6455 §4.1). Empty list elements are ignored, as RFC 9110 §5.6.1 asks.
+ */
+export function chosenSubprotocol(header: string | undefined): string {
+  const offered = (header ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+  return offered.length > 0 && offered.every((p) => HTTP_TOKEN.test(p)) ? (offered[0] as string) : "";
+}
+
 const log = logger("fanout");
 const MAX_INBOUND_PER_SECOND = 20;
 const MAX_INBOUND_BYTES = 4096;
@@ -101,7 +121,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       const token = bearer(req.getHeader("authorization")) ?? query.get("token") ?? undefined;
       const sinceRaw = query.get("since");
       const key = req.getHeader("sec-websocket-key");
-      const protocol = req.getHeader("sec-websocket-protocol");
+      const protocol = chosenSubprotocol(req.getHeader("sec-websocket-protocol"));
       const extensions = req.getHeader("sec-websocket-extensions");
       // Cross-site WebSocket hijacking: a browser page from a foreign origin is refused here.
       const origin = req.getHeader("origin");
