@@ -107,7 +107,14 @@ export function openApiDocument(): object {
         ...Object.fromEntries(
           ["400", "401", "403", "404", "408", "409", "413", "415", "429", "431", "503"].map((s) => [
             s,
-            { description: "Error", content: { "application/json": { schema: ErrorBody } } },
+            {
+              description: "Error",
+              // 429, and a 503 when the broker and the fallback queue are both unavailable, say when to retry.
+              ...(s === "429" || s === "503"
+                ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } }
+                : {}),
+              content: { "application/json": { schema: ErrorBody } },
+            },
           ]),
         ),
       },

@@ -164,6 +164,7 @@ describe("OpenAPI", () => {
       expect(doc.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()], key).toBeDefined();
     }
     expect(doc.paths["/api/{user_id}/tasks"].post.requestBody.content["application/json"].schema.properties.title.maxLength).toBe(500);
+    expect(doc.paths["/api/{user_id}/tasks"].post.responses["429"].headers["Retry-After"]).toBeDefined();
     // The events clients receive are what the document says they are.
     const u = await user();
     const task = (await u.api("POST", "/tasks", { title: "described", due_date: "2031-01-01T09:00:00Z", reminders: [{ before: "PT1H" }] }))

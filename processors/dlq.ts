@@ -12,7 +12,7 @@
  * Exit 0 when every record up to the DLQ's end at start-up was handled.
  */
 import { randomUUID } from "node:crypto";
-import type { Config } from "../common/config.ts";
+import { type Config, ConfigError } from "../common/config.ts";
 import { topicName } from "../common/contracts/index.ts";
 import { createConsumer, createKafka, createProducer } from "../common/kafka.ts";
 
@@ -29,7 +29,7 @@ export async function dlqCommand(config: Config, args: string[], out: (line: str
     const i = rest.indexOf(`--${name}`);
     return i >= 0 ? rest[i + 1] : undefined;
   };
-  if (sub !== "list" && sub !== "redrive") throw new Error("usage: dlq <list|redrive> [--reason TEXT] [--group ID] [--timeout-ms N]");
+  if (sub !== "list" && sub !== "redrive") throw new ConfigError("usage: dlq <list|redrive> [--reason TEXT] [--group ID] [--timeout-ms N]");
   const dlq = topicName(config.topicPrefix, "deadLetters");
   const group = sub === "list" ? `taskstream-dlq-list-${randomUUID()}` : (opt("group") ?? `${config.topicPrefix}taskstream-dlq-redrive`);
   const reasonFilter = opt("reason");
