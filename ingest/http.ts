@@ -17,6 +17,7 @@ import { serverSpan } from "../common/telemetry.ts";
 import { type Admission, type Reply, TAG_NAMES, type WriteAdmission } from "./admission.ts";
 import { registeredRoutes } from "./openapi.ts";
 import { fieldPath, validate } from "./schemas.ts";
+import type { turns } from "./turns.ts";
 
 const log = logger("ingest");
 const requests = metric.counter("http_requests_total", "HTTP requests by route and status", ["route", "status"]);
@@ -69,6 +70,8 @@ export interface HttpDeps {
   bodyLimit: number;
   /** This process's requests in progress, shared by every route. */
   inFlight: InFlight;
+  /** Writes on one task take turns in this process, from admission to acceptance (turns.ts). */
+  turns: ReturnType<typeof turns>;
 }
 
 /**
@@ -363,7 +366,17 @@ export function route(
   server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
   type Key = { idempotencyKey?: string };
   /** The usual order: admission (rate limit, Idempotency-Key, what the handler needs from Redis), then the handler. */
-  const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string, attempt = 1): Promise<Reply> => {
+  /** A write on a task (or on the user's tags) decided after this process's earlier ones on it were accepted. */
+  const inTurn = async (ctx: Ctx, key: Key, fingerprint: string): Promise<Reply> => {
+    if (!isWrite || decidedFirst) return admitThenDecide(ctx, key, fingerprint);
+    const end = await deps.turns.take(waitsForAll ? ctx.userId : `${ctx.userId}/${ctx.params.task_id ?? ""}`);
+    try {
+      return await admitThenDecide(ctx, key, fingerprint, 1, end);
+    } finally {
+      end();
+    }
+  };
+  const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string, attempt = 1, endTurn = () => {}): Promise<Reply> => {
     const taskId = ctx.params.task_id;
     // The user's own pending settings, and the pending writes of the task in the path.
     const aggregates = taskId ? [ctx.userId, taskId] : [ctx.userId];
@@ -388,7 +401,10 @@ export function route(
     // again, against the first, and is a 409). A creation reads no other task: never stale.
     if (isWrite && !decidedFirst)
       ctx.accept = async (event) => {
-        if (!(await deps.admission.rememberIfUnchanged(event, admitted.seen, waitsForAll))) throw new NotAccepted({ kind: "stale" });
+        const accepted = await deps.admission.rememberIfUnchanged(event, admitted.seen, waitsForAll);
+        // Accepted, the write is pending where the next one decides: its turn ends (its broker write need not wait).
+        if (accepted) endTurn();
+        else throw new NotAccepted({ kind: "stale" });
       };
     try {
       const reply = await handler(ctx);
@@ -400,7 +416,7 @@ export function route(
         // Never accepted unchecked: past a few tries the client retries (a 429, nothing stored).
         if (attempt >= MAX_DECISIONS) throw errors.rateLimited(1, "writes of this user are racing each other");
         decidedAgain.inc({ route: routeName });
-        return admitThenDecide(ctx, key, fingerprint, attempt + 1);
+        return admitThenDecide(ctx, key, fingerprint, attempt + 1, endTurn);
       }
       throw err;
     }
@@ -476,7 +492,7 @@ export function route(
       const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
       const reply =
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||
-        (await admitThenDecide(ctx, idempotencyKey, fingerprint));
+        (await inTurn(ctx, idempotencyKey, fingerprint));
       status = reply.status;
       res.status(reply.status).json(reply.body);
     } catch (err) {

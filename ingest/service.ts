@@ -25,6 +25,7 @@ import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerUserRoutes } from "./routes/user.ts";
 import { timezoneOf } from "./timezones.ts";
+import { turns } from "./turns.ts";
 
 const log = logger("ingest");
 const READ_RATE_FACTOR = 4;
@@ -85,6 +86,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         admission: admit,
         bodyLimit: config.bodyLimitBytes,
         inFlight: new InFlight(config.ingestMaxInFlight),
+        turns: turns(),
       };
       const deps: RouteDeps = {
         config,

@@ -155,6 +155,17 @@ describe("concurrent writes on one task", () => {
   });
 });
 
+describe("many edits of one task at once", () => {
+  it("are all accepted and applied: this process decides them one after another (none goes stale, none is a 429)", async () => {
+    const u = await user();
+    const task = (await u.api("POST", "/tasks", { title: "t" })).body.task;
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => u.api("PATCH", `/tasks/${task.id}`, { description: `d${i}` })));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    expect(new Set(answers.map((a) => a.body.task.version)).size).toBe(12);
+    await eventually(async () => ((await u.api("GET", `/tasks/${task.id}/history`)).body.events?.length === 13 ? true : undefined));
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every route with the request schemas", async () => {
     const doc: any = await (await fetch(`http://127.0.0.1:${config.ingestPort}/openapi.json`)).json();
