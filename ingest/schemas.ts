@@ -5,12 +5,12 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import "../common/contracts/formats.ts";
-import { Priority } from "../common/contracts/index.ts";
+import { Priority, Text } from "../common/contracts/index.ts";
 import type { ErrorDetail } from "../common/errors.ts";
 
 const Instant = Type.String({ format: "date-time", description: "ISO-8601 with a zone, e.g. 2026-11-23T10:00:00Z" });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const TagName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[^,]+$" });
+const TagName = Text({ minLength: 1, maxLength: 64, pattern: "^[^,]+$" });
 
 export const ReminderInput = Type.Object(
   {
@@ -21,8 +21,8 @@ export const ReminderInput = Type.Object(
 );
 
 const taskFields = {
-  title: Type.String({ minLength: 1, maxLength: 500 }),
-  description: Type.Optional(Nullable(Type.String({ maxLength: 10000 }))),
+  title: Text({ minLength: 1, maxLength: 500 }),
+  description: Type.Optional(Nullable(Text({ maxLength: 10000 }))),
   due_date: Type.Optional(Nullable(Instant)),
   priority: Type.Optional(Priority),
   tags: Type.Optional(Type.Array(TagName, { maxItems: 50 })),
@@ -46,11 +46,11 @@ export const UpdateTask = Type.Object(
 );
 export type UpdateTask = Static<typeof UpdateTask>;
 export const CreateTag = Type.Object(
-  { name: TagName, color: Type.Optional(Nullable(Type.String({ maxLength: 32 }))) },
+  { name: TagName, color: Type.Optional(Nullable(Text({ maxLength: 32 }))) },
   { additionalProperties: false },
 );
 export const UpdateTag = Type.Object(
-  { name: Type.Optional(TagName), color: Type.Optional(Nullable(Type.String({ maxLength: 32 }))) },
+  { name: Type.Optional(TagName), color: Type.Optional(Nullable(Text({ maxLength: 32 }))) },
   { additionalProperties: false, minProperties: 1 },
 );
 export const AttachTag = Type.Object(
@@ -61,12 +61,12 @@ export const Settings = Type.Object({ timezone: Type.String({ minLength: 1, maxL
 
 export const ListTasksQuery = Type.Object(
   {
-    search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    search: Type.Optional(Text({ minLength: 1, maxLength: 200 })),
     status: Type.Optional(Type.Union([Type.Literal("pending"), Type.Literal("completed"), Type.Literal("all")])),
     priority: Type.Optional(Type.String({ pattern: "^(low|medium|high|urgent)(,(low|medium|high|urgent))*$" })),
     due_date_start: Type.Optional(Instant),
     due_date_end: Type.Optional(Instant),
-    tags: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    tags: Type.Optional(Text({ minLength: 1, maxLength: 1000 })),
     sort_by: Type.Optional(
       Type.Union([Type.Literal("created_at"), Type.Literal("due_date"), Type.Literal("priority"), Type.Literal("title")]),
     ),

@@ -4,6 +4,7 @@
  * JSON Schema files generated from here live in redpanda/schemas/ (test: redpanda/schemas.test.ts).
  */
 import { type Static, type TLiteral, type TObject, type TSchema, Type } from "@sinclair/typebox";
+import { Text } from "./text.ts";
 
 export const SCHEMA_VERSION = "1.0.0";
 
@@ -39,8 +40,8 @@ export const MAX_REMINDERS_PER_TASK = 20;
 
 export const TaskFields = Type.Object(
   {
-    title: Type.String({ minLength: 1, maxLength: 500 }),
-    description: Nullable(Type.String({ maxLength: 10000 })),
+    title: Text({ minLength: 1, maxLength: 500 }),
+    description: Nullable(Text({ maxLength: 10000 })),
     priority: Priority,
     due_date: Nullable(Instant),
     timezone: Type.String({ minLength: 1, maxLength: 64 }),
@@ -49,7 +50,7 @@ export const TaskFields = Type.Object(
     recurrence_mode: Type.Optional(Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")], { default: "schedule" })),
     next_occurrence: Nullable(Instant),
     parent_task_id: Nullable(Uuid),
-    tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
+    tags: Type.Array(Text({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
     reminders: Type.Array(ReminderSpec, { maxItems: MAX_REMINDERS_PER_TASK }),
   },
   { additionalProperties: false },
@@ -98,8 +99,8 @@ export const TaskChanges = Type.Object(
   { additionalProperties: false },
 );
 export type TaskChanges = Static<typeof TaskChanges>;
-const TagName = Type.String({ minLength: 1, maxLength: 64 });
-const TagColor = Nullable(Type.String({ maxLength: 32 }));
+const TagName = Text({ minLength: 1, maxLength: 64 });
+const TagColor = Nullable(Text({ maxLength: 32 }));
 
 const eventDataSchemas = {
   "task.created": Type.Object(

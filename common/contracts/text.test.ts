@@ -1,9 +1,12 @@
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Value } from "@sinclair/typebox/value";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { taskFields } from "../../test/harness.ts";
 import { eventProblems, newEvent, parseEvent, serializeEvent } from "./envelope.ts";
 import { isDateTime } from "./formats.ts";
-import { isStorableText, unstorableTextPath } from "./text.ts";
+import { codePointLength, isStorableText, Text, unstorableTextPath } from "./text.ts";
 
 describe("storable text", () => {
   it.each([
@@ -63,5 +66,60 @@ describe("events the processors could not apply", () => {
   });
   it("accepts a well-formed event", () => {
     expect(eventProblems(newEvent("task.created", ctx, { task }))).toEqual([]);
+  });
+});
+
+describe("text limits count characters (code points), as PostgreSQL's char_length does", () => {
+  const emoji = "\u{1F600}";
+
+  it.each([
+    ["", 0],
+    ["plain", 5],
+    [emoji, 1],
+    [emoji.repeat(500), 500],
+    ["e\u0301", 2], // a combining accent is a code point of its own, as in PostgreSQL
+    ["\ud800", 1],
+    ["a\udc00\ud800", 3],
+  ])("%j has %i code points", (s, n) => expect(codePointLength(s)).toBe(n));
+
+  it("counts like [...s].length for any string", () => {
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => codePointLength(s) === [...s].length));
+  });
+
+  it("Text checks minLength, maxLength (in code points) and pattern, with TypeBox's wording", () => {
+    const check = TypeCompiler.Compile(Text({ minLength: 1, maxLength: 3, pattern: "^[^,]+$" }));
+    for (const ok of ["a", emoji.repeat(3), `a${emoji}b`]) expect(check.Check(ok), ok).toBe(true);
+    expect([...check.Errors(emoji.repeat(4))].map((e) => e.message)).toEqual([
+      "Expected string length less or equal to 3 characters (Unicode code points)",
+    ]);
+    expect([...check.Errors("")].map((e) => e.message)).toEqual(["Expected string length greater or equal to 1 characters"]);
+    expect([...check.Errors("a,b")].map((e) => e.message)).toEqual(["Expected string to match '^[^,]+$'"]);
+    expect([...check.Errors(7)].map((e) => e.message)).toEqual(["Expected string"]);
+    // Value (the responses' and config's checker) agrees.
+    expect(Value.Check(Text({ maxLength: 2 }), emoji.repeat(2))).toBe(true);
+    expect(Value.Check(Text({ maxLength: 2 }), emoji.repeat(3))).toBe(false);
+  });
+
+  it("publishes the same JSON Schema as Type.String (JSON Schema's lengths count code points already)", () => {
+    const options = { minLength: 1, maxLength: 64, pattern: "^[^,]+$", description: "d" };
+    expect(JSON.stringify(Text(options))).toBe(JSON.stringify(Type.String(options)));
+  });
+
+  it("events take a title of 500 emoji and tags of 64, refuse 501 and 65 (what ingest takes, the processors take)", () => {
+    const ctx = {
+      user_id: "u",
+      aggregate_id: "00000000-0000-4000-8000-000000000001",
+      correlation_id: "00000000-0000-4000-8000-000000000002",
+    };
+    const created = (title: string, tag: string) =>
+      newEvent("task.created", ctx, { task: taskFields({ title, description: emoji.repeat(10_000), tags: [tag] }) });
+    expect(eventProblems(created(emoji.repeat(500), emoji.repeat(64)))).toEqual([]);
+    expect(parseEvent(serializeEvent(created(emoji.repeat(500), emoji.repeat(64)))).event_type).toBe("task.created");
+    expect(eventProblems(created(emoji.repeat(501), "t")).join()).toMatch(/\/data\/task\/title: .*less or equal to 500 characters/);
+    expect(eventProblems(created("t", emoji.repeat(65))).join()).toMatch(/\/data\/task\/tags\/0: .*less or equal to 64 characters/);
+    const tag = newEvent("tag.updated", ctx, {
+      changes: { name: { old: "a", new: emoji.repeat(64) }, color: { old: null, new: emoji.repeat(32) } },
+    });
+    expect(eventProblems(tag)).toEqual([]);
   });
 });

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { AttachTag, CreateTag, CreateTask, ListTasksQuery, UpdateTag, UpdateTask, validate } from "./schemas.ts";
+
+const emoji = "\u{1F600}";
+
+describe("request text limits count characters (code points), as CONTRACT.md and PostgreSQL do", () => {
+  it("a title of 500 emoji, a description of 10,000 and tags of 64 are accepted", () => {
+    const body = { title: emoji.repeat(500), description: emoji.repeat(10_000), tags: [emoji.repeat(64)] };
+    expect(validate(CreateTask, body)).toMatchObject({ ok: true });
+    expect(validate(UpdateTask, { title: emoji.repeat(500) })).toMatchObject({ ok: true });
+    expect(validate(CreateTag, { name: emoji.repeat(64), color: emoji.repeat(32) })).toMatchObject({ ok: true });
+    expect(validate(UpdateTag, { name: emoji.repeat(64) })).toMatchObject({ ok: true });
+    expect(validate(AttachTag, { name: emoji.repeat(64) })).toMatchObject({ ok: true });
+    expect(validate(ListTasksQuery, { search: emoji.repeat(200) })).toMatchObject({ ok: true });
+  });
+
+  it("one character more is a 400 naming the field and its limit in characters", () => {
+    expect(validate(CreateTask, { title: emoji.repeat(501) })).toEqual({
+      ok: false,
+      details: [{ path: "title", message: "Expected string length less or equal to 500 characters (Unicode code points)" }],
+    });
+    expect(validate(CreateTag, { name: `${"x".repeat(64)}${emoji}` })).toEqual({
+      ok: false,
+      details: [{ path: "name", message: "Expected string length less or equal to 64 characters (Unicode code points)" }],
+    });
+    expect(validate(CreateTask, { title: "" })).toMatchObject({ ok: false, details: [{ path: "title" }] });
+    expect(validate(CreateTask, { title: "t", tags: [`a,${emoji}`] })).toEqual({
+      ok: false,
+      details: [{ path: "tags[0]", message: "Expected string to match '^[^,]+$'" }],
+    });
+  });
+
+  it("ASCII limits are as before", () => {
+    expect(validate(CreateTask, { title: "x".repeat(500) })).toMatchObject({ ok: true });
+    expect(validate(CreateTask, { title: "x".repeat(501) })).toMatchObject({ ok: false, details: [{ path: "title" }] });
+  });
+});
