@@ -35,3 +35,19 @@ describe("request text limits count characters (code points), as CONTRACT.md and
     expect(validate(CreateTask, { title: "x".repeat(501) })).toMatchObject({ ok: false, details: [{ path: "title" }] });
   });
 });
+
+describe("validation messages say what is allowed", () => {
+  it("names the values of an enum, the form of a date, and why a nullable value fails", () => {
+    expect(validate(CreateTask, { title: "t", priority: "urgentest" })).toEqual({
+      ok: false,
+      details: [{ path: "priority", message: 'must be one of "low", "medium", "high", "urgent"' }],
+    });
+    const [due] = (validate(CreateTask, { title: "t", due_date: "2026-11-23T10:00:00" }) as { details: { message: string }[] }).details;
+    expect(due?.message).toBe(
+      "must be an ISO-8601 date-time with a zone (e.g. 2026-11-23T10:00:00Z), between 1970-01-01 and 9999-12-31 (or null)",
+    );
+    const [description] = (validate(CreateTask, { title: "t", description: "x".repeat(10_001) }) as { details: { message: string }[] })
+      .details;
+    expect(description?.message).toBe("Expected string length less or equal to 10000 characters (Unicode code points) (or null)");
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Value, type ValueError } from "@sinclair/typebox/value";
 import "../common/contracts/formats.ts";
 import { Priority, Text } from "../common/contracts/index.ts";
 import type { ErrorDetail } from "../common/errors.ts";
@@ -108,6 +109,30 @@ export const fieldPath = (pointer: string): string =>
     .filter(Boolean)
     .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "") || "(body)";
 
+/** What is wrong, in words a client can act on (TypeBox says "Expected union value" of a union). */
+function messageOf(e: Pick<ValueError, "schema" | "value" | "message">): string {
+  if (e.schema.format === "date-time")
+    return "must be an ISO-8601 date-time with a zone (e.g. 2026-11-23T10:00:00Z), between 1970-01-01 and 9999-12-31";
+  const members = e.schema.anyOf as TSchema[] | undefined;
+  if (!members) return e.message;
+  const allowed = members.filter((m) => "const" in m).map((m) => JSON.stringify(m.const));
+  const nullable = members.some((m) => m.type === "null");
+  // Why the value fails each other form (a string too long, a malformed date), once each.
+  const reasons = [
+    ...new Set(
+      members
+        .filter((m) => m.type !== "null" && !("const" in m))
+        .map((m) => {
+          const first = Value.Errors(m, e.value).First();
+          return first ? messageOf(first) : null;
+        })
+        .filter((r) => r !== null),
+    ),
+  ];
+  const parts = [...reasons, ...(allowed.length > 0 ? [`must be one of ${allowed.join(", ")}`] : [])];
+  return `${parts.join("; or ") || e.message}${nullable ? " (or null)" : ""}`;
+}
+
 const compiled = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
 /** Checks `value` against `schema`; returns every problem, each naming its field. */
 export function validate<T extends TSchema>(
@@ -130,7 +155,7 @@ export function validate<T extends TSchema>(
       : [];
     const entries = extra.length
       ? extra.map((k) => ({ path: fieldPath(`${e.path}/${k}`), message: "is not a known field" }))
-      : [{ path: fieldPath(e.path), message: e.message }];
+      : [{ path: fieldPath(e.path), message: messageOf(e) }];
     for (const d of entries) {
       if (seen.has(d.path)) continue;
       seen.add(d.path);
