@@ -29,6 +29,10 @@ export const errors = {
   unauthorized: (message: string) => new ApiError(401, "unauthorized", message, [], { "www-authenticate": 'Bearer realm="taskstream"' }),
   forbidden: () => new ApiError(403, "forbidden", "the path's user_id is not the token's subject"),
   notFound: (what: string) => new ApiError(404, "not_found", `${what} not found`),
+  methodNotAllowed: (method: string, allowed: string[]) =>
+    new ApiError(405, "method_not_allowed", `${method} is not allowed here; allowed: ${allowed.join(", ")}`, [], {
+      allow: allowed.join(", "),
+    }),
   conflict: (message: string) => new ApiError(409, "conflict", message),
   bodyTimeout: (ms: number) => new ApiError(408, "request_timeout", `the request body did not arrive within ${ms / 1000} s`),
   tooLarge: (limit: number) => new ApiError(413, "payload_too_large", `request body exceeds ${limit} bytes`),

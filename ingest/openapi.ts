@@ -21,6 +21,21 @@ import {
 
 export const registeredRoutes: { method: string; path: string }[] = [];
 
+const patterns = new Map<string, RegExp>();
+/** The methods the registered routes take on `path` (a concrete path: `/api/alice/tasks`). */
+export function methodsOf(path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of registeredRoutes) {
+    let re = patterns.get(r.path);
+    if (!re) {
+      re = new RegExp(`^${r.path.replace(/:\w+/g, "[^/]+")}/?$`);
+      patterns.set(r.path, re);
+    }
+    if (re.test(path)) methods.add(r.method.toUpperCase());
+  }
+  return [...methods].sort();
+}
+
 /** Request and response schemas by route; writes.int.test.ts checks every route is here and answers as it says. */
 export const routeSchemas: Record<string, { summary: string; body?: TSchema; query?: TSchema; response: object }> = {
   "POST /api/:user_id/tasks": { summary: "Create a task", body: CreateTask, response: r.taskWrite },

@@ -15,7 +15,7 @@ import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
 import { cursorCodec } from "./cursor.ts";
 import { InFlight, refuseAmbiguousFraming, sendError } from "./http.ts";
-import { openApiDocument } from "./openapi.ts";
+import { methodsOf, openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
 import { resilientWriter } from "./publisher.ts";
 import { readYourWrites } from "./read-your-writes.ts";
@@ -117,7 +117,11 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           if (r) res.status(r.status).header("content-type", r.contentType).send(r.body);
         });
       }
-      server.set_not_found_handler((req, res) => void sendError(req, res, errors.notFound("route")));
+      server.set_not_found_handler((req, res) => {
+        // A path the API has, asked with a method it does not take: 405 naming those it takes.
+        const allowed = req.method === "HEAD" ? [] : methodsOf(req.path);
+        void sendError(req, res, allowed.length > 0 ? errors.methodNotAllowed(req.method, allowed) : errors.notFound("route"));
+      });
       server.set_error_handler((req, res, err) => {
         log.error({ err }, "request failed");
         sendError(req, res, err);

@@ -166,6 +166,18 @@ describe("many edits of one task at once", () => {
   });
 });
 
+describe("methods", () => {
+  it("a path the API has, asked with a method it does not take, is a 405 naming those it takes; an unknown path a 404", async () => {
+    const u = await user();
+    const wrong = await u.api("PATCH", "/tasks");
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("GET, POST");
+    expect(wrong.body.error).toMatchObject({ code: "method_not_allowed", message: "PATCH is not allowed here; allowed: GET, POST" });
+    expect((await u.api("POST", `/tasks/${randomUUID()}/history`)).status).toBe(405);
+    expect((await u.api("GET", "/nothing-here")).status).toBe(404);
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every route with the request schemas", async () => {
     const doc: any = await (await fetch(`http://127.0.0.1:${config.ingestPort}/openapi.json`)).json();
