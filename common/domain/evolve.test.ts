@@ -255,6 +255,18 @@ describe("task.updated", () => {
       { id: R1, before: "PT1H", remind_at: "2026-02-03T11:00:00.000Z", notified: false, notified_at: null, created_at: at(0) },
       { id: R2, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z", notified: false, created_at: at(0) },
     ]);
+    // Moved (a timezone move, say) to a time that has passed already: it notified, and stays so.
+    const late = ev(
+      "task.updated",
+      T1,
+      { changes: { due_date: { old: null, new: "2026-02-01T10:00:00.000Z" } } },
+      "2026-02-01T09:30:00.000Z",
+    );
+    expect(taskOf(applied(evolve(state, late)).state).reminders[0]).toMatchObject({
+      remind_at: "2026-02-01T09:00:00.000Z",
+      notified: true,
+      notified_at: "2026-02-01T08:00:01.000Z",
+    });
   });
 
   it("`before` reminders count calendar days in the task's timezone (across a DST change)", () => {

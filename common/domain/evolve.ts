@@ -106,21 +106,22 @@ function withTags(state: UserState, written: readonly string[], eventId: string,
   return { names: resolved.sort(), tags };
 }
 
-/** `before` reminders follow the due date (calendar units in the task's timezone); a moved one may notify again. */
-function followDueDate(task: Task): Reminder[] {
+/**
+ * `before` reminders follow the due date (calendar units in the task's timezone). A moved one
+ * notifies again when its new time is still to come (at `now`, the change's time); one that has
+ * notified and whose new time has passed too stays notified (not a second, late reminder).
+ */
+function followDueDate(task: Task, now: string): Reminder[] {
   if (!task.reminders.some((r) => r.before !== undefined)) return task.reminders;
   if (task.due_date === null) return task.reminders.filter((r) => r.before === undefined);
   const due = new Date(task.due_date);
-  return task.reminders.map((r) =>
-    r.before === undefined
-      ? r
-      : {
-          ...r,
-          remind_at: (reminderFireTime({ kind: "before", before: r.before }, due, task.timezone) as Date).toISOString(),
-          notified: false,
-          notified_at: null,
-        },
-  );
+  return task.reminders.map((r) => {
+    if (r.before === undefined) return r;
+    const remindAt = (reminderFireTime({ kind: "before", before: r.before }, due, task.timezone) as Date).toISOString();
+    return r.notified && instant(remindAt) <= instant(now)
+      ? { ...r, remind_at: remindAt }
+      : { ...r, remind_at: remindAt, notified: false, notified_at: null };
+  });
 }
 
 /** Why the `before` reminders of a task whose due date moved cannot follow it, or null. */
@@ -219,7 +220,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
   }
   if (changes.due_date) {
-    next = { ...next, reminders: followDueDate(next) };
+    next = { ...next, reminders: followDueDate(next, e.timestamp) };
     const problem = movedRemindersProblem(next);
     if (problem) return rejected("invalid", problem, "due_date");
   }
