@@ -365,10 +365,13 @@ export function route(
   // A SERVER span per request when tracing is on (common/telemetry.ts); the route itself otherwise.
   server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
   type Key = { idempotencyKey?: string };
-  /** The usual order: admission (rate limit, Idempotency-Key, what the handler needs from Redis), then the handler. */
-  /** A write on a task (or on the user's tags) decided after this process's earlier ones on it were accepted. */
-  const inTurn = async (ctx: Ctx, key: Key, fingerprint: string): Promise<Reply> => {
+  /**
+   * A write on a task (or on the user's tags) decided after this process's earlier ones on it were
+   * accepted. Its body has arrived before it takes its turn: a slow sender holds up nobody.
+   */
+  const inTurn = async (ctx: Ctx, key: Key, fingerprint: string, received: Promise<unknown>): Promise<Reply> => {
     if (!isWrite || decidedFirst) return admitThenDecide(ctx, key, fingerprint);
+    await received.catch(() => {}); // a body that fails fails where the handler reads it
     const end = await deps.turns.take(waitsForAll ? ctx.userId : `${ctx.userId}/${ctx.params.task_id ?? ""}`);
     try {
       return await admitThenDecide(ctx, key, fingerprint, 1, end);
@@ -376,6 +379,7 @@ export function route(
       end();
     }
   };
+  /** The usual order: admission (rate limit, Idempotency-Key, what the handler needs from Redis), then the handler. */
   const admitThenDecide = async (ctx: Ctx, key: Key, fingerprint: string, attempt = 1, endTurn = () => {}): Promise<Reply> => {
     const taskId = ctx.params.task_id;
     // The user's own pending settings, and the pending writes of the task in the path.
@@ -492,7 +496,7 @@ export function route(
       const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
       const reply =
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||
-        (await inTurn(ctx, idempotencyKey, fingerprint));
+        (await inTurn(ctx, idempotencyKey, fingerprint, isWrite ? raw() : Promise.resolve()));
       status = reply.status;
       res.status(reply.status).json(reply.body);
     } catch (err) {
