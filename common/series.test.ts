@@ -96,16 +96,18 @@ describe("timezoneMoveEvents", () => {
     });
     expect(parseEvent(JSON.stringify(moved)).event_id).toBe(moved?.event_id);
     // The same settings event always names the same events (a redelivery deduplicates).
-    expect(timezoneMoveEvents(settings, "Europe/London", [series], new Date())[0]?.event_id).toBe(moved?.event_id);
+    expect([...timezoneMoveEvents(settings, "Europe/London", [series], new Date())][0]?.event_id).toBe(moved?.event_id);
   });
 
   it("takes the task's last change as timestamp when it is later than the settings change", () => {
     const edited = { ...series, updated_at: "2026-06-10T20:00:05.000Z" };
-    expect(timezoneMoveEvents(settings, "Europe/London", [edited], new Date(settings.timestamp))[0]?.timestamp).toBe(edited.updated_at);
+    expect([...timezoneMoveEvents(settings, "Europe/London", [edited], new Date(settings.timestamp))][0]?.timestamp).toBe(
+      edited.updated_at,
+    );
   });
 
   it("moves nothing already in the new zone", () => {
-    expect(timezoneMoveEvents(settings, "America/New_York", [series], new Date(settings.timestamp))).toEqual([]);
+    expect([...timezoneMoveEvents(settings, "America/New_York", [series], new Date(settings.timestamp))]).toEqual([]);
   });
 });
 

@@ -77,15 +77,15 @@ export interface FollowingSeries extends SeriesTask {
  * One task.updated per series that followed the user's old timezone (`tasks` are the user's
  * recurring tasks in `oldZone`), moving it to `newZone`. Its timestamp is the settings change's,
  * or the task's last change when that is later, so the move never loses last-write-wins to an
- * earlier edit while a user's later edit still wins over it.
+ * earlier edit while a user's later edit still wins over it. Made one at a time, as they are taken
+ * (a user's thousand series are a thousand moves).
  */
-export function timezoneMoveEvents(
+export function* timezoneMoveEvents(
   settings: Pick<EventOf<"settings.updated">, "event_id" | "user_id" | "correlation_id" | "timestamp">,
   newZone: string,
   tasks: readonly FollowingSeries[],
   now: Date,
-): EventOf<"task.updated">[] {
-  const events: EventOf<"task.updated">[] = [];
+): Generator<EventOf<"task.updated">> {
   for (const task of tasks) {
     const changes = moveSeries(task, newZone, now);
     if (task.recurrence_mode === "after_completion") {
@@ -96,21 +96,18 @@ export function timezoneMoveEvents(
     }
     if (Object.keys(changes).length === 0) continue;
     const timestamp = new Date(Math.max(Date.parse(settings.timestamp), Date.parse(task.updated_at))).toISOString();
-    events.push(
-      newEvent(
-        "task.updated",
-        {
-          user_id: settings.user_id,
-          aggregate_id: task.id,
-          correlation_id: settings.correlation_id,
-          event_id: timezoneMoveEventId(settings.event_id, task.id),
-          timestamp,
-        },
-        { changes },
-      ),
+    yield newEvent(
+      "task.updated",
+      {
+        user_id: settings.user_id,
+        aggregate_id: task.id,
+        correlation_id: settings.correlation_id,
+        event_id: timezoneMoveEventId(settings.event_id, task.id),
+        timestamp,
+      },
+      { changes },
     );
   }
-  return events;
 }
 
 /** A reminder of a series as its instances copy it (the series' own reminders: `before` or `at`). */

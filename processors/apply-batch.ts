@@ -20,7 +20,7 @@
  */
 import type { DatabaseConnection } from "slonik";
 import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
-import { evolveBatch, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
+import { evolveBatchSteps, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import { emptyUser, type Tag, type Task, type UserState } from "../common/domain/model.ts";
 import { isInfrastructureError, pgErrorCode } from "../common/failures.ts";
 import { afterCompletionSpawns, instanceId, timezoneMoveEvents } from "../common/series.ts";
@@ -33,7 +33,8 @@ import {
   storeChanges,
 } from "../storage/queries/projection.ts";
 import { scheduleChangesWrite } from "../storage/queries/schedule-changes.ts";
-import { projectionChanges, scheduleChanges } from "./changes.ts";
+import { projectionChanges, scheduleChangeSteps } from "./changes.ts";
+import { inSlices } from "./slices.ts";
 
 export type { Rejection } from "../common/domain/batch.ts";
 
@@ -136,7 +137,7 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
  * A timezone change moves the user's recurring tasks that followed the old zone, right after it:
  * those in it that were created without a timezone of their own (or before that was recorded).
  */
-function timezoneMoves(applied: AppliedEvent, state: UserState): TaskEvent[] {
+function timezoneMoves(applied: AppliedEvent, state: UserState): Iterable<TaskEvent> {
   if (applied.event_type !== "settings.updated") return [];
   const { old, new: next } = applied.data.changes.timezone;
   if (old === next) return [];
@@ -155,12 +156,19 @@ function lateCreationMove(applied: AppliedEvent, state: UserState): TaskEvent[] 
   if (applied.event_type !== "task.created" || !applied.data.timezone_defaulted) return [];
   const task = state.tasks.get(applied.aggregate_id);
   if (!task || task.recurrence_rule === null || task.timezone === state.timezone) return [];
-  return timezoneMoveEvents(applied, state.timezone, [task], new Date());
+  return [...timezoneMoveEvents(applied, state.timezone, [task], new Date())];
 }
 
-/** The events an applied one makes follow right after it: timezone moves, after_completion instances. */
-function followUps(applied: AppliedEvent, state: UserState, was: Task | null): TaskEvent[] {
-  return [...timezoneMoves(applied, state), ...lateCreationMove(applied, state), ...afterCompletionSpawns(applied, state.tasks, was)];
+/**
+ * The events an applied one makes follow right after it: timezone moves, after_completion
+ * instances. All are decided on `state` as it is now, before any of them applies; the moves are
+ * made as they are taken (one per series of the user).
+ */
+function* followUps(applied: AppliedEvent, state: UserState, was: Task | null): Generator<TaskEvent> {
+  const moves = timezoneMoves(applied, state);
+  const others = [...lateCreationMove(applied, state), ...afterCompletionSpawns(applied, state.tasks, was)];
+  yield* moves;
+  yield* others;
 }
 
 /** Read without locks and write checked; when another batch of a user came in between, again under locks. */
@@ -169,7 +177,7 @@ async function applyOnce(db: DatabaseConnection, events: TaskEvent[], options: A
   const loaded = await loadBatchState(db, keys);
   const stored = new Map(loaded.users.map((u) => [u.id, u]));
   const users = keys.users.map((id) => stored.get(id) ?? { id, seq: 0, timezone: emptyUser(id).timezone });
-  const { result, write } = evolveLoaded(events, keys, users, loaded, options);
+  const { result, write } = await evolveLoaded(events, keys, users, loaded, options);
   try {
     await write(db);
     return result;
@@ -177,7 +185,7 @@ async function applyOnce(db: DatabaseConnection, events: TaskEvent[], options: A
     if (!LOST_RACE.has(pgErrorCode(err) ?? "")) throw err;
     return db.transaction(async (tx) => {
       const locked = await lockUsers(tx, keys.users);
-      const { result, write } = evolveLoaded(events, keys, locked, await loadBatchState(tx, keys), options);
+      const { result, write } = await evolveLoaded(events, keys, locked, await loadBatchState(tx, keys), options);
       await write(tx);
       return result;
     });
@@ -207,8 +215,12 @@ function rejectedBefore(events: readonly TaskEvent[], seen: readonly AppliedEven
   return out;
 }
 
-/** Evolves the batch over its loaded state; `write` stores what changed (in a transaction when it deletes rows). */
-function evolveLoaded(events: TaskEvent[], keys: BatchKeys, users: StoredUser[], loaded: BatchState, options: ApplyOptions) {
+/**
+ * Evolves the batch over its loaded state; `write` stores what changed (in a transaction when it
+ * deletes rows). In slices (slices.ts): a batch that moves a user's thousand series does not hold
+ * the event loop meanwhile.
+ */
+async function evolveLoaded(events: TaskEvent[], keys: BatchKeys, users: StoredUser[], loaded: BatchState, options: ApplyOptions) {
   const tasks = new Map<string, Map<string, Task | null>>();
   const tags = new Map<string, Map<string, Tag>>();
   for (const u of keys.tagUsers) tags.set(u, new Map());
@@ -251,9 +263,12 @@ function evolveLoaded(events: TaskEvent[], keys: BatchKeys, users: StoredUser[],
     seqs.set(u.id, u.seq);
   }
   const seen = new Set(loaded.seen.map((e) => e.event_id));
-  const outcome = evolveBatch(states, seqs, events, seen, options.scheduling ? followUps : undefined);
+  const outcome = await inSlices(evolveBatchSteps(states, seqs, events, seen, options.scheduling ? followUps : undefined));
   const schedule = options.scheduling
-    ? scheduleChangesWrite(scheduleChanges(states, outcome.states, options.scheduling.recurrenceLeadMs), options.scheduling.scope)
+    ? scheduleChangesWrite(
+        await inSlices(scheduleChangeSteps(states, outcome.states, options.scheduling.recurrenceLeadMs)),
+        options.scheduling.scope,
+      )
     : null;
   const changes = projectionChanges(states, outcome.states, seqs, outcome.seqs, outcome.applied, outcome.activity);
   const deletes = changes.deletedTasks.length + changes.deletedTags.length + changes.relinkedTasks.length + changes.deletedReminders.length;

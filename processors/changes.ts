@@ -102,12 +102,21 @@ function scheduleOf(task: Task | null, leadMs: number): TaskSchedule | null {
  * The schedule changes a batch makes: one per task whose jobs differ before and after it (a task
  * that schedules nothing, before and after, costs the scheduler nothing).
  */
-export function scheduleChanges(
+export function scheduleChanges(...args: Parameters<typeof scheduleChangeSteps>): ScheduleChange[] {
+  const steps = scheduleChangeSteps(...args);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** scheduleChanges one changed task at a time (a step each), for a caller that runs it in slices. */
+export function* scheduleChangeSteps(
   before: ReadonlyMap<string, UserState>,
   after: ReadonlyMap<string, UserState>,
   /** RECURRENCE_LEAD in ms: how long before its occurrence a series' instance is spawned, at least. */
   leadMs = DEFAULT_LEAD_MS,
-): ScheduleChange[] {
+): Generator<void, ScheduleChange[]> {
   const changes: ScheduleChange[] = [];
   for (const [userId, final] of after) {
     const initial = before.get(userId);
@@ -115,6 +124,7 @@ export function scheduleChanges(
     for (const [id, task] of final.tasks) {
       const was = initial.tasks.get(id) ?? null;
       if (task === was) continue;
+      yield;
       const schedule = scheduleOf(task, leadMs);
       if (JSON.stringify(schedule) === JSON.stringify(scheduleOf(was, leadMs))) continue;
       changes.push({ task_id: id, user_id: userId, version: task?.version ?? final.versions.get(id) ?? was?.version ?? 0, schedule });

@@ -71,7 +71,19 @@ export function rejectionOf(event: TaskEvent, code: RejectReason, message: strin
  * `states` and `seqs` hold every user of the batch as loaded; `seen` the event ids already
  * applied (they are skipped here; the caller republishes them).
  */
-export function evolveBatch(
+export function evolveBatch(...args: Parameters<typeof evolveBatchSteps>): BatchOutcome {
+  const steps = evolveBatchSteps(...args);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * evolveBatch one event at a time: the generator stops after each event it applies (follow-ups
+ * included), so a caller with other work (the processors' event loop) can run it in slices.
+ */
+export function* evolveBatchSteps(
   states: ReadonlyMap<string, UserState>,
   seqs: ReadonlyMap<string, number>,
   events: readonly TaskEvent[],
@@ -79,16 +91,18 @@ export function evolveBatch(
   /**
    * Events an applied event makes follow right after it, for the same user (a timezone change moves
    * the user's series); `was` is the event's task as it was before it (a deleted one is gone after).
+   * Taken one at a time: a long list may be made as it is taken.
    */
-  followUps?: (applied: AppliedEvent, state: UserState, was: Task | null) => readonly TaskEvent[],
-): BatchOutcome {
+  followUps?: (applied: AppliedEvent, state: UserState, was: Task | null) => Iterable<TaskEvent>,
+): Generator<void, BatchOutcome> {
   const out: BatchOutcome = { applied: [], activity: [], skipped: 0, rejected: [], states: new Map(states), seqs: new Map(seqs) };
   const done = new Set(seen);
   // The maps evolve copies during this batch are the batch's own: later events change them in place.
   const own = new WeakSet<object>();
-  const apply = (event: TaskEvent): void => {
+  function* apply(event: TaskEvent): Generator<void> {
     // A write answered with write.rejected is done too: redelivered, it must not apply after its writer was told it failed.
     if (done.has(event.event_id) || (!SYSTEM_EVENTS.has(event.event_type) && done.has(rejectionId(event.event_id)))) return;
+    yield;
     const state = out.states.get(event.user_id);
     if (!state) throw new Error(`no state loaded for user ${event.user_id}`);
     const was = state.tasks.get(event.aggregate_id) ?? null;
@@ -100,7 +114,7 @@ export function evolveBatch(
     if (outcome.kind === "rejected") {
       out.rejected.push({ event, code: outcome.code, reason: outcome.reason });
       const notice = rejectionOf(event, outcome.code, outcome.reason);
-      if (notice) apply(notice);
+      if (notice) yield* apply(notice);
       return;
     }
     // Done only once stored (as a later batch learns from the store): a skipped event leaves no trace.
@@ -119,8 +133,8 @@ export function evolveBatch(
       summary: outcome.summary,
       created_at: event.timestamp,
     });
-    for (const next of followUps?.(stored, outcome.state, was) ?? []) apply(next);
-  };
-  for (const event of events) apply(event);
+    for (const next of followUps?.(stored, outcome.state, was) ?? []) yield* apply(next);
+  }
+  for (const event of events) yield* apply(event);
   return out;
 }
