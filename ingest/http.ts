@@ -366,13 +366,15 @@ export function route(
   server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
   type Key = { idempotencyKey?: string };
   /**
-   * A write on a task (or on the user's tags) decided after this process's earlier ones on it were
-   * accepted. Its body has arrived before it takes its turn: a slow sender holds up nobody.
+   * A write on a task decided after this process's earlier ones on it were accepted. Its body has
+   * arrived before it takes its turn: a slow sender holds up nobody. Tag writes take no turn: they
+   * wait (up to 1 s) for the user's pending writes, and a turn would make them wait one after another.
    */
+  const takesTurns = isWrite && !decidedFirst && !waitsForAll && !retagsTask;
   const inTurn = async (ctx: Ctx, key: Key, fingerprint: string, received: Promise<unknown>): Promise<Reply> => {
-    if (!isWrite || decidedFirst) return admitThenDecide(ctx, key, fingerprint);
+    if (!takesTurns) return admitThenDecide(ctx, key, fingerprint);
     await received.catch(() => {}); // a body that fails fails where the handler reads it
-    const end = await deps.turns.take(waitsForAll ? ctx.userId : `${ctx.userId}/${ctx.params.task_id ?? ""}`);
+    const end = await deps.turns.take(`${ctx.userId}/${ctx.params.task_id ?? ""}`);
     try {
       return await admitThenDecide(ctx, key, fingerprint, 1, end);
     } finally {
