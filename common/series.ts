@@ -105,7 +105,7 @@ export function* timezoneMoveEvents(
         event_id: timezoneMoveEventId(settings.event_id, task.id),
         timestamp,
       },
-      { changes },
+      { changes, follows_user: true },
     );
   }
 }

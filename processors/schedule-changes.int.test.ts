@@ -127,7 +127,21 @@ describe("schedule changes recorded by the processors", () => {
       }),
       timezone_defaulted: false,
     });
-    await apply([settings("UTC", "America/New_York"), follows, pinned, own]);
+    // Created with the user's zone then, given New York by a later write of its own: it keeps it too.
+    const patched = newEvent("task.created", ctx(user, randomUUID()), {
+      task: taskFields({
+        title: "Patched",
+        due_date: anchor,
+        timezone: "Europe/Berlin",
+        recurrence_rule: "FREQ=DAILY",
+        next_occurrence: anchor,
+      }),
+      timezone_defaulted: true,
+    });
+    const patch = newEvent("task.updated", ctx(user, patched.aggregate_id), {
+      changes: { timezone: { old: "Europe/Berlin", new: "America/New_York" } },
+    });
+    await apply([settings("UTC", "America/New_York"), follows, pinned, own, patched, patch]);
 
     const change = settings("America/New_York", "Asia/Kolkata");
     const result = await apply([change]);
@@ -146,6 +160,7 @@ describe("schedule changes recorded by the processors", () => {
           due_date: { old: anchor, new: inKolkata },
           next_occurrence: { old: anchor, new: inKolkata },
         },
+        follows_user: true,
       },
     });
     // The scheduler learns the moved occurrence from the same transaction.
@@ -155,6 +170,13 @@ describe("schedule changes recorded by the processors", () => {
     const again = await apply([change]);
     expect(again.applied).toEqual([]);
     expect(again.duplicates.map((e) => e.event_id)).toEqual([change.event_id]);
+
+    // Moved with the user's zone, it still follows it: the next change moves it again (and only it).
+    const next = await apply([settings("Asia/Kolkata", "Asia/Tokyo")]);
+    expect(next.applied.map((e) => [e.event_type, e.aggregate_id])).toEqual([
+      ["settings.updated", user],
+      ["task.updated", follows.aggregate_id],
+    ]);
   });
 
   it("move a series created in the user's timezone that reaches the log after a change of it, and not one whose timezone was given", async () => {

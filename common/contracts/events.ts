@@ -122,6 +122,12 @@ const eventDataSchemas = {
       changes: TaskChanges,
       /** Set where the event was applied: true when a later write had already won (last write wins). */
       superseded: Type.Optional(Type.Boolean()),
+      /**
+       * true: a move of a series with the user's timezone (the processors make it after a change
+       * of that timezone). A `timezone` change without it is the writer's own choice: from then on
+       * the series keeps its timezone when the user's changes.
+       */
+      follows_user: Type.Optional(Type.Literal(true)),
     },
     { additionalProperties: false },
   ),

@@ -186,7 +186,11 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (c.description) [changes.description, next.description] = [{ old: task.description, new: c.description.new }, c.description.new];
   if (c.priority) [changes.priority, next.priority] = [{ old: task.priority, new: c.priority.new }, c.priority.new];
   if (c.due_date) [changes.due_date, next.due_date] = [{ old: task.due_date, new: c.due_date.new }, c.due_date.new];
-  if (c.timezone) [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
+  if (c.timezone) {
+    [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
+    // A timezone the writer chose is the task's own (a move with the user's keeps following it).
+    if (!e.data.follows_user) next.follows_user_timezone = false;
+  }
   if (c.recurrence_rule)
     [changes.recurrence_rule, next.recurrence_rule] = [{ old: task.recurrence_rule, new: c.recurrence_rule.new }, c.recurrence_rule.new];
   if (c.recurrence_mode)
@@ -228,7 +232,11 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     state,
     e.aggregate_id,
     { tags },
-    { data: { changes }, summary: `updated ${Object.keys(changes).sort().join(", ")}`, taskId: task.id },
+    {
+      data: { changes, ...(e.data.follows_user ? { follows_user: true as const } : {}) },
+      summary: `updated ${Object.keys(changes).sort().join(", ")}`,
+      taskId: task.id,
+    },
     next,
   );
 };
