@@ -205,7 +205,7 @@ export async function storeChanges(tx: CommonQueryMethods, c: ProjectionChanges,
         title = excluded.title, description = excluded.description, status = excluded.status, priority = excluded.priority,
         due_date = excluded.due_date, timezone = excluded.timezone, recurrence_rule = excluded.recurrence_rule,
         recurrence_mode = excluded.recurrence_mode, next_occurrence = excluded.next_occurrence, version = excluded.version, updated_at = excluded.updated_at,
-        completed_at = excluded.completed_at
+        completed_at = excluded.completed_at, follows_user_timezone = excluded.follows_user_timezone
       where tasks.user_id = excluded.user_id)`);
   if (c.links.length > 0)
     writes.push(sql.fragment`links_up as (
