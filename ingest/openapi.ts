@@ -115,9 +115,9 @@ export function openApiDocument(): object {
           description: isWrite ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued" : "OK",
           ...body,
         },
-        // A task write that changes nothing (completing a completed task) is answered at once.
-        ...(spec?.response === r.taskWrite
-          ? { "200": { description: "Nothing to change: the task as it is, event_id null", ...body } }
+        // A write that changes nothing (completing a completed task, the same timezone) is answered at once.
+        ...(spec?.response === r.taskWrite || spec?.response === r.settingsWrite
+          ? { "200": { description: "Nothing to change: the resource as it is, event_id null", ...body } }
           : {}),
         ...Object.fromEntries(
           ["400", "401", "403", "404", "408", "409", "413", "415", "429", "431", "503"].map((s) => [

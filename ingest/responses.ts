@@ -75,7 +75,7 @@ export const responses = {
   tagWrite: object("TagWrite", { tag: Tag, ...Written }),
   tagList: object("TagList", { tags: Type.Array(Tag), next_cursor: NextCursor }),
   settings: object("SettingsBody", { settings: Settings }),
-  settingsWrite: object("SettingsWrite", { settings: Settings, ...Written }),
+  settingsWrite: object("SettingsWrite", { settings: Settings, ...Written, event_id: Nullable(Id) }),
   activity: object("ActivityList", {
     activity: Type.Array(
       object("Activity", {

@@ -51,3 +51,11 @@ describe("validation messages say what is allowed", () => {
     expect(description?.message).toBe("Expected string length less or equal to 10000 characters (Unicode code points) (or null)");
   });
 });
+
+describe("an array where an object belongs", () => {
+  it("is named as such, not as unknown fields", () => {
+    expect(validate(CreateTask, [1, 2])).toEqual({ ok: false, details: [{ path: "(body)", message: "Expected object" }] });
+    const reminders = validate(CreateTask, { title: "t", reminders: [["PT1H"]] });
+    expect(reminders).toEqual({ ok: false, details: [{ path: "reminders[0]", message: "Expected object" }] });
+  });
+});

@@ -149,7 +149,7 @@ export function validate<T extends TSchema>(
   const seen = new Set<string>();
   for (const e of check.Errors(value)) {
     // additionalProperties errors point at the object; name the unknown field instead.
-    const unknown = e.schema.additionalProperties === false && typeof e.value === "object" && e.value !== null;
+    const unknown = e.schema.additionalProperties === false && typeof e.value === "object" && e.value !== null && !Array.isArray(e.value);
     const extra = unknown
       ? Object.keys(e.value as object).filter((k) => !(k in ((e.schema as { properties?: object }).properties ?? {})))
       : [];

@@ -252,6 +252,9 @@ describe("OpenAPI", () => {
     await call(`POST ${T}/:task_id/uncomplete`, `${at}/uncomplete`);
     await call("GET /api/:user_id/settings", "/settings");
     await call("PUT /api/:user_id/settings", "/settings", { timezone: "Europe/Paris" });
+    // The same timezone again changes nothing: 200, no event (the schema allows event_id null).
+    const same = await u.api("PUT", "/settings", { timezone: "Europe/Paris" });
+    expect([same.status, same.body.event_id, same.body.settings]).toEqual([200, null, { timezone: "Europe/Paris" }]);
     await call(`DELETE ${T}/:task_id`, at);
     // The reads of applied data, once the writes above are applied (the delete is the last of them).
     await eventually(async () => ((await u.api("GET", at)).status === 404 ? true : undefined));
