@@ -2,6 +2,7 @@
  * The HTTP plumbing every route shares: authentication and the path's user check, JSON bodies
  * (media type, size, syntax, schema), rate limiting, Idempotency-Key, and one error mapping.
  */
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import type { Static, TSchema } from "@sinclair/typebox";
@@ -182,12 +183,18 @@ function bodyReader(req: Request, limit: number, inFlight: InFlight): () => Prom
     text ??=
       declaredLength(req) > limit
         ? Promise.reject(errors.tooLarge(limit))
-        : receive(req, inFlight, isChunked(req) ? () => readChunked(req, limit) : () => req.text());
+        : receive(req, inFlight, isChunked(req) ? () => readChunked(req, limit) : () => req.buffer().then(utf8Text));
     return text;
   };
 }
 
 const isChunked = (req: Request): boolean => req.headers["transfer-encoding"] !== undefined;
+
+/** A body as text: UTF-8, or a 400 (not bytes replaced by U+FFFD, stored as if the client had sent them). */
+function utf8Text(body: Buffer): string {
+  if (!isUtf8(body)) throw errors.badJson("the body is not valid UTF-8");
+  return body.toString("utf8");
+}
 
 /** A chunked body, up to `limit` bytes (hyper-express's own limit is off: service.ts). Rare, so streamed. */
 export function readChunked(req: Pick<Request, "received" | "pipe">, limit: number): Promise<string> {
@@ -203,8 +210,13 @@ export function readChunked(req: Pick<Request, "received" | "pipe">, limit: numb
       },
       final(done) {
         // The stream also ends when the client goes away mid-body: a partial body is never acted on.
-        if (req.received) resolve(new TextDecoder().decode(Buffer.concat(chunks)));
-        else reject(errors.badJson("the body ended before its last chunk"));
+        if (req.received) {
+          try {
+            resolve(utf8Text(Buffer.concat(chunks)));
+          } catch (err) {
+            reject(err);
+          }
+        } else reject(errors.badJson("the body ended before its last chunk"));
         done();
       },
     });
@@ -371,9 +383,9 @@ export function route(
    * wait (up to 1 s) for the user's pending writes, and a turn would make them wait one after another.
    */
   const takesTurns = isWrite && !decidedFirst && !waitsForAll && !retagsTask;
-  const inTurn = async (ctx: Ctx, key: Key, fingerprint: string, received: Promise<unknown>): Promise<Reply> => {
+  const inTurn = async (ctx: Ctx, key: Key, fingerprint: string, body: () => Promise<unknown>): Promise<Reply> => {
     if (!takesTurns) return admitThenDecide(ctx, key, fingerprint);
-    await received.catch(() => {}); // a body that fails fails where the handler reads it
+    await body().catch(() => {}); // a body that fails fails where the handler reads it
     const end = await deps.turns.take(`${ctx.userId}/${ctx.params.task_id ?? ""}`);
     try {
       return await admitThenDecide(ctx, key, fingerprint, 1, end);
@@ -498,7 +510,7 @@ export function route(
       const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
       const reply =
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||
-        (await inTurn(ctx, idempotencyKey, fingerprint, isWrite ? raw() : Promise.resolve()));
+        (await inTurn(ctx, idempotencyKey, fingerprint, raw));
       status = reply.status;
       res.status(reply.status).json(reply.body);
     } catch (err) {

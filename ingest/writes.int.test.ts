@@ -166,6 +166,25 @@ describe("many edits of one task at once", () => {
   });
 });
 
+describe("bodies", () => {
+  it("a body that is not UTF-8 is a 400, not text with U+FFFD in place of its bytes", async () => {
+    const id = uniqueId("bytes");
+    const token = await signLocalToken(config, id);
+    const bytes = Buffer.concat([Buffer.from('{"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]); // Latin-1 é
+    for (const chunked of [false, true]) {
+      const body = chunked ? new Blob([bytes]).stream() : bytes;
+      const res = await fetch(`http://127.0.0.1:${config.ingestPort}/api/${id}/tasks`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body,
+        ...(chunked ? { duplex: "half" } : {}),
+      } as RequestInit);
+      expect(res.status, `chunked: ${chunked}`).toBe(400);
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: "invalid_json", message: expect.stringContaining("not valid UTF-8") });
+    }
+  });
+});
+
 describe("methods", () => {
   it("a path the API has, asked with a method it does not take, is a 405 naming those it takes; an unknown path a 404", async () => {
     const u = await user();
