@@ -93,6 +93,11 @@ function decided(state: UserState, event: TaskEvent): Decision {
 }
 
 /** Timezone, RRULE and reminder checks the schema cannot express; every problem is reported. */
+/** A title of spaces alone (or other invisible white space) is no title. */
+function checkTitle(title: string | undefined, details: ErrorDetail[]): void {
+  if (title !== undefined && title.trim() === "") details.push({ path: "title", message: "must not be blank" });
+}
+
 function checkSchedule(
   input: { timezone?: string; recurrence_rule?: string | null; due_date?: string | null; reminders?: unknown[] },
   details: ErrorDetail[],
@@ -142,6 +147,7 @@ export function reminderOf(spec: ReminderInput, dueDate: string | null, timezone
 /** POST /tasks. `timezone` is the user's, the default of the task's. */
 export function createTask(cmd: Command, timezone: string, input: TaskInput & { title: string }): Decision {
   const details: ErrorDetail[] = [];
+  checkTitle(input.title, details);
   const zone = input.timezone ?? timezone;
   const { rule, reminders } = checkSchedule({ ...input, timezone: zone }, details);
   const tags = taskTags(input.tags, details);
@@ -173,6 +179,7 @@ export function createTask(cmd: Command, timezone: string, input: TaskInput & { 
 /** PATCH/PUT /tasks/:id: only what really changes goes into the event; nothing changing is no event. */
 export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision {
   const details: ErrorDetail[] = [];
+  checkTitle(input.title, details);
   const { rule } = checkSchedule(
     { timezone: input.timezone ?? task.timezone, recurrence_rule: input.recurrence_rule, due_date: input.due_date ?? task.due_date },
     details,
