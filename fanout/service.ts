@@ -23,6 +23,7 @@ import { Subscriptions } from "./subscriptions.ts";
 
 /** An HTTP token (RFC 9110 §5.6.2), what each value of Sec-WebSocket-Protocol must be (RFC 6455 §4.1). */
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const MAX_SUBPROTOCOL_HEADER = 1024;
 
 /**
  * The subprotocol the 101 names, from the client's Sec-WebSocket-Protocol: "" to send none.
@@ -34,6 +35,8 @@ const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * clients, RFC 6455 §4.1). Empty list elements are ignored, as RFC 9110 §5.6.1 asks.
  */
 export function chosenSubprotocol(header: string | undefined): string {
+  // A list no client offers (browsers send a handful of short names) is not echoed back at length.
+  if (header !== undefined && header.length > MAX_SUBPROTOCOL_HEADER) return "";
   const offered = (header ?? "")
     .split(",")
     .map((p) => p.trim())
