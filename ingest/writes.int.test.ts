@@ -180,7 +180,10 @@ describe("bodies", () => {
         ...(chunked ? { duplex: "half" } : {}),
       } as RequestInit);
       expect(res.status, `chunked: ${chunked}`).toBe(400);
-      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: "invalid_json", message: expect.stringContaining("not valid UTF-8") });
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+        code: "invalid_json",
+        message: expect.stringContaining("not valid UTF-8"),
+      });
     }
   });
 });
