@@ -99,6 +99,16 @@ export class InFlight {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Ids in a path as the events carry them (lower case): an upper-case task id would otherwise be
+ * another key for the turns, the pending writes and the compare-and-set than the same task's.
+ */
+function withLowerCaseIds(params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = UUID.test(v) ? v.toLowerCase() : v;
+  return out;
+}
+
 /** What the client is told about `err`: its own mistakes are 4xx, outages 503, anything else 500. */
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -385,7 +395,7 @@ export function route(
   const takesTurns = isWrite && !decidedFirst && !waitsForAll && !retagsTask;
   const inTurn = async (ctx: Ctx, key: Key, fingerprint: string, body: () => Promise<unknown>): Promise<Reply> => {
     if (!takesTurns) return admitThenDecide(ctx, key, fingerprint);
-    await body().catch(() => {}); // a body that fails fails where the handler reads it
+    await body(); // a body that fails (400, 408, 413) is answered so at once, turn or not
     const end = await deps.turns.take(`${ctx.userId}/${ctx.params.task_id ?? ""}`);
     try {
       return await admitThenDecide(ctx, key, fingerprint, 1, end);
@@ -488,7 +498,7 @@ export function route(
         req,
         userId,
         correlationId: header && UUID.test(header) ? header : randomUUID(),
-        params: req.path_parameters,
+        params: withLowerCaseIds(req.path_parameters),
         body: async (schema) => {
           const result = validate(schema, await readJson(req, raw));
           if (!result.ok) throw errors.validation(result.details);

@@ -28,7 +28,7 @@ export function methodsOf(path: string): string[] {
   for (const r of registeredRoutes) {
     let re = patterns.get(r.path);
     if (!re) {
-      re = new RegExp(`^${r.path.replace(/:\w+/g, "[^/]+")}/?$`);
+      re = new RegExp(`^${r.path.replace(/:\w+/g, "[^/]+")}$`);
       patterns.set(r.path, re);
     }
     if (re.test(path)) methods.add(r.method.toUpperCase());

@@ -44,7 +44,7 @@ describe("validation messages say what is allowed", () => {
     });
     const [due] = (validate(CreateTask, { title: "t", due_date: "2026-11-23T10:00:00" }) as { details: { message: string }[] }).details;
     expect(due?.message).toBe(
-      "must be an ISO-8601 date-time with a zone (e.g. 2026-11-23T10:00:00Z), between 1970-01-01 and 9999-12-31 (or null)",
+      "must be an ISO-8601 date-time with a zone (e.g. 2026-11-23T10:00:00Z); it must lie between 1970-01-01 and 9999-12-31 (UTC) (or null)",
     );
     const [description] = (validate(CreateTask, { title: "t", description: "x".repeat(10_001) }) as { details: { message: string }[] })
       .details;

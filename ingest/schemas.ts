@@ -6,7 +6,7 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value, type ValueError } from "@sinclair/typebox/value";
 import "../common/contracts/formats.ts";
-import { Priority, Text } from "../common/contracts/index.ts";
+import { INSTANT_RANGE_MESSAGE, Priority, Text } from "../common/contracts/index.ts";
 import type { ErrorDetail } from "../common/errors.ts";
 
 const Instant = Type.String({ format: "date-time", description: "ISO-8601 with a zone, e.g. 2026-11-23T10:00:00Z" });
@@ -112,7 +112,7 @@ export const fieldPath = (pointer: string): string =>
 /** What is wrong, in words a client can act on (TypeBox says "Expected union value" of a union). */
 function messageOf(e: Pick<ValueError, "schema" | "value" | "message">): string {
   if (e.schema.format === "date-time")
-    return "must be an ISO-8601 date-time with a zone (e.g. 2026-11-23T10:00:00Z), between 1970-01-01 and 9999-12-31";
+    return `must be an ISO-8601 date-time with a zone (e.g. 2026-11-23T10:00:00Z); it ${INSTANT_RANGE_MESSAGE}`;
   const members = e.schema.anyOf as TSchema[] | undefined;
   if (!members) return e.message;
   const allowed = members.filter((m) => "const" in m).map((m) => JSON.stringify(m.const));

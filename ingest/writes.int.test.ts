@@ -120,6 +120,13 @@ describe("concurrent writes on one task", () => {
     expect(history.map((e) => e.event_type)).toEqual(["task.created", "task.completed", "task.updated"]);
   });
 
+  it("the task's id in upper case is the same task: the same completion sent both ways at once is one 202 and one 409", async () => {
+    const u = await user();
+    const task = (await u.api("POST", "/tasks", { title: "case" })).body.task;
+    const answers = await Promise.all([task.id, task.id.toUpperCase()].map((id) => u.api("POST", `/tasks/${id}/complete`)));
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+  });
+
   it("a tag deleted twice at once, and a reminder: each once (202), the second decided after the first (404)", async () => {
     const u = await user();
     const tag = (await u.api("POST", "/tags", { name: "twice" })).body.tag;

@@ -18,7 +18,7 @@ const CHUNK = 1000;
 const compared: Record<string, string> = {
   users: "id, timezone, seq",
   tasks:
-    "id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, next_occurrence, parent_task_id, version, created_at, updated_at, completed_at",
+    "id, user_id, title, description, status, priority, due_date, timezone, recurrence_rule, recurrence_mode, next_occurrence, parent_task_id, version, created_at, updated_at, completed_at, follows_user_timezone",
   tags: "id, user_id, name, color, created_at, updated_at",
   task_tags: "task_id, tag_id",
   reminders: "id, task_id, user_id, before, at, remind_at, notified, notified_at, created_at",

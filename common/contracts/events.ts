@@ -6,7 +6,18 @@
 import { type Static, type TLiteral, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import { Text } from "./text.ts";
 
-export const SCHEMA_VERSION = "1.0.0";
+/**
+ * 1.1.0 (stop 39): `timezone_defaulted` both ways, `follows_user` on moves, text limits in
+ * characters; the rules that read an event decide by its version where they changed (a log
+ * written before replays as it was applied: common/domain/evolve.ts `since11`).
+ */
+export const SCHEMA_VERSION = "1.1.0";
+
+/** Whether `event` was written at schema version major.minor or later. */
+export function writtenSince(event: { schema_version: string }, major: number, minor: number): boolean {
+  const [ma = 0, mi = 0] = event.schema_version.split(".").map(Number);
+  return ma > major || (ma === major && mi >= minor);
+}
 
 const Uuid = Type.String({ format: "uuid" });
 const Instant = Type.String({ format: "date-time" });

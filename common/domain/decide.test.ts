@@ -376,7 +376,7 @@ describe("PATCH/PUT `reminders` replaces the task's reminders (a create field, C
 
 describe("a title of white space alone is no title", () => {
   it("is refused on create and update, naming title; a title with any visible character is kept as written", () => {
-    for (const title of ["   ", "\t\n", "\uFEFF", "\u00A0\u3000"]) {
+    for (const title of ["   ", "\t\n", "\uFEFF", "\u00A0\u3000", "\u200B", "\u2060\u3164"]) {
       expect(createTask(cmd(), "UTC", { title })).toEqual({
         ok: false,
         refusal: { kind: "validation", details: [{ path: "title", message: "must not be blank" }] },

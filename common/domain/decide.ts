@@ -92,12 +92,15 @@ function decided(state: UserState, event: TaskEvent): Decision {
   return { ok: true, event, task: taskView(task) };
 }
 
-/** Timezone, RRULE and reminder checks the schema cannot express; every problem is reported. */
-/** A title of spaces alone (or other invisible white space) is no title. */
+/** White space, format characters (zero-width space, word joiner, BOM) and the Hangul fillers: nothing to see. */
+const INVISIBLE = /^[\s\p{Cf}\u115F\u1160\u3164\uFFA0]*$/u;
+
+/** A title of invisible characters alone is no title. */
 function checkTitle(title: string | undefined, details: ErrorDetail[]): void {
-  if (title !== undefined && title.trim() === "") details.push({ path: "title", message: "must not be blank" });
+  if (title !== undefined && INVISIBLE.test(title)) details.push({ path: "title", message: "must not be blank" });
 }
 
+/** Timezone, RRULE and reminder checks the schema cannot express; every problem is reported. */
 function checkSchedule(
   input: { timezone?: string; recurrence_rule?: string | null; due_date?: string | null; reminders?: unknown[] },
   details: ErrorDetail[],

@@ -267,6 +267,9 @@ describe("task.updated", () => {
       notified: true,
       notified_at: "2026-02-01T08:00:01.000Z",
     });
+    // Written before 1.1.0 it notified again, and replays so.
+    const before11 = { ...late, schema_version: "1.0.0" };
+    expect(taskOf(applied(evolve(state, before11)).state).reminders[0]).toMatchObject({ notified: false, notified_at: null });
   });
 
   it("`before` reminders count calendar days in the task's timezone (across a DST change)", () => {
@@ -430,6 +433,14 @@ describe("recurring.spawned", () => {
     // Moved to an earlier instant (a zone further east): the stale spawn is later than the next
     // occurrence, but no occurrence of the series' rule.
     expect(evolve(parent(), spawn("2026-01-13T10:00:00.000Z", "2026-01-14T10:00:00.000Z"))).toMatchObject({ kind: "skipped" });
+  });
+
+  it("written before 1.1.0, a stale spawn still makes its instance and moves nothing (an old log replays as it was applied)", () => {
+    const state = given(parent(), spawn(NEXT, "2026-01-14T09:00:00.000Z"));
+    const old = { ...spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("old instance")), schema_version: "1.0.0" };
+    const o = applied(evolve(state, old));
+    expect(taskOf(o.state, T1).next_occurrence).toBe("2026-01-14T09:00:00.000Z");
+    expect(o.state.tasks.get(id("old instance"))).toBeTruthy();
   });
 
   it("a later occurrence than the next one moves it (missed ones caught up); a series without a next occurrence spawns nothing", () => {
@@ -841,5 +852,23 @@ describe("taskView", () => {
       { id: R2, at: at(30), remind_at: at(30), notified: false },
       { id: R1, at: at(40), remind_at: at(40), notified: false },
     ]);
+  });
+});
+
+describe("follows_user_timezone", () => {
+  it("is set by the creation's timezone_defaulted, cleared by a timezone the writer chose, kept by a move with the user", () => {
+    const defaulted = ev("task.created", T1, { task: fields({ recurrence_rule: "FREQ=DAILY" }), timezone_defaulted: true });
+    const state = given(emptyUser(U), defaulted);
+    expect(taskOf(state).follows_user_timezone).toBe(true);
+    const change = { timezone: { old: "UTC", new: "Europe/Berlin" } };
+    const moved = applied(evolve(state, ev("task.updated", T1, { changes: change, follows_user: true }, at(1))));
+    expect(taskOf(moved.state).follows_user_timezone).toBe(true);
+    expect(moved.data).toMatchObject({ follows_user: true }); // kept in the stored event: replay moves it the same way
+    const chosen = applied(evolve(state, ev("task.updated", T1, { changes: change }, at(1))));
+    expect(taskOf(chosen.state).follows_user_timezone).toBe(false);
+    // Before 1.1.0 moves carried no marker: such a change leaves the flag as it was.
+    const before11 = { ...ev("task.updated", T1, { changes: change }, at(1)), schema_version: "1.0.0" };
+    expect(taskOf(applied(evolve(state, before11)).state).follows_user_timezone).toBe(true);
+    expect(taskView(taskOf(state))).not.toHaveProperty("follows_user_timezone");
   });
 });

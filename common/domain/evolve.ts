@@ -7,7 +7,7 @@
  * Pure: no I/O, no clock. An event that cannot apply to this state is `rejected` (its writer is
  * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
  */
-import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
+import { type EventOf, type RejectReason, type TaskChanges, type TaskEvent, type TaskFields, writtenSince } from "../contracts/events.ts";
 import { INSTANT_RANGE_MESSAGE, isInstantInRange } from "../contracts/formats.ts";
 import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
@@ -16,6 +16,12 @@ import { fireTimeProblem, reminderFireTime } from "../reminder-time.ts";
 import { seriesStart } from "../series.ts";
 import { instant, type Reminder, reminderSpecOf, type Tag, type Task, type UserState } from "./model.ts";
 import { tagKey, tagName } from "./tags.ts";
+
+/**
+ * Rules changed at schema 1.1.0 apply to events written since: a log written before replays to
+ * the projection it was applied to (the old rule is kept beside the new one where they differ).
+ */
+const since11 = (e: TaskEvent): boolean => writtenSince(e, 1, 1);
 
 export type Outcome =
   | {
@@ -109,16 +115,17 @@ function withTags(state: UserState, written: readonly string[], eventId: string,
 /**
  * `before` reminders follow the due date (calendar units in the task's timezone). A moved one
  * notifies again when its new time is still to come (at `now`, the change's time); one that has
- * notified and whose new time has passed too stays notified (not a second, late reminder).
+ * notified and whose new time has passed too stays notified (not a second, late reminder). `now`
+ * null (an event before 1.1.0): every moved one notifies again, as then.
  */
-function followDueDate(task: Task, now: string): Reminder[] {
+function followDueDate(task: Task, now: string | null): Reminder[] {
   if (!task.reminders.some((r) => r.before !== undefined)) return task.reminders;
   if (task.due_date === null) return task.reminders.filter((r) => r.before === undefined);
   const due = new Date(task.due_date);
   return task.reminders.map((r) => {
     if (r.before === undefined) return r;
     const remindAt = (reminderFireTime({ kind: "before", before: r.before }, due, task.timezone) as Date).toISOString();
-    return r.notified && instant(remindAt) <= instant(now)
+    return r.notified && now !== null && instant(remindAt) <= instant(now)
       ? { ...r, remind_at: remindAt }
       : { ...r, remind_at: remindAt, notified: false, notified_at: null };
   });
@@ -189,7 +196,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (c.timezone) {
     [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
     // A timezone the writer chose is the task's own (a move with the user's keeps following it).
-    if (!e.data.follows_user) next.follows_user_timezone = false;
+    if (!e.data.follows_user && since11(e)) next.follows_user_timezone = false;
   }
   if (c.recurrence_rule)
     [changes.recurrence_rule, next.recurrence_rule] = [{ old: task.recurrence_rule, new: c.recurrence_rule.new }, c.recurrence_rule.new];
@@ -224,7 +231,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
   }
   if (changes.due_date) {
-    next = { ...next, reminders: followDueDate(next, e.timestamp) };
+    next = { ...next, reminders: followDueDate(next, since11(e) ? e.timestamp : null) };
     const problem = movedRemindersProblem(next);
     if (problem) return rejected("invalid", problem, "due_date");
   }
@@ -284,9 +291,15 @@ const spawned: Rule<"recurring.spawned"> = (state, e) => {
   // The series' next occurrence, or a later one of its rule (the scheduler caught up on missed
   // ones). A spawn decided before the series moved (a skip, a timezone move, an edited rule, its
   // end) is for no occurrence of it any more: its instance would be a stray, or a second one.
-  if (!isNextOrLater(parent, e.data.occurrence))
-    return skipped(`occurrence ${e.data.occurrence} is no longer the next of series ${parentId}`);
-  const base = withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence });
+  let base = state;
+  if (since11(e)) {
+    if (!isNextOrLater(parent, e.data.occurrence))
+      return skipped(`occurrence ${e.data.occurrence} is no longer the next of series ${parentId}`);
+    base = withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence });
+  } else if (parent.next_occurrence !== null && instant(parent.next_occurrence) <= instant(e.data.occurrence)) {
+    // Before 1.1.0 a spawn the series had moved past still made its instance, and moved nothing.
+    base = withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence });
+  }
   const { names, tags } = withTags(base, e.data.task.tags, e.event_id, e.timestamp);
   const instance = { ...createdTask(e.user_id, e.aggregate_id, e.data.task, e.timestamp), tags: names };
   return applied(
@@ -298,6 +311,7 @@ const spawned: Rule<"recurring.spawned"> = (state, e) => {
   );
 };
 
+/** Whether `occurrence` is the series' next one, or a later one of its rule (a caught-up spawn). */
 function isNextOrLater(series: Task, occurrence: string): boolean {
   if (series.next_occurrence === null || instant(occurrence) < instant(series.next_occurrence)) return false;
   // after_completion: the next instance is due at the rule's first occurrence after a completion, whenever that is.

@@ -28,7 +28,8 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
       { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId },
       { changes: { timezone: { old, new: body.timezone } } },
     );
-    const { queued } = await d.writer.emit(e);
+    // Accepted only if no other settings write of the user was accepted since this one read the timezone.
+    const { queued } = await d.writer.emit(e, ctx.accept);
     return {
       status: 202,
       body: { settings: { timezone: body.timezone }, event_id: e.event_id, correlation_id: ctx.correlationId, queued },
