@@ -105,7 +105,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 function withLowerCaseIds(params: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) out[k] = UUID.test(v) ? v.toLowerCase() : v;
+  // A user id is the token's subject as written: only the ids the API assigns are folded.
+  for (const [k, v] of Object.entries(params)) out[k] = k !== "user_id" && UUID.test(v) ? v.toLowerCase() : v;
   return out;
 }
 
