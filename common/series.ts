@@ -272,6 +272,7 @@ export function spawnedEvent(
       occurrence: occurrence.toISOString(),
       parent_next_occurrence: parentNext?.toISOString() ?? null,
       late,
+      strict: true,
       task: {
         title: series.title,
         description: series.description,

@@ -140,6 +140,7 @@ describe("schedule changes recorded by the processors", () => {
     });
     const patch = newEvent("task.updated", ctx(user, patched.aggregate_id), {
       changes: { timezone: { old: "Europe/Berlin", new: "America/New_York" } },
+      follows_user: false, // as ingest writes a timezone a writer chose
     });
     await apply([settings("UTC", "America/New_York"), follows, pinned, own, patched]);
     await apply([patch]); // a batch of its own: the stored task changes its mind

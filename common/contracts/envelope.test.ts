@@ -7,7 +7,7 @@ const ctx = { user_id: "alice", aggregate_id: randomUUID(), correlation_id: rand
 describe("event envelope", () => {
   it("round-trips every field", () => {
     const e = newEvent("task.completed", ctx, { completed_at: "2026-11-23T10:00:00.000Z" });
-    expect(e.schema_version).toBe("1.1.0");
+    expect(e.schema_version).toBe("1.0.0");
     expect(parseEvent(serializeEvent(e))).toEqual(e);
   });
 

@@ -7,17 +7,10 @@ import { type Static, type TLiteral, type TObject, type TSchema, Type } from "@s
 import { Text } from "./text.ts";
 
 /**
- * 1.1.0 (stop 39): `timezone_defaulted` both ways, `follows_user` on moves, text limits in
- * characters; the rules that read an event decide by its version where they changed (a log
- * written before replays as it was applied: common/domain/evolve.ts `since11`).
+ * Fields added since keep older events' meaning: where a rule changed, it reads a field only new
+ * events carry (`follows_user`, `strict`), so a log written before replays as it was applied.
  */
-export const SCHEMA_VERSION = "1.1.0";
-
-/** Whether `event` was written at schema version major.minor or later. */
-export function writtenSince(event: { schema_version: string }, major: number, minor: number): boolean {
-  const [ma = 0, mi = 0] = event.schema_version.split(".").map(Number);
-  return ma > major || (ma === major && mi >= minor);
-}
+export const SCHEMA_VERSION = "1.0.0";
 
 const Uuid = Type.String({ format: "uuid" });
 const Instant = Type.String({ format: "date-time" });
@@ -135,10 +128,11 @@ const eventDataSchemas = {
       superseded: Type.Optional(Type.Boolean()),
       /**
        * true: a move of a series with the user's timezone (the processors make it after a change
-       * of that timezone). A `timezone` change without it is the writer's own choice: from then on
-       * the series keeps its timezone when the user's changes.
+       * of that timezone); a `before` reminder that has notified and whose moved time has passed
+       * stays notified. false: a `timezone` the writer chose, which the series keeps from then on
+       * when the user's changes. Absent (events written before it): neither.
        */
-      follows_user: Type.Optional(Type.Literal(true)),
+      follows_user: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),
@@ -147,7 +141,18 @@ const eventDataSchemas = {
   "task.deleted": Type.Object({}, { additionalProperties: false }),
   /** aggregate_id is the new instance; task.parent_task_id the recurring task, whose next_occurrence moves on. */
   "recurring.spawned": Type.Object(
-    { occurrence: Instant, parent_next_occurrence: Nullable(Instant), late: Type.Boolean(), task: TaskFields },
+    {
+      occurrence: Instant,
+      parent_next_occurrence: Nullable(Instant),
+      late: Type.Boolean(),
+      task: TaskFields,
+      /**
+       * true: applies only while `occurrence` is the series' next one, or a later one of its rule
+       * (else it is skipped: the series moved on since it was decided). Absent (spawns written
+       * before it): applies, and moves the series only forward.
+       */
+      strict: Type.Optional(Type.Literal(true)),
+    },
     { additionalProperties: false },
   ),
   "recurring.skipped": Type.Object({ occurrence: Instant, next_occurrence: Nullable(Instant) }, { additionalProperties: false }),

@@ -386,3 +386,12 @@ describe("a title of white space alone is no title", () => {
     expect(created({ title: " x " }).title).toBe(" x ");
   });
 });
+
+describe("a timezone written by PATCH", () => {
+  it("is the writer's choice: the event says the series does not follow the user's (follows_user false)", () => {
+    const task = created({ title: "s", recurrence_rule: "FREQ=DAILY", due_date: "2031-01-01T09:00:00Z" });
+    const d = accepted(updateTask(cmd(), task, { timezone: "Europe/Berlin" }));
+    expect(d.event?.data).toMatchObject({ changes: { timezone: { old: "UTC", new: "Europe/Berlin" } }, follows_user: false });
+    expect(accepted(updateTask(cmd(), task, { title: "t" })).event?.data).not.toHaveProperty("follows_user");
+  });
+});

@@ -254,7 +254,9 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
     if (occurrence !== task.next_occurrence) next.next_occurrence = { old: task.next_occurrence, new: occurrence };
   }
   if (Object.keys(next).length === 0) return { ok: true, event: null, task };
-  return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.updated", on(cmd, task.id), { changes: next }));
+  // A timezone written here is the writer's choice: the series keeps it (follows_user false).
+  const data = { changes: next, ...(next.timezone ? { follows_user: false } : {}) };
+  return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.updated", on(cmd, task.id), data));
 }
 
 /**

@@ -259,7 +259,7 @@ describe("task.updated", () => {
     const late = ev(
       "task.updated",
       T1,
-      { changes: { due_date: { old: null, new: "2026-02-01T10:00:00.000Z" } } },
+      { changes: { due_date: { old: null, new: "2026-02-01T10:00:00.000Z" } }, follows_user: true },
       "2026-02-01T09:30:00.000Z",
     );
     expect(taskOf(applied(evolve(state, late)).state).reminders[0]).toMatchObject({
@@ -267,9 +267,9 @@ describe("task.updated", () => {
       notified: true,
       notified_at: "2026-02-01T08:00:01.000Z",
     });
-    // Written before 1.1.0 it notified again, and replays so.
-    const before11 = { ...late, schema_version: "1.0.0" };
-    expect(taskOf(applied(evolve(state, before11)).state).reminders[0]).toMatchObject({ notified: false, notified_at: null });
+    // A move written before moves said so (or a writer's own change) notifies again, and replays so.
+    const unmarked = ev("task.updated", T1, { changes: late.data.changes }, late.timestamp);
+    expect(taskOf(applied(evolve(state, unmarked)).state).reminders[0]).toMatchObject({ notified: false, notified_at: null });
   });
 
   it("`before` reminders count calendar days in the task's timezone (across a DST change)", () => {
@@ -397,6 +397,7 @@ describe("recurring.spawned", () => {
         occurrence,
         parent_next_occurrence: next,
         late: false,
+        strict: true,
         task: fields({ due_date: occurrence, parent_task_id: T1, tags: ["A", "b"] }),
       },
       ts,
@@ -435,9 +436,10 @@ describe("recurring.spawned", () => {
     expect(evolve(parent(), spawn("2026-01-13T10:00:00.000Z", "2026-01-14T10:00:00.000Z"))).toMatchObject({ kind: "skipped" });
   });
 
-  it("written before 1.1.0, a stale spawn still makes its instance and moves nothing (an old log replays as it was applied)", () => {
+  it("written before `strict`, a stale spawn still makes its instance and moves nothing (an old log replays as it was applied)", () => {
     const state = given(parent(), spawn(NEXT, "2026-01-14T09:00:00.000Z"));
-    const old = { ...spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("old instance")), schema_version: "1.0.0" };
+    const { strict: _, ...data } = spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("old instance")).data;
+    const old = ev("recurring.spawned", id("old instance"), data, at(1));
     const o = applied(evolve(state, old));
     expect(taskOf(o.state, T1).next_occurrence).toBe("2026-01-14T09:00:00.000Z");
     expect(o.state.tasks.get(id("old instance"))).toBeTruthy();
@@ -864,11 +866,10 @@ describe("follows_user_timezone", () => {
     const moved = applied(evolve(state, ev("task.updated", T1, { changes: change, follows_user: true }, at(1))));
     expect(taskOf(moved.state).follows_user_timezone).toBe(true);
     expect(moved.data).toMatchObject({ follows_user: true }); // kept in the stored event: replay moves it the same way
-    const chosen = applied(evolve(state, ev("task.updated", T1, { changes: change }, at(1))));
+    const chosen = applied(evolve(state, ev("task.updated", T1, { changes: change, follows_user: false }, at(1))));
     expect(taskOf(chosen.state).follows_user_timezone).toBe(false);
-    // Before 1.1.0 moves carried no marker: such a change leaves the flag as it was.
-    const before11 = { ...ev("task.updated", T1, { changes: change }, at(1)), schema_version: "1.0.0" };
-    expect(taskOf(applied(evolve(state, before11)).state).follows_user_timezone).toBe(true);
+    // Events written before the field (moves and writers' changes alike) leave the flag as it was.
+    expect(taskOf(applied(evolve(state, ev("task.updated", T1, { changes: change }, at(1)))).state).follows_user_timezone).toBe(true);
     expect(taskView(taskOf(state))).not.toHaveProperty("follows_user_timezone");
   });
 });

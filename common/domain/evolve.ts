@@ -7,7 +7,7 @@
  * Pure: no I/O, no clock. An event that cannot apply to this state is `rejected` (its writer is
  * told with write.rejected) or `skipped` (a duplicate or a no-op, nobody is told).
  */
-import { type EventOf, type RejectReason, type TaskChanges, type TaskEvent, type TaskFields, writtenSince } from "../contracts/events.ts";
+import type { EventOf, RejectReason, TaskChanges, TaskEvent, TaskFields } from "../contracts/events.ts";
 import { INSTANT_RANGE_MESSAGE, isInstantInRange } from "../contracts/formats.ts";
 import { createdTaskView } from "../contracts/task-view.ts";
 import { nameBasedUuid } from "../ids.ts";
@@ -16,12 +16,6 @@ import { fireTimeProblem, reminderFireTime } from "../reminder-time.ts";
 import { seriesStart } from "../series.ts";
 import { instant, type Reminder, reminderSpecOf, type Tag, type Task, type UserState } from "./model.ts";
 import { tagKey, tagName } from "./tags.ts";
-
-/**
- * Rules changed at schema 1.1.0 apply to events written since: a log written before replays to
- * the projection it was applied to (the old rule is kept beside the new one where they differ).
- */
-const since11 = (e: TaskEvent): boolean => writtenSince(e, 1, 1);
 
 export type Outcome =
   | {
@@ -116,7 +110,8 @@ function withTags(state: UserState, written: readonly string[], eventId: string,
  * `before` reminders follow the due date (calendar units in the task's timezone). A moved one
  * notifies again when its new time is still to come (at `now`, the change's time); one that has
  * notified and whose new time has passed too stays notified (not a second, late reminder). `now`
- * null (an event before 1.1.0): every moved one notifies again, as then.
+ * null (a change by a writer, or an event written before moves said so): every moved one
+ * notifies again.
  */
 function followDueDate(task: Task, now: string | null): Reminder[] {
   if (!task.reminders.some((r) => r.before !== undefined)) return task.reminders;
@@ -196,7 +191,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (c.timezone) {
     [changes.timezone, next.timezone] = [{ old: task.timezone, new: c.timezone.new }, c.timezone.new];
     // A timezone the writer chose is the task's own (a move with the user's keeps following it).
-    if (!e.data.follows_user && since11(e)) next.follows_user_timezone = false;
+    if (e.data.follows_user === false) next.follows_user_timezone = false;
   }
   if (c.recurrence_rule)
     [changes.recurrence_rule, next.recurrence_rule] = [{ old: task.recurrence_rule, new: c.recurrence_rule.new }, c.recurrence_rule.new];
@@ -231,7 +226,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
   }
   if (changes.due_date) {
-    next = { ...next, reminders: followDueDate(next, since11(e) ? e.timestamp : null) };
+    next = { ...next, reminders: followDueDate(next, e.data.follows_user === true ? e.timestamp : null) };
     const problem = movedRemindersProblem(next);
     if (problem) return rejected("invalid", problem, "due_date");
   }
@@ -240,7 +235,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     e.aggregate_id,
     { tags },
     {
-      data: { changes, ...(e.data.follows_user ? { follows_user: true as const } : {}) },
+      data: { changes, ...(e.data.follows_user !== undefined ? { follows_user: e.data.follows_user } : {}) },
       summary: `updated ${Object.keys(changes).sort().join(", ")}`,
       taskId: task.id,
     },
@@ -292,12 +287,12 @@ const spawned: Rule<"recurring.spawned"> = (state, e) => {
   // ones). A spawn decided before the series moved (a skip, a timezone move, an edited rule, its
   // end) is for no occurrence of it any more: its instance would be a stray, or a second one.
   let base = state;
-  if (since11(e)) {
+  if (e.data.strict) {
     if (!isNextOrLater(parent, e.data.occurrence))
       return skipped(`occurrence ${e.data.occurrence} is no longer the next of series ${parentId}`);
     base = withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence });
   } else if (parent.next_occurrence !== null && instant(parent.next_occurrence) <= instant(e.data.occurrence)) {
-    // Before 1.1.0 a spawn the series had moved past still made its instance, and moved nothing.
+    // A spawn written before `strict`: it makes its instance, and moves the series only forward.
     base = withTask(state, parentId, { ...parent, next_occurrence: e.data.parent_next_occurrence });
   }
   const { names, tags } = withTags(base, e.data.task.tags, e.event_id, e.timestamp);
