@@ -100,17 +100,9 @@ function scheduleOf(task: Task | null, leadMs: number): TaskSchedule | null {
 
 /**
  * The schedule changes a batch makes: one per task whose jobs differ before and after it (a task
- * that schedules nothing, before and after, costs the scheduler nothing).
+ * that schedules nothing, before and after, costs the scheduler nothing). A step per changed
+ * task, for a caller that runs it in slices (slices.ts).
  */
-export function scheduleChanges(...args: Parameters<typeof scheduleChangeSteps>): ScheduleChange[] {
-  const steps = scheduleChangeSteps(...args);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-}
-
-/** scheduleChanges one changed task at a time (a step each), for a caller that runs it in slices. */
 export function* scheduleChangeSteps(
   before: ReadonlyMap<string, UserState>,
   after: ReadonlyMap<string, UserState>,

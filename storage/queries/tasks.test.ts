@@ -1,25 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { createdTaskView } from "../../common/contracts/task-view.ts";
+import { taskFields } from "../../test/harness.ts";
 import { listOrder, type TaskFilter, type TaskView, webSearchText, wouldList } from "./tasks.ts";
 
 const task = (over: Partial<TaskView>): TaskView => ({
-  id: "00000000-0000-4000-8000-000000000001",
-  user_id: "u",
-  title: "t",
-  description: null,
-  status: "pending",
-  priority: "medium",
-  due_date: null,
-  timezone: "UTC",
-  recurrence_rule: null,
-  recurrence_mode: "schedule",
-  next_occurrence: null,
-  parent_task_id: null,
-  tags: [],
-  reminders: [],
-  version: 1,
-  created_at: "2026-01-01T00:00:00.000Z",
-  updated_at: "2026-01-01T00:00:00.000Z",
-  completed_at: null,
+  ...createdTaskView("u", "00000000-0000-4000-8000-000000000001", taskFields({ title: "t" }), "2026-01-01T00:00:00.000Z"),
   ...over,
 });
 const f = (over: Partial<TaskFilter>): TaskFilter => ({ sortBy: "created_at", sortOrder: "desc", limit: 50, ...over });
