@@ -6,6 +6,7 @@
  */
 
 import uWS from "uWebSockets.js";
+import { STATUS_CODES } from "node:http";
 import type { Redis } from "ioredis";
 import { AuthError, bearer, claimsVerifier, isPathOfUser, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
@@ -58,6 +59,15 @@ const pubsubIn = metric.counter(
 );
 
 const closes = metric.counter("ws_closed_total", "WebSockets closed, by close code (1006: no close frame)", ["code"]);
+
+/** A plain HTTP answer; to HEAD, its status and headers alone (a body there would be read as the next response). */
+function answer(res: uWS.HttpResponse, method: string, status: number, contentType: string, body: string) {
+  res.cork(() => {
+    res.writeStatus(`${status} ${STATUS_CODES[status] ?? ""}`).writeHeader("content-type", contentType);
+    if (method === "head") res.endWithoutBody();
+    else res.end(body);
+  });
+}
 
 function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
   res.cork(() =>
@@ -198,23 +208,22 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
   });
 
   for (const path of ["/healthz", "/readyz", "/metrics"]) {
-    app.get(path, (res) => {
+    const healthRoute = (res: uWS.HttpResponse, req: uWS.HttpRequest) => {
+      const method = req.getMethod();
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
       void health.respond(path).then((r) => {
-        if (aborted || !r) return;
-        res.cork(() => res.writeStatus(String(r.status)).writeHeader("content-type", r.contentType).end(r.body));
+        if (!aborted && r) answer(res, method, r.status, r.contentType, r.body);
       });
-    });
+    };
+    app.get(path, healthRoute);
+    app.head(path, healthRoute);
   }
-  app.any("/*", (res) => {
-    res
-      .writeStatus("404 Not Found")
-      .writeHeader("content-type", "application/json")
-      .end('{"error":{"code":"not_found","message":"route not found","details":[]}}');
-  });
+  app.any("/*", (res, req) =>
+    answer(res, req.getMethod(), 404, "application/json", '{"error":{"code":"not_found","message":"route not found","details":[]}}'),
+  );
 
   const service: Service = {
     name: "fanout",

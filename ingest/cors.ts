@@ -16,7 +16,7 @@ import type { MiddlewareHandler } from "hyper-express";
 import { originMatcher } from "../common/origins.ts";
 import { answerRaw } from "./http.ts";
 
-export const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+export const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 export const ALLOWED_HEADERS = "authorization, content-type, idempotency-key, x-correlation-id";
 export const EXPOSED_HEADERS = "retry-after, x-correlation-id, www-authenticate";
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;

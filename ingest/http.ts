@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import { Writable } from "node:stream";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
@@ -133,13 +134,20 @@ export function sendError(req: Request, res: Response, err: unknown): number {
     answerAndClose(req, res, apiError, apiError.status === 408 ? true : undefined);
     return apiError.status;
   }
-  res.status(apiError.status);
   for (const [k, v] of Object.entries(apiError.headers)) res.header(k, v);
-  res.json(apiError.toJSON());
+  respond(req, res, apiError.status, "application/json", JSON.stringify(apiError.toJSON()));
   return apiError.status;
 }
 
-const STATUS_TEXT: Record<number, string> = { 204: "No Content", 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large" };
+/**
+ * Ends a response with `body`; a HEAD request gets the status and headers alone. Why not
+ * hyper-express for HEAD: 6.18 ends it with `endWithoutBody(length)`, which this uWS build leaves
+ * unfinished, so the next request pipelined on the connection was never answered.
+ */
+export function respond(req: Request, res: Response, status: number, contentType: string, body: string): void {
+  if (req.method === "HEAD") answerRaw(req, res, status, { "content-type": contentType }, null);
+  else res.status(status).header("content-type", contentType).send(body);
+}
 
 /**
  * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
@@ -154,7 +162,7 @@ function answerAndClose(req: Request, res: Response, error: ApiError, close = de
 
 /**
  * Ends the response on uWS itself, with the headers already set on it (CORS and browser safety,
- * cors.ts; the correlation id) and `headers`. `body` null (a 204) sends none and no Content-Length
+ * cors.ts; the correlation id) and `headers`. A 204 (`body` null), and any answer to HEAD, has no body and no Content-Length
  * (uWS omits it only when called without arguments; `close` is for answers with a body). Why not
  * hyper-express: 6.18 ends a 204 with `endWithoutBody(undefined)`, which this uWS build writes as
  * `Content-Length: 9223372036854775808` (2^63), an answer proxies such as nginx refuse.
@@ -167,6 +175,7 @@ export function answerRaw(
   body: string | null,
   close = false,
 ) {
+  if (res.completed) return; // answered, or the client went away (uWS forbids touching it then)
   // hyper-express 6.18 keeps streaming the body into the request; `_body_parser_stop` (what its
   // own limit handling calls) makes it drop further chunks and leaves the socket flowing, so uWS
   // can write now. Internal to hyper-express: pinned in package.json, covered by the hardening test.
@@ -174,11 +183,11 @@ export function answerRaw(
   const raw = res.raw;
   res.completed = true;
   raw.cork(() => {
-    raw.writeStatus(`${status} ${STATUS_TEXT[status] ?? "Error"}`);
+    raw.writeStatus(`${status} ${STATUS_CODES[status] ?? "Error"}`);
     const set = (res as unknown as { _headers?: Record<string, string | string[]> })._headers ?? {};
     for (const [k, v] of Object.entries(set)) for (const one of [v].flat()) raw.writeHeader(k, one);
     for (const [k, v] of Object.entries(headers)) raw.writeHeader(k, v);
-    if (body === null) raw.endWithoutBody();
+    if (body === null || req.method === "HEAD") raw.endWithoutBody();
     else raw.end(body, close);
   });
 }
@@ -387,6 +396,9 @@ export function route(
   const routeName = `${method.toUpperCase()} ${path}`;
   // A SERVER span per request when tracing is on (common/telemetry.ts); the route itself otherwise.
   server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
+  // HEAD is a GET without its body (RFC 9110 §9.3.2).
+  if (method === "get")
+    server.head(path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
   type Key = { idempotencyKey?: string };
   /**
    * A write on a task decided after this process's earlier ones on it were accepted. Its body has
@@ -523,7 +535,7 @@ export function route(
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||
         (await inTurn(ctx, idempotencyKey, fingerprint, raw));
       status = reply.status;
-      res.status(reply.status).json(reply.body);
+      respond(req, res, reply.status, "application/json", JSON.stringify(reply.body));
     } catch (err) {
       status = sendError(req, res, err);
     } finally {

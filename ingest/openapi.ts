@@ -33,6 +33,7 @@ export function methodsOf(path: string): string[] {
     }
     if (re.test(path)) methods.add(r.method.toUpperCase());
   }
+  if (methods.has("GET")) methods.add("HEAD");
   return [...methods].sort();
 }
 

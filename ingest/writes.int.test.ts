@@ -200,8 +200,8 @@ describe("methods", () => {
     const u = await user();
     const wrong = await u.api("PATCH", "/tasks");
     expect(wrong.status).toBe(405);
-    expect(wrong.headers.get("allow")).toBe("GET, POST");
-    expect(wrong.body.error).toMatchObject({ code: "method_not_allowed", message: "PATCH is not allowed here; allowed: GET, POST" });
+    expect(wrong.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect(wrong.body.error).toMatchObject({ code: "method_not_allowed", message: "PATCH is not allowed here; allowed: GET, HEAD, POST" });
     expect((await u.api("POST", `/tasks/${randomUUID()}/history`)).status).toBe(405);
     expect((await u.api("GET", "/nothing-here")).status).toBe(404);
   });

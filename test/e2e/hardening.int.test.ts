@@ -187,6 +187,32 @@ async function untilClosed(...writes: string[]): Promise<string> {
   return closed;
 }
 
+/**
+ * Sends `requests` on one connection, each once the answer before it has arrived; resolves with
+ * the answers. Every answer but the last has no body (HEAD): its headers end it. The last closes.
+ */
+async function inTurn(port: number, requests: string[]): Promise<string[]> {
+  const { connect } = await import("node:net");
+  const socket = connect(port, "127.0.0.1");
+  const answers: string[] = [];
+  let got = "";
+  return new Promise<string[]>((resolve, reject) => {
+    const next = () => socket.write(requests[answers.length] as string);
+    socket.on("connect", next);
+    socket.on("error", reject);
+    socket.on("data", (d) => {
+      got += d.toString();
+      const end = got.indexOf("\r\n\r\n");
+      if (answers.length < requests.length - 1 && end >= 0) {
+        answers.push(got.slice(0, end + 4));
+        got = got.slice(end + 4);
+        next();
+      }
+    });
+    socket.on("close", () => resolve([...answers, got]));
+  });
+}
+
 /** One chunk of a chunked body. */
 const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
 
@@ -298,6 +324,34 @@ describe("transport limits answer with the contract's JSON errors", () => {
       expect((await apiClient(config, encodeURIComponent(`${id}x`), token)("GET", "/tasks")).status).toBe(403);
       expect((await apiClient(config, "%E0%A4%A", token)("GET", "/tasks")).status).toBe(403);
     }
+  });
+
+  it("HEAD is a GET without its body, on ingest and the fan-out; the connection serves the next request", async () => {
+    const u = await user("head");
+    const auth = `Host: x\r\nAuthorization: Bearer ${u.token}\r\n`;
+    const last = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    // One answer at a time: uWS does not pipeline behind a response still in progress (README).
+    const answers = await inTurn(config.ingestPort, [
+      `HEAD /api/${u.id}/tasks HTTP/1.1\r\n${auth}\r\n`,
+      `HEAD /api/${u.id}/tasks/${randomUUID()}/complete HTTP/1.1\r\n${auth}\r\n`,
+      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      last,
+    ]);
+    expect(answers.map((a) => a.split("\r\n")[0])).toEqual([
+      "HTTP/1.1 200 OK",
+      "HTTP/1.1 405 Method Not Allowed",
+      "HTTP/1.1 200 OK",
+      "HTTP/1.1 200 OK",
+    ]);
+    expect(answers[1]).toMatch(/\r\nallow: POST\r\n/i);
+    expect(answers[3]).toMatch(/\r\n\r\n\{"status":"ok"/);
+    const fanout = await inTurn(config.fanoutPort, [
+      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "HEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\n",
+      last,
+    ]);
+    expect(fanout.map((a) => a.split("\r\n")[0])).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"]);
+    expect(fanout[2]).toMatch(/\r\n\r\n\{"status":"ok"/);
   });
 
   it("413 with the JSON body for a body over 2 MiB that is actually sent", async () => {
