@@ -246,19 +246,32 @@ export function readChunked(req: Pick<Request, "received" | "pipe">, limit: numb
 }
 
 /**
- * Refuses a request whose body cannot be framed unambiguously, before anything reads it: two
- * different Content-Length values (uWS frames the body by the first, hyper-express sizes its buffer
- * by the last: a body longer than the last crashed the process), or a Transfer-Encoding other than
- * `chunked` (uWS reads any as chunked, hyper-express reads none but `chunked`: the request waited
- * for a body forever). uWS itself refuses a length that is not digits. What follows on the
- * connection cannot be framed either, so it is closed. The first middleware: uWS's request is
- * readable only before any other runs.
+ * Headers a request carries once. Given twice with different values, which one counts is
+ * ambiguous: hyper-express reads the last, uWS (and the fan-out, and most proxies) the first.
+ */
+const SINGLE_HEADERS = ["content-length", "authorization", "content-type", "idempotency-key", "x-correlation-id", "origin", "host"];
+const headerName = (h: string) => h.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+
+/**
+ * Refuses a request whose headers or body framing are ambiguous, before anything reads it: a
+ * header of SINGLE_HEADERS given twice with different values (a 400 naming it; for Content-Length,
+ * uWS frames the body by the first and hyper-express sized its buffer by the last: a body longer
+ * than the last crashed the process), or a Transfer-Encoding other than `chunked` (uWS reads any as
+ * chunked, hyper-express reads none but `chunked`: the request waited for a body forever). uWS
+ * itself refuses a length that is not digits. When the body cannot be framed, what follows on the
+ * connection cannot be either, so it is closed. The first middleware: uWS's request is readable
+ * only before any other runs.
  */
 export function refuseAmbiguousFraming(req: Request, res: Response, next: () => void): void {
-  const declared = req.headers["content-length"];
+  const twice = SINGLE_HEADERS.find((h) => req.headers[h] !== undefined && req.raw.getHeader(h) !== req.headers[h]);
   const encoding = req.headers["transfer-encoding"];
-  if (declared !== undefined && req.raw.getHeader("content-length") !== declared)
-    answerAndClose(req, res, errors.validation([{ path: "Content-Length", message: "is given twice with different values" }]), true);
+  if (twice !== undefined)
+    answerAndClose(
+      req,
+      res,
+      errors.validation([{ path: headerName(twice), message: "is given twice with different values" }]),
+      twice === "content-length" ? true : undefined,
+    );
   else if (encoding !== undefined && encoding !== "chunked")
     answerAndClose(
       req,

@@ -273,6 +273,31 @@ describe("transport limits answer with the contract's JSON errors", () => {
     await stillMoving(await user("after-ambiguous-length"));
   });
 
+  it("400 naming the header for a header of one value given twice with different values; the connection keeps serving", async () => {
+    const u = await user("header-twice");
+    const other = await user("header-twice-other");
+    const body = '{"title":"twice"}';
+    const post = (headers: string) =>
+      `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: ${body.length}\r\n\r\n${body}`;
+    const json = "Content-Type: application/json\r\n";
+    const auth = `Authorization: Bearer ${u.token}\r\n`;
+    for (const [name, headers] of [
+      ["Authorization", `${auth}Authorization: Bearer ${other.token}\r\n${json}`],
+      ["Content-Type", `${auth}Content-Type: text/plain\r\n${json}`],
+      ["Idempotency-Key", `${auth}${json}Idempotency-Key: a\r\nIdempotency-Key: b\r\n`],
+    ]) {
+      const text = await untilClosed(post(headers as string), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(text, name).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(text.slice(text.indexOf("{"), text.indexOf("HTTP/1.1 200"))).error.details).toEqual([
+        { path: name, message: "is given twice with different values" },
+      ]);
+      expect(text, `${name}: the next request on the connection`).toMatch(/HTTP\/1\.1 200 OK[\s\S]*"status":"ok"/);
+    }
+    // The same value twice is no ambiguity.
+    expect(await untilClosed(post(`${auth}${auth}${json}Connection: close\r\n`))).toMatch(/^HTTP\/1\.1 202/);
+    expect((await u.api("GET", "/tasks")).body.tasks.map((t: { title: string }) => t.title)).toEqual(["twice"]);
+  });
+
   it("a chunked body is read up to the limit: 413 and a closed connection past it, accepted within it", async () => {
     const u = await user("chunked");
     const head = `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n`;
