@@ -133,6 +133,17 @@ kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml" -l 'a
 kubectl -n taskstream wait --for=condition=complete job/taskstream-topics --timeout=10m
 kubectl -n taskstream wait --for=condition=complete job/taskstream-migrate --timeout=10m
 
+# One-time hand-over of .spec.replicas to the HPA (Kubernetes docs, Server-Side Apply, "Transferring
+# ownership"): releases before the HPA-managed Deployments dropped `replicas` applied it under this
+# field manager; applying the manifests without it would otherwise reset them to 1 replica. A second
+# manager keeps the current count; the HPA takes it over at its next scale. Harmless when repeated.
+for d in ingest processors fanout; do
+  n="$(kubectl -n taskstream get deployment "taskstream-$d" -o jsonpath='{.spec.replicas}' 2>/dev/null || true)"
+  [ -n "$n" ] || continue
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: taskstream-%s, namespace: taskstream}\nspec: {replicas: %s}\n' "$d" "$n" |
+    kubectl apply --server-side --force-conflicts --field-manager=handover-to-hpa --validate=false -f - >/dev/null
+done
+
 echo "--> rollout"
 kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml"
 for d in ingest processors scheduler fanout; do

@@ -260,6 +260,22 @@ export const checks = [
     },
   },
   {
+    id: "hpa-replicas",
+    title: "no Deployment an HPA scales sets spec.replicas (a re-apply would conflict with the HPA's count)",
+    run(objs) {
+      const out = [];
+      for (const h of objs.filter((o) => o.kind === "HorizontalPodAutoscaler")) {
+        const ref = h.spec?.scaleTargetRef ?? {};
+        const d = objs.find(
+          (o) => o.kind === ref.kind && o.metadata?.name === ref.name && (o.metadata?.namespace ?? "") === (h.metadata?.namespace ?? ""),
+        );
+        if (d && d.spec?.replicas !== undefined)
+          out.push(`${id(d)} sets spec.replicas ${d.spec.replicas} while HPA ${h.metadata.name} scales it: leave the count to the HPA's minReplicas`);
+      }
+      return out;
+    },
+  },
+  {
     id: "ingress-websocket",
     title: "Ingress routes /api/ws to fanout and /api to ingest, with long timeouts and no session affinity",
     run(objs) {

@@ -156,6 +156,13 @@ const cases = [
     },
   ],
   [
+    "hpa-replicas",
+    "ingest sets replicas while its HPA scales it",
+    (w) => {
+      find(w, "Deployment", "taskstream-ingest").spec.replicas = 2;
+    },
+  ],
+  [
     "ingress-websocket",
     "/api/ws routed to ingest",
     (w) => {
