@@ -18,6 +18,12 @@ export interface Service {
   stop(): Promise<void>;
   /** Named dependency checks for /readyz; each rejects when the dependency is unusable. */
   readonly checks: Record<string, Check>;
+  /**
+   * Dependencies the service answers without, degraded: /readyz reports them but stays ready. A
+   * dependency every replica shares (a Redis restart) would otherwise take all of them out of the
+   * load balancer at once, and clients would get the proxy's 503 instead of the service's answers.
+   */
+  readonly degradedWithout?: Record<string, Check>;
 }
 
 /** A failure to start that the operator can act on; printed as one line, no stack trace. */
@@ -60,13 +66,15 @@ export class Health {
     const results: Record<string, string> = {};
     let ok = this.state === "running";
     for (const service of this.services()) {
-      for (const [name, check] of Object.entries(service.checks)) {
+      const required = Object.entries(service.checks).map(([name, check]) => ({ name, check, needed: true }));
+      const optional = Object.entries(service.degradedWithout ?? {}).map(([name, check]) => ({ name, check, needed: false }));
+      for (const { name, check, needed } of [...required, ...optional]) {
         try {
           await withTimeout(check(), 2000, name);
           results[`${service.name}.${name}`] = "ok";
         } catch (err) {
-          ok = false;
-          results[`${service.name}.${name}`] = (err as Error).message;
+          if (needed) ok = false;
+          results[`${service.name}.${name}`] = needed ? (err as Error).message : `degraded: ${(err as Error).message}`;
         }
       }
     }

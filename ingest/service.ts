@@ -10,7 +10,7 @@ import { createKafka, createProducer, keepConnecting, type Producer } from "../c
 import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
-import { type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
+import { type Check, type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
 import { cursorCodec } from "./cursor.ts";
@@ -41,15 +41,18 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
   };
   let relay: { stop(): Promise<void> } | undefined;
   let server: HyperExpress.Server | undefined;
-  const service: Service = {
+  const service: Service & { degradedWithout: Record<string, Check> } = {
     name: "ingest",
     checks: {},
+    degradedWithout: {},
     async start() {
       db = await openDb(config);
       // Fail fast: with Redis down a write still answers within a bounded time (rate limit open, 503 for idempotent writes).
       redis = await openRedis(config, "ingest", { failFast: true });
-      // Ready without the broker: while it is down, writes go to the PostgreSQL fallback queue.
-      Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
+      // Ready without any one dependency, degraded (README "Failure modes"): without the broker,
+      // writes go to the PostgreSQL fallback queue; without Redis, requests go unlimited; without
+      // PostgreSQL, writes still reach the broker and reads answer 503. /readyz reports them.
+      Object.assign(service.degradedWithout, { postgres: checks.postgres(db), redis: checks.redis(redis) });
       // The broker may be down at start: ingest starts anyway, writes go to the fallback queue until
       // the producer connects (it sends nothing before), and the relay then drains them.
       const kafka = keepConnecting(log, async () => {

@@ -104,7 +104,18 @@ describe("dependencies restarted", () => {
       const lettersBefore = await deadLetterCount();
       const { report, result } = await scenario(`restart-${which}`, async () => {
         await dependency(which, "stop");
-        await sleep(5000);
+        const down = Date.now();
+        // Ingest stays in the load balancer, degraded: it still answers (README "Failure modes").
+        await eventually(
+          async () => {
+            const res = await fetch(`http://127.0.0.1:${config.ingestPort}/readyz`);
+            const checks = ((await res.json()) as { checks: Record<string, string> }).checks;
+            return res.status === 200 && checks[`ingest.${which}`]?.startsWith("degraded: ") === true;
+          },
+          4000,
+          `ingest ready, reporting ${which} degraded`,
+        );
+        await sleep(5000 - (Date.now() - down));
         await dependency(which, "start");
         return undefined;
       });
