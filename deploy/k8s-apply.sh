@@ -7,7 +7,10 @@
 #   TASKSTREAM_HOST   Ingress host (optional; empty = any host)
 #   KAFKA_BROKERS     overrides the overlay's broker list (optional)
 #   JWT_SECRET | JWT_JWKS_URL  one is required (local: a dev secret is used)
-#   JWT_ISSUER        optional
+#   JWT_ISSUER, JWT_AUDIENCE  optional (ConfigMap)
+#   CORS_ORIGINS      browser origins of the dashboard/clients (ConfigMap; default: localhost only,
+#                     so a browser elsewhere gets no CORS headers and a 403 at the WebSocket upgrade)
+#   TOPIC_PREFIX      optional (ConfigMap); the topics Job creates the prefixed topics
 #   DATABASE_URL      optional; default: the uri CloudNativePG generated (taskstream-pg-app)
 #   REDIS_URL         optional; default: the in-cluster Redis of components/redis, with its password
 #   REDIS_PASSWORD    optional; password of the in-cluster Redis (default: kept from the Secret
@@ -35,6 +38,12 @@ if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_JWKS_URL:-}" ]; then
 fi
 
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+# One ConfigMap key as a JSON patch inside a single-quoted YAML scalar ("\ escaped for JSON, ' for YAML).
+cm_patch() { # <key> <value>
+  local v="${2//\\/\\\\}"; v="${v//\"/\\\"}"; v="${v//\'/\'\'}"
+  echo "  - target: {kind: ConfigMap, name: taskstream-config}"
+  echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/$1\",\"value\":\"$v\"}]'"
+}
 # A throw-away kustomization on top of the overlay: image, host, broker list.
 {
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"
@@ -71,10 +80,9 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
     echo "  - target: {kind: ConfigMap, name: taskstream-config}"
     echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/KAFKA_SSL\",\"value\":\"true\"}]'"
   fi
-  if [ -n "${JWT_ISSUER:-}" ]; then
-    echo "  - target: {kind: ConfigMap, name: taskstream-config}"
-    echo "    patch: '[{\"op\":\"add\",\"path\":\"/data/JWT_ISSUER\",\"value\":\"$JWT_ISSUER\"}]'"
-  fi
+  for k in JWT_ISSUER JWT_AUDIENCE CORS_ORIGINS TOPIC_PREFIX; do
+    if [ -n "${!k:-}" ]; then cm_patch "$k" "${!k}"; fi
+  done
 } > "$work/kustomization.yaml"
 sed -i '/^patches:$/{$d}' "$work/kustomization.yaml"
 kubectl kustomize "$work" > "$work/all.yaml"

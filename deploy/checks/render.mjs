@@ -20,6 +20,8 @@ const kv = services.filter((s) => s.type === "keyvalue" || s.type === "redis");
 const dbs = bp.databases ?? [];
 const PLANS = ["free", "starter", "standard", "pro", "pro plus", "pro max", "pro ultra"];
 const REGIONS = ["oregon", "ohio", "virginia", "frankfurt", "singapore"];
+// What an operator types for a `sync: false` variable, so that check-config sees a valid shape.
+const SYNC_PLACEHOLDER = { KAFKA_BROKERS: "seed.example.cloud.redpanda.com:9092", CORS_ORIGINS: "https://app.example.com" };
 if (webs.length !== 1) out.push(`want exactly one web service, found ${webs.length}`);
 if (kv.length !== 1) out.push(`want one keyvalue (Redis) service, found ${kv.length}`);
 if (dbs.length !== 1) out.push(`want one Postgres database, found ${dbs.length}`);
@@ -59,7 +61,7 @@ if (web) {
       env[e.key] = "redis://red-placeholder:6379";
     } else if (e.generateValue)
       env[e.key] = "G".repeat(44); // base64 of 256 bits
-    else if (e.sync === false) env[e.key] = e.key === "KAFKA_BROKERS" ? "seed.example.cloud.redpanda.com:9092" : "placeholder";
+    else if (e.sync === false) env[e.key] = SYNC_PLACEHOLDER[e.key] ?? "placeholder";
     else env[e.key] = String(e.value);
   }
   for (const k of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "PUBLIC_PORT", "PORT"])

@@ -54,6 +54,9 @@ module "app" {
   jwt_secret           = var.jwt_secret
   jwt_jwks_url         = var.jwt_jwks_url
   jwt_issuer           = var.jwt_issuer
+  jwt_audience         = var.jwt_audience
+  cors_origins         = var.cors_origins
+  topic_prefix         = var.topic_prefix
   database_url         = var.database_url
   redis_url            = var.redis_url
   redis_password       = var.redis_password

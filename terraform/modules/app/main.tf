@@ -48,6 +48,9 @@ resource "terraform_data" "apply" {
       JWT_SECRET           = var.jwt_secret
       JWT_JWKS_URL         = var.jwt_jwks_url
       JWT_ISSUER           = var.jwt_issuer
+      JWT_AUDIENCE         = var.jwt_audience
+      CORS_ORIGINS         = var.cors_origins
+      TOPIC_PREFIX         = var.topic_prefix
       DATABASE_URL         = var.database_url
       REDIS_URL            = var.redis_url
       REDIS_PASSWORD       = var.redis_password

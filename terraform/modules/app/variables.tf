@@ -88,6 +88,28 @@ variable "jwt_issuer" {
   default     = ""
 }
 
+variable "jwt_audience" {
+  description = "Expected JWT audience (JWT_AUDIENCE); empty to skip the check."
+  type        = string
+  default     = ""
+}
+
+variable "cors_origins" {
+  description = "CORS_ORIGINS: comma list of browser origins allowed by CORS and at the WebSocket upgrade (e.g. https://app.example.com); empty keeps the default, localhost only, which refuses every browser elsewhere."
+  type        = string
+  default     = ""
+  validation {
+    condition     = !can(regex("[\\s'\"]", var.cors_origins))
+    error_message = "cors_origins is a comma list of origins without spaces or quotes, e.g. https://app.example.com,https://*.example.com."
+  }
+}
+
+variable "topic_prefix" {
+  description = "TOPIC_PREFIX of every topic name (shared broker); empty for none. Changing it on a running deployment starts on new, empty topics."
+  type        = string
+  default     = ""
+}
+
 variable "database_url" {
   description = "DATABASE_URL of a managed Postgres; empty to use the in-cluster CloudNativePG database."
   type        = string
