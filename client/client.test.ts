@@ -329,6 +329,24 @@ describe("transport", () => {
     expect(new Set(seen.map((s) => s.body))).toEqual(new Set(['{"title":"x"}']));
   });
 
+  it("retries a 409 that says when (the key's first request still in progress), and not another 409", async () => {
+    vi.useRealTimers();
+    const answers = [
+      { status: 409, retryAfter: "0", body: '{"error":{"code":"conflict","message":"in progress","details":[]}}' },
+      { status: 202, retryAfter: null, body: '{"ok":true}' },
+    ];
+    let calls = 0;
+    const fetch: FetchLike = async () => {
+      const a = answers[calls++] ?? { status: 409, retryAfter: null, body: '{"error":{"code":"conflict","message":"taken","details":[]}}' };
+      return { status: a.status, headers: { get: (h) => (h === "retry-after" ? a.retryAfter : null) }, text: async () => a.body };
+    };
+    const t = new Transport({ baseUrl: "http://api", getToken: () => "t", fetch, retry: { baseDelayMs: 1 } });
+    expect((await t.request("POST", "/api/a/tasks", { body: { title: "x" } })).status).toBe(202);
+    expect(calls).toBe(2);
+    await expect(t.request("POST", "/api/a/tags", { body: { name: "x" } })).rejects.toMatchObject({ status: 409, message: "taken" });
+    expect(calls).toBe(3);
+  });
+
   it("refreshes the token once on 401, and reports the API's error body", async () => {
     vi.useRealTimers();
     const tokens: string[] = [];

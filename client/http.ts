@@ -148,8 +148,8 @@ export class Transport {
       }
       const retryAfter = Number(res.headers.get("retry-after") ?? Number.NaN);
       const e = (json as { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } })?.error;
-      // 409 "still in progress": the first request with this key has not answered yet; its answer will.
-      const inProgress = res.status === 409 && key !== undefined && /in progress/i.test(e?.message ?? "");
+      // A 409 with Retry-After: the first request with this key has not answered yet; its answer will.
+      const inProgress = res.status === 409 && key !== undefined && Number.isFinite(retryAfter);
       const retriable = inProgress || res.status === 429 || res.status === 502 || res.status === 503 || res.status === 504;
       if (retriable && attempt + 1 < this.retry.attempts) {
         const wait = Number.isFinite(retryAfter)

@@ -34,6 +34,9 @@ export const errors = {
       allow: allowed.join(", "),
     }),
   conflict: (message: string) => new ApiError(409, "conflict", message),
+  /** The first request with this Idempotency-Key has not answered yet: a retry gets its answer (`Retry-After` says so). */
+  keyInProgress: () =>
+    new ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress; retry after 1 s", [], { "retry-after": "1" }),
   bodyTimeout: (ms: number) => new ApiError(408, "request_timeout", `the request body did not arrive within ${ms / 1000} s`),
   tooLarge: (limit: number) => new ApiError(413, "payload_too_large", `request body exceeds ${limit} bytes`),
   headersTooLarge: (limit: number) => new ApiError(431, "headers_too_large", `request headers exceed ${limit} bytes`),

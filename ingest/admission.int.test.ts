@@ -37,6 +37,19 @@ describe("Idempotency-Key answers", () => {
       store.admit(user, { write: true, idempotencyKey: "k5", fingerprint: "other request", aggregates: [user] }),
     ).rejects.toThrow(/different request/);
   });
+
+  it("are a 409 saying when to retry while the key's first request has not answered", async () => {
+    const store = admission(redis, keys, limits, limits);
+    const user = uniqueId("idem-busy");
+    const first = await store.admit(user, { write: true, idempotencyKey: "k", fingerprint: "same request", aggregates: [user] });
+    const busy = await store
+      .admit(user, { write: true, idempotencyKey: "k", fingerprint: "same request", aggregates: [user] })
+      .catch((err: unknown) => err);
+    expect(busy).toMatchObject({ status: 409, code: "conflict", headers: { "retry-after": "1" } });
+    await first.settle({ status: 202, body: { done: true } });
+    const retry = await store.admit(user, { write: true, idempotencyKey: "k", fingerprint: "same request", aggregates: [user] });
+    expect(retry.replay).toEqual({ status: 202, body: { done: true } });
+  });
 });
 
 describe("pending writes", () => {

@@ -301,7 +301,7 @@ export function admission(redis: Redis, keys: RedisKeys, writes: Limits, reads: 
   const storedReply = (storedClaim: string, print: string): Reply => {
     const stored = JSON.parse(storedClaim) as { print: string; state: string; reply?: Reply };
     if (stored.print !== print) throw errors.conflict("Idempotency-Key was already used for a different request");
-    if (stored.state !== "done" || !stored.reply) throw errors.conflict("a request with this Idempotency-Key is still in progress");
+    if (stored.state !== "done" || !stored.reply) throw errors.keyInProgress();
     return stored.reply;
   };
   const settler = (userId: string, key: string | undefined, slot: string, print: string) =>

@@ -125,8 +125,9 @@ export function openApiDocument(): object {
             s,
             {
               description: "Error",
-              // 429, and a 503 when the broker and the fallback queue are both unavailable, say when to retry.
-              ...(s === "429" || s === "503"
+              // 429, a 503 when the broker and the fallback queue are both unavailable, and a 409 for an
+              // Idempotency-Key whose first request is still in progress say when to retry.
+              ...(s === "429" || s === "503" || s === "409"
                 ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } }
                 : {}),
               content: { "application/json": { schema: ErrorBody } },
