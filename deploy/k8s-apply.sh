@@ -18,6 +18,8 @@
 #   KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL
 #                     optional; a secured broker (mechanism and KAFKA_SSL into the ConfigMap,
 #                     user and password into the Secret)
+#   ROLLBACK=1        roll out in reverse order (ingest and fanout first, processors last, after
+#                     their consumer lag reached 0); default: processors, scheduler, ingest + fanout
 # Needs kubectl >= 1.27 (kustomize built in). Secrets go straight from the environment
 # into the Secret taskstream-secrets; nothing is written to disk or to Terraform state.
 set -euo pipefail
@@ -152,9 +154,44 @@ for d in ingest processors fanout; do
     kubectl apply --server-side --force-conflicts --field-manager=handover-to-hpa --validate=false -f - >/dev/null
 done
 
-echo "--> rollout"
-kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml"
-for d in ingest processors scheduler fanout; do
-  kubectl -n taskstream rollout status "deployment/taskstream-$d" --timeout=10m
+# Sum of taskstream_kafka_consumer_lag over every processors pod (read inside each pod: its metrics
+# port is closed to everything but the monitoring namespace); empty when none answered.
+processors_lag() {
+  local total="" p v
+  for p in $(kubectl -n taskstream get pods -l app.kubernetes.io/component=processors -o name); do
+    v="$(kubectl -n taskstream exec "$p" -- node -e \
+      'fetch("http://127.0.0.1:"+(process.env.PROCESSORS_PORT||8081)+"/metrics").then(r=>r.text()).then(t=>{let s=0;for(const l of t.split("\n"))if(/^taskstream_kafka_consumer_lag[{ ]/.test(l))s+=Number(l.split(" ").pop());console.log(s)})' \
+      2>/dev/null)" || continue
+    total=$(( ${total:-0} + ${v%.*} ))
+  done
+  echo "$total"
+}
+
+# Rollout order (README, "Upgrade"): processors first, so no older processor meets events a newer
+# ingest or scheduler writes (it would dead-letter them); then the scheduler; then ingest and fanout.
+# ROLLBACK=1 goes the other way: ingest and fanout, the scheduler, then, once the processors have
+# applied everything the newer ingest wrote (consumer lag 0, up to ROLLBACK_LAG_TIMEOUT seconds,
+# default 600), the processors.
+if [ "${ROLLBACK:-0}" = 1 ]; then order=("ingest fanout" scheduler lag processors); else order=(processors scheduler "ingest fanout"); fi
+for step in "${order[@]}"; do
+  if [ "$step" = lag ]; then
+    echo "--> waiting for the processors' consumer lag to reach 0 (ROLLBACK=1)"
+    deadline=$(( $(date +%s) + ${ROLLBACK_LAG_TIMEOUT:-600} ))
+    until lag="$(processors_lag)"; [ "$lag" = 0 ]; do
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "processors' consumer lag is ${lag:-unknown} after ${ROLLBACK_LAG_TIMEOUT:-600} s: processors not rolled back;" \
+          "re-run with ROLLBACK=1 once taskstream_kafka_consumer_lag is 0" >&2
+        exit 3
+      fi
+      sleep 5
+    done
+    continue
+  fi
+  echo "--> rollout: $step"
+  kubectl apply --server-side --field-manager=taskstream -f "$work/all.yaml" \
+    -l "app.kubernetes.io/component in (${step// /,})"
+  for d in $step; do
+    kubectl -n taskstream rollout status "deployment/taskstream-$d" --timeout=10m
+  done
 done
 echo "taskstream applied (overlay $overlay)"

@@ -46,6 +46,7 @@ module "app" {
   repo_root            = abspath("${path.module}/../../..")
   overlay              = "civo"
   image                = var.image
+  rollback             = var.rollback
   host                 = var.host
   tls                  = var.tls
   kubeconfig           = module.cluster.kubeconfig

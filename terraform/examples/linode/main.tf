@@ -44,6 +44,7 @@ module "app" {
   repo_root            = abspath("${path.module}/../../..")
   overlay              = "linode"
   image                = var.image
+  rollback             = var.rollback
   host                 = var.host
   tls                  = var.tls
   kubeconfig           = module.cluster.kubeconfig

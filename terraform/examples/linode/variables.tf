@@ -61,6 +61,12 @@ variable "kubeconfig_path" {
   default     = ""
 }
 
+variable "rollback" {
+  description = "Roll out in reverse order (ingest and fanout first, processors last once their consumer lag is 0): set for a rollback to an older image, then back to false (ROLLBACK=1 of deploy/k8s-apply.sh)."
+  type        = bool
+  default     = false
+}
+
 variable "jwt_secret" {
   description = "HS256 signing secret (JWT_SECRET), at least 32 characters. Set with TF_VAR_jwt_secret; it reaches the cluster only, not the Terraform state."
   type        = string

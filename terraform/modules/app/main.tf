@@ -43,6 +43,7 @@ resource "terraform_data" "apply" {
     environment = {
       KUBECONFIG           = var.kubeconfig_path
       TASKSTREAM_IMAGE     = var.image
+      ROLLBACK             = var.rollback ? "1" : "0"
       TASKSTREAM_HOST      = var.host
       KAFKA_BROKERS        = var.kafka_brokers
       JWT_SECRET           = var.jwt_secret
