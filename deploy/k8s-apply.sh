@@ -18,8 +18,14 @@
 #   KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL
 #                     optional; a secured broker (mechanism and KAFKA_SSL into the ConfigMap,
 #                     user and password into the Secret)
+#   RESET_SECRETS=1   rebuild taskstream-secrets from the environment and the in-cluster defaults only;
+#                     otherwise an optional secret the environment leaves empty (DATABASE_URL,
+#                     REDIS_URL, JWT_* when neither is given, KAFKA_SASL_* with a mechanism) keeps
+#                     the value the cluster's Secret has
 #   ROLLBACK=1        roll out in reverse order (ingest and fanout first, processors last, after
 #                     their consumer lag reached 0); default: processors, scheduler, ingest + fanout
+# Every pod template (and Redis's) carries taskstream.io/config-hash, a hash of the ConfigMap and the
+# Secret (Redis: its password), so a changed setting or secret restarts the pods that read it.
 # Needs kubectl >= 1.27 (kustomize built in). Secrets go straight from the environment
 # into the Secret taskstream-secrets; nothing is written to disk or to Terraform state.
 set -euo pipefail
@@ -34,9 +40,32 @@ if [ -z "$image" ]; then
   [ "$overlay" = local ] || { echo "TASKSTREAM_IMAGE is required for overlay $overlay" >&2; exit 2; }
 fi
 case "$image" in *:latest) echo "refusing image tag :latest ($image)" >&2; exit 2 ;; esac
+# A key of the Secret taskstream-secrets already in the cluster (empty if none, or RESET_SECRETS=1).
+kept() {
+  [ "${RESET_SECRETS:-0}" = 1 ] && return 0
+  kubectl -n taskstream get secret taskstream-secrets -o "jsonpath={.data.$1}" 2>/dev/null | base64 -d 2>/dev/null || true
+}
+sha() { if command -v sha256sum >/dev/null; then sha256sum "$@"; else shasum -a 256 "$@"; fi | cut -c1-16; }
 if [ "$overlay" = local ]; then : "${JWT_SECRET:=local-dev-secret-change-me-0123456789}"; fi
+# Optional secrets the environment leaves empty keep the value the cluster has (a new shell or CI
+# without TF_VAR_database_url must not silently point DATABASE_URL back at the in-cluster database).
+if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_JWKS_URL:-}" ]; then JWT_SECRET="$(kept JWT_SECRET)"; JWT_JWKS_URL="$(kept JWT_JWKS_URL)"; fi
 if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_JWKS_URL:-}" ]; then
   echo "set JWT_SECRET or JWT_JWKS_URL" >&2; exit 2
+fi
+# (The in-cluster defaults are not kept but built again below: CloudNativePG's current uri, and the
+# in-cluster Redis with the current password.)
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL="$(kept DATABASE_URL)"
+  case "$DATABASE_URL" in *@taskstream-pg-rw.*) DATABASE_URL="" ;; esac
+fi
+if [ -z "${REDIS_URL:-}" ]; then
+  REDIS_URL="$(kept REDIS_URL)"
+  case "$REDIS_URL" in *@taskstream-redis.taskstream-data.svc.cluster.local:*) REDIS_URL="" ;; esac
+fi
+if [ -n "${KAFKA_SASL_MECHANISM:-}" ]; then
+  : "${KAFKA_SASL_USERNAME:=$(kept KAFKA_SASL_USERNAME)}"
+  : "${KAFKA_SASL_PASSWORD:=$(kept KAFKA_SASL_PASSWORD)}"
 fi
 
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -106,6 +135,14 @@ kubectl create namespace taskstream-data --dry-run=client -o yaml | kubectl appl
 )
 kubectl -n taskstream-data create secret generic taskstream-redis-auth --from-env-file="$work/redis.env" \
   --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts --field-manager=taskstream -f - >/dev/null
+# A changed password restarts Redis (its --requirepass is read at start only): hash annotation.
+{
+  grep -q '^patches:$' "$work/kustomization.yaml" || echo "patches:"
+  echo "  - target: {kind: StatefulSet, name: taskstream-redis}"
+  echo "    patch: '{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"taskstream-redis\"},\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"taskstream.io/config-hash\":\"$(sha <"$work/redis.env")\"}}}}}'"
+  echo "    options: {allowNameChange: false}"
+} >> "$work/kustomization.yaml"
+kubectl kustomize "$work" > "$work/all.yaml"
 
 echo "--> namespaces and data services"
 # (`notin` also matches objects without the label: everything but the app workloads.)
@@ -133,6 +170,24 @@ echo "--> Secret taskstream-secrets"
 )
 kubectl -n taskstream create secret generic taskstream-secrets --from-env-file="$work/secrets.env" \
   --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts --field-manager=taskstream -f - >/dev/null
+# Pods read the ConfigMap and the Secret at start only (envFrom): a hash of both on every pod
+# template rolls them when either changed.
+cm_doc() { # the ConfigMap taskstream-config out of the rendered manifests
+  awk 'function flush() { if (kind == "ConfigMap" && nm == "taskstream-config") printf "%s", doc; doc = kind = nm = ""; meta = 0 }
+    /^---$/ { flush(); next }
+    { doc = doc $0 "\n" }
+    /^kind: / { kind = $2 }
+    meta && /^  name: / && nm == "" { nm = $2 }
+    /^metadata:/ { meta = 1; next }
+    /^[^ ]/ { meta = 0 }
+    END { flush() }' "$work/all.yaml"
+}
+config_hash="$({ cm_doc; cat "$work/secrets.env"; } | sha)"
+{
+  echo "  - target: {kind: Deployment, labelSelector: app.kubernetes.io/name=taskstream}"
+  echo "    patch: '{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"any\"},\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"taskstream.io/config-hash\":\"$config_hash\"}}}}}'"
+} >> "$work/kustomization.yaml"
+kubectl kustomize "$work" > "$work/all.yaml"
 
 echo "--> migrate and topics Jobs"
 # The new images start only once their schema and topics exist: a processor of the new release on

@@ -34,8 +34,18 @@ resource "terraform_data" "kubeconfig" {
   }
 }
 
+locals {
+  # Re-apply when any setting the script reads changes. The secrets only as a hash (state keeps the
+  # triggers): a rotated JWT secret or Redis password reaches the cluster on the next apply, and the
+  # script's config-hash annotation then restarts the pods.
+  settings = [var.kafka_brokers, var.jwt_jwks_url, var.jwt_issuer, var.jwt_audience, var.cors_origins, var.topic_prefix]
+  secrets_hash = nonsensitive(sha256(join("\n", [
+    var.jwt_secret, var.database_url, var.redis_url, var.redis_password, var.kafka_sasl_username, var.kafka_sasl_password,
+  ])))
+}
+
 resource "terraform_data" "apply" {
-  triggers_replace = [local.manifests_hash, var.image, var.host, var.overlay, var.platform_ready, var.kafka_sasl_mechanism, var.kafka_ssl]
+  triggers_replace = [local.manifests_hash, var.image, var.host, var.overlay, var.platform_ready, var.kafka_sasl_mechanism, var.kafka_ssl, local.settings, local.secrets_hash]
   depends_on       = [terraform_data.kubeconfig]
 
   provisioner "local-exec" {
