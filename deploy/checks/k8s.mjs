@@ -276,6 +276,28 @@ export const checks = [
     },
   },
   {
+    id: "db-connections",
+    title: "PostgreSQL connections at the HPA maxima (replicas x DATABASE_POOL_SIZE, +1 LISTEN per scheduler) fit the CNPG max_connections with 20 to spare",
+    run(objs) {
+      const pg = objs.find((o) => o.kind === "Cluster" && o.metadata?.name === "taskstream-pg");
+      if (!pg) return []; // managed PostgreSQL: its limit is not in the manifests
+      const max = Number(pg.spec?.postgresql?.parameters?.max_connections ?? 100);
+      const hpas = objs.filter((o) => o.kind === "HorizontalPodAutoscaler");
+      let sum = 0;
+      const parts = [];
+      for (const d of appDeployments(objs)) {
+        const h = hpas.find((x) => x.spec.scaleTargetRef?.kind === "Deployment" && x.spec.scaleTargetRef?.name === d.metadata.name);
+        const replicas = h ? h.spec.maxReplicas : (d.spec.replicas ?? 1);
+        for (const c of podSpecOf(d).containers) {
+          const pool = Number(envValue(objs, c, "DATABASE_POOL_SIZE") ?? 10) + (componentOf(d) === "scheduler" ? 1 : 0);
+          sum += replicas * pool;
+          parts.push(`${componentOf(d)} ${replicas}x${pool}`);
+        }
+      }
+      return sum > max - 20 ? [`${parts.join(" + ")} = ${sum} connections > max_connections ${max} - 20 reserved`] : [];
+    },
+  },
+  {
     id: "ingress-websocket",
     title: "Ingress routes /api/ws to fanout and /api to ingest, with long timeouts and no session affinity",
     run(objs) {

@@ -163,6 +163,13 @@ const cases = [
     },
   ],
   [
+    "db-connections",
+    "fanout back to the default pool of 10 at 20 replicas",
+    (w) => {
+      c0(w, "fanout").env = c0(w, "fanout").env.filter((e) => e.name !== "DATABASE_POOL_SIZE");
+    },
+  ],
+  [
     "ingress-websocket",
     "/api/ws routed to ingest",
     (w) => {
