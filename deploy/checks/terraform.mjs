@@ -59,7 +59,7 @@ export const terraformChecks = [
   {
     id: "tf-outputs",
     title:
-      "every output has a description; outputs carrying secrets are sensitive; the examples output api_url, websocket_url and kubeconfig_path",
+      "every output has a description; outputs carrying secrets are sensitive; the examples output api_url, websocket_url, base_url, ws_base_url and kubeconfig_path",
     run({ tf }) {
       const out = [];
       for (const [d, m] of Object.entries(tf)) {
@@ -70,7 +70,7 @@ export const terraformChecks = [
             out.push(`${d}: output ${name} is a secret but not sensitive`);
         }
         if (isExample(d))
-          for (const want of ["api_url", "websocket_url", "kubeconfig_path"]) if (!m.output?.[want]) out.push(`${d}: no output ${want}`);
+          for (const want of ["api_url", "websocket_url", "base_url", "ws_base_url", "kubeconfig_path"]) if (!m.output?.[want]) out.push(`${d}: no output ${want}`);
       }
       return out;
     },
