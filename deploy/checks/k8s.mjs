@@ -270,14 +270,17 @@ export const checks = [
           (o) => o.kind === ref.kind && o.metadata?.name === ref.name && (o.metadata?.namespace ?? "") === (h.metadata?.namespace ?? ""),
         );
         if (d && d.spec?.replicas !== undefined)
-          out.push(`${id(d)} sets spec.replicas ${d.spec.replicas} while HPA ${h.metadata.name} scales it: leave the count to the HPA's minReplicas`);
+          out.push(
+            `${id(d)} sets spec.replicas ${d.spec.replicas} while HPA ${h.metadata.name} scales it: leave the count to the HPA's minReplicas`,
+          );
       }
       return out;
     },
   },
   {
     id: "db-connections",
-    title: "PostgreSQL connections at the HPA maxima (replicas x DATABASE_POOL_SIZE, +1 LISTEN per scheduler) fit the CNPG max_connections with 20 to spare",
+    title:
+      "PostgreSQL connections at the HPA maxima (replicas x DATABASE_POOL_SIZE, +1 LISTEN per scheduler) fit the CNPG max_connections with 20 to spare",
     run(objs) {
       const pg = objs.find((o) => o.kind === "Cluster" && o.metadata?.name === "taskstream-pg");
       if (!pg) return []; // managed PostgreSQL: its limit is not in the manifests

@@ -70,7 +70,8 @@ export const terraformChecks = [
             out.push(`${d}: output ${name} is a secret but not sensitive`);
         }
         if (isExample(d))
-          for (const want of ["api_url", "websocket_url", "base_url", "ws_base_url", "kubeconfig_path"]) if (!m.output?.[want]) out.push(`${d}: no output ${want}`);
+          for (const want of ["api_url", "websocket_url", "base_url", "ws_base_url", "kubeconfig_path"])
+            if (!m.output?.[want]) out.push(`${d}: no output ${want}`);
       }
       return out;
     },
