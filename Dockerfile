@@ -2,7 +2,7 @@
 # One image for all taskstream processes. The process is chosen by the first argument,
 # exactly as `npm start -- <process>` does locally:
 #   docker run IMAGE ingest | processors | scheduler | fanout | all | migrate | topics
-# Build:  docker build -t taskstream:0.1.0 .
+# Build:  docker build --build-arg TASKSTREAM_COMMIT="$(git rev-parse --short HEAD)" -t taskstream:0.1.0 .
 # Node 22, the version `make dev`/`make test`/CI run (package.json engines; uWS from @based/uws,
 # whose Node 22 binary needs glibc >= 2.27: bookworm has 2.36). Node 24's uWS builds need glibc 2.38.
 # Pin by digest in production: NODE_IMAGE=node:22.23.5-bookworm-slim@sha256:...
@@ -37,6 +37,9 @@ ENV NODE_ENV=production \
     PROCESSORS_PORT=8081 \
     SCHEDULER_PORT=8082 \
     FANOUT_PORT=8090
+# The `commit` label of taskstream_build_info (README, "rollout stuck"): --build-arg TASKSTREAM_COMMIT=<sha>.
+ARG TASKSTREAM_COMMIT=unknown
+ENV TASKSTREAM_COMMIT=${TASKSTREAM_COMMIT}
 WORKDIR /app
 COPY --from=build --chown=1000:1000 /app/node_modules ./node_modules
 COPY --from=build --chown=1000:1000 /app/dist ./dist
