@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make deploy-check: offline validation of Dockerfile, docker-compose.yml, k8s/, redpanda/helm
+# make deploy-check: validation without cloud access (the dashboard step starts a local stack) of Dockerfile, docker-compose.yml, k8s/, redpanda/helm
 # and terraform/. Builds its tools once into ${TASKSTREAM_CACHE:-~/.cache/taskstream}/tools.
 #   TASKSTREAM_REQUIRE_TF_VALIDATE=1  fail (instead of skip) when the Terraform providers
 #                                     cannot be had, e.g. on a machine with a provider mirror

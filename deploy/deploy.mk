@@ -2,7 +2,7 @@
 # Tools are built once from the Go module proxy into ${TASKSTREAM_CACHE:-~/.cache/taskstream}/tools.
 DEPLOY_MK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
-deploy-check: ## offline checks: k8s overlays, Terraform, Dockerfile, compose (builds its tools once)
+deploy-check: ## checks without cloud access (starts a throwaway stack on ports 5xxxx): k8s overlays, Terraform, Dockerfile, compose (builds its tools once)
 	@bash $(DEPLOY_MK_DIR)/check.sh
 
 deploy-tools: ## build kustomize, OpenTofu, compose-lint and k8s-strict into ~/.cache/taskstream/tools

@@ -22,6 +22,7 @@
 #                     otherwise an optional secret the environment leaves empty (DATABASE_URL,
 #                     REDIS_URL, JWT_* when neither is given, KAFKA_SASL_* with a mechanism) keeps
 #                     the value the cluster's Secret has
+#   K8S_APPLY_LOG     also write the output to this file (Terraform: ./k8s-apply.log in the example)
 #   ROLLBACK=1        roll out in reverse order (ingest and fanout first, processors last, after
 #                     their consumer lag reached 0); default: processors, scheduler, ingest + fanout
 # Every pod template (and Redis's) carries taskstream.io/config-hash, a hash of the ConfigMap and the
@@ -29,6 +30,13 @@
 # Needs kubectl >= 1.27 (kustomize built in). Secrets go straight from the environment
 # into the Secret taskstream-secrets; nothing is written to disk or to Terraform state.
 set -euo pipefail
+# A copy of everything printed (Terraform shows none of it on success: its environment holds
+# sensitive values, so the provisioner's output is suppressed). No secret is ever printed.
+if [ -n "${K8S_APPLY_LOG:-}" ]; then
+  (umask 077 && : >"$K8S_APPLY_LOG")
+  exec > >(tee -a "$K8S_APPLY_LOG") 2>&1
+  echo "--> $(date -u +%FT%TZ) deploy/k8s-apply.sh $*"
+fi
 overlay="${1:?usage: k8s-apply.sh <local|linode|civo>}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"

@@ -52,6 +52,7 @@ resource "terraform_data" "apply" {
     command = "\"${var.repo_root}/deploy/k8s-apply.sh\" \"${var.overlay}\""
     environment = {
       KUBECONFIG           = var.kubeconfig_path
+      K8S_APPLY_LOG        = abspath("${path.root}/k8s-apply.log")
       TASKSTREAM_IMAGE     = var.image
       ROLLBACK             = var.rollback ? "1" : "0"
       TASKSTREAM_HOST      = var.host
