@@ -76,7 +76,8 @@ if [ -n "${KAFKA_SASL_MECHANISM:-}" ]; then
   : "${KAFKA_SASL_PASSWORD:=$(kept KAFKA_SASL_PASSWORD)}"
 fi
 
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+# Physical path (macOS: /var is a link to /private/var), so the relative path below counts right.
+work="$(cd "$(mktemp -d)" && pwd -P)"; trap 'rm -rf "$work"' EXIT
 # One ConfigMap key as a JSON patch inside a single-quoted YAML scalar ("\ escaped for JSON, ' for YAML).
 cm_patch() { # <key> <value>
   local v="${2//\\/\\\\}"; v="${v//\"/\\\"}"; v="${v//\'/\'\'}"
@@ -88,7 +89,9 @@ cm_patch() { # <key> <value>
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"
   echo "kind: Kustomization"
   # kustomize refuses absolute paths: point at the overlay relative to the temp dir.
-  echo "resources: [\"$(realpath --relative-to="$work" "$root/k8s/overlays/$overlay")\"]"
+  # (Portable: up to / from the temp dir, then down to the overlay; no GNU realpath --relative-to.)
+  up="$(printf '%s' "$work" | sed 's#[^/][^/]*#..#g; s#^/##')"
+  echo "resources: [\"$up$root/k8s/overlays/$overlay\"]"
   if [ -n "$image" ]; then
     name="${image%@*}"; digest=""; [ "$name" != "$image" ] && digest="${image#*@}"
     tag=""; if [ -z "$digest" ]; then tag="${name##*:}"; name="${name%:*}"; fi
@@ -123,7 +126,7 @@ cm_patch() { # <key> <value>
     if [ -n "${!k:-}" ]; then cm_patch "$k" "${!k}"; fi
   done
 } > "$work/kustomization.yaml"
-sed -i '/^patches:$/{$d}' "$work/kustomization.yaml"
+sed '/^patches:$/{$d;}' "$work/kustomization.yaml" > "$work/k.tmp" && mv "$work/k.tmp" "$work/kustomization.yaml"
 kubectl kustomize "$work" > "$work/all.yaml"
 
 if [ -n "${KAFKA_SASL_MECHANISM:-}" ] && { [ -z "${KAFKA_SASL_USERNAME:-}" ] || [ -z "${KAFKA_SASL_PASSWORD:-}" ]; }; then
