@@ -56,7 +56,7 @@ tf_var_harness() { # <binary> <example>
   bads=("image=registry.example.com/taskstream:latest" "image=registry.example.com/taskstream"
         "jwt_secret=short" "jwt_jwks_url=http://insecure.example.com/jwks" "host=https://api.example.com/"
         "redpanda_replicas=1" "node_count=2" "redpanda_storage_size=50GB" "region=nowhere"
-        "cors_origins=https://a.example.com, https://b.example.com")
+        "cors_origins=https://a.example.com, https://b.example.com" "kafka_brokers=https://seed.example.com:9092")
   [ "$ex" = civo ] && bads+=("api_allowed_cidrs=[\"0.0.0.0/0\"]" "node_size=large")
   [ "$ex" = linode ] && bads+=("node_type=standard" "kubernetes_version=v1.33")
   local rc=0

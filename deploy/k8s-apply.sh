@@ -15,6 +15,8 @@
 #   REDIS_URL         optional; default: the in-cluster Redis of components/redis, with its password
 #   REDIS_PASSWORD    optional; password of the in-cluster Redis (default: kept from the Secret
 #                     taskstream-data/taskstream-redis-auth, or generated on the first apply)
+#   KAFKA_SSL_CA_PEM  optional PEM of the brokers' CA: Secret taskstream-kafka-ca, mounted, KAFKA_SSL_CA_FILE
+#                     (an external KAFKA_BROKERS host also opens egress to its ports)
 #   KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL
 #                     optional; a secured broker (mechanism and KAFKA_SSL into the ConfigMap,
 #                     user and password into the Secret)
@@ -125,10 +127,33 @@ cm_patch() { # <key> <value>
   for k in JWT_ISSUER JWT_AUDIENCE CORS_ORIGINS TOPIC_PREFIX; do
     if [ -n "${!k:-}" ]; then cm_patch "$k" "${!k}"; fi
   done
+  # An external broker (a host outside the cluster): egress from the app pods to its ports; the base
+  # NetworkPolicy allows only the in-cluster Redpanda namespace.
+  ext_ports=""
+  for b in ${KAFKA_BROKERS//,/ }; do
+    case "${b%:*}" in *.svc.cluster.local | *.svc) continue ;; esac
+    case " $ext_ports " in *" ${b##*:} "*) ;; *) ext_ports="$ext_ports ${b##*:}" ;; esac
+  done
+  if [ -n "$ext_ports" ]; then
+    rule=""; for p in $ext_ports; do rule="$rule${rule:+,}{\"port\":$p,\"protocol\":\"TCP\"}"; done
+    echo "  - target: {kind: NetworkPolicy, name: allow-app-egress}"
+    echo "    patch: '[{\"op\":\"add\",\"path\":\"/spec/egress/-\",\"value\":{\"ports\":[$rule]}}]'"
+  fi
+  # The brokers' CA (KAFKA_SSL_CA_PEM): the Secret taskstream-kafka-ca mounted into every app pod and Job.
+  if [ -n "${KAFKA_SSL_CA_PEM:-}" ]; then
+    cm_patch KAFKA_SSL_CA_FILE /etc/taskstream/kafka-ca/ca.pem
+    for kind in Deployment Job; do
+      echo "  - target: {kind: $kind, labelSelector: app.kubernetes.io/name=taskstream}"
+      echo "    patch: '[{\"op\":\"add\",\"path\":\"/spec/template/spec/volumes/-\",\"value\":{\"name\":\"kafka-ca\",\"secret\":{\"secretName\":\"taskstream-kafka-ca\"}}},{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/volumeMounts/-\",\"value\":{\"name\":\"kafka-ca\",\"mountPath\":\"/etc/taskstream/kafka-ca\",\"readOnly\":true}}]'"
+    done
+  fi
 } > "$work/kustomization.yaml"
 sed '/^patches:$/{$d;}' "$work/kustomization.yaml" > "$work/k.tmp" && mv "$work/k.tmp" "$work/kustomization.yaml"
 kubectl kustomize "$work" > "$work/all.yaml"
 
+if [ -n "${KAFKA_SSL_CA_PEM:-}" ] && [ "${KAFKA_SSL:-false}" != true ]; then
+  echo "KAFKA_SSL_CA_PEM needs KAFKA_SSL=true" >&2; exit 2
+fi
 if [ -n "${KAFKA_SASL_MECHANISM:-}" ] && { [ -z "${KAFKA_SASL_USERNAME:-}" ] || [ -z "${KAFKA_SASL_PASSWORD:-}" ]; }; then
   echo "KAFKA_SASL_MECHANISM=$KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD" >&2; exit 2
 fi
@@ -193,7 +218,12 @@ cm_doc() { # the ConfigMap taskstream-config out of the rendered manifests
     /^[^ ]/ { meta = 0 }
     END { flush() }' "$work/all.yaml"
 }
-config_hash="$({ cm_doc; cat "$work/secrets.env"; } | sha)"
+if [ -n "${KAFKA_SSL_CA_PEM:-}" ]; then
+  printf '%s\n' "$KAFKA_SSL_CA_PEM" > "$work/kafka-ca.pem"
+  kubectl -n taskstream create secret generic taskstream-kafka-ca --from-file=ca.pem="$work/kafka-ca.pem" \
+    --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts --field-manager=taskstream -f - >/dev/null
+fi
+config_hash="$({ cm_doc; cat "$work/secrets.env"; [ ! -f "$work/kafka-ca.pem" ] || cat "$work/kafka-ca.pem"; } | sha)"
 {
   echo "  - target: {kind: Deployment, labelSelector: app.kubernetes.io/name=taskstream}"
   echo "    patch: '{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"any\"},\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"taskstream.io/config-hash\":\"$config_hash\"}}}}}'"

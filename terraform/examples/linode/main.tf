@@ -36,6 +36,7 @@ module "platform" {
   redpanda_replicas      = var.redpanda_replicas
   redpanda_storage_size  = var.redpanda_storage_size
   storage_class          = module.cluster.storage_class
+  install_redpanda       = var.install_redpanda
   install_metrics_server = true
 }
 
@@ -49,7 +50,8 @@ module "app" {
   tls                  = var.tls
   kubeconfig           = module.cluster.kubeconfig
   kubeconfig_path      = var.kubeconfig_path != "" ? var.kubeconfig_path : abspath("${path.root}/kubeconfig")
-  kafka_brokers        = module.platform.kafka_brokers
+  kafka_brokers        = var.kafka_brokers != "" ? var.kafka_brokers : module.platform.kafka_brokers
+  kafka_ssl_ca_pem     = var.kafka_ssl_ca_pem
   ingress_namespace    = module.platform.ingress_namespace
   platform_ready       = module.platform.ready
   jwt_secret           = var.jwt_secret

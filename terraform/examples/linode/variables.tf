@@ -130,6 +130,28 @@ variable "redis_url" {
   sensitive   = true
 }
 
+variable "kafka_brokers" {
+  description = "KAFKA_BROKERS of an external broker (host:port list, e.g. Redpanda Cloud's bootstrap server, with kafka_sasl_* and kafka_ssl); empty for the in-cluster Redpanda."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.kafka_brokers == "" || can(regex("^[A-Za-z0-9.-]+:[0-9]+(,[A-Za-z0-9.-]+:[0-9]+)*$", var.kafka_brokers))
+    error_message = "kafka_brokers is a comma list of host:port."
+  }
+}
+
+variable "install_redpanda" {
+  description = "Install Redpanda in the cluster; set false with an external kafka_brokers."
+  type        = bool
+  default     = true
+}
+
+variable "kafka_ssl_ca_pem" {
+  description = "PEM of the CA that signed the brokers' TLS certificates (e.g. file(\"ca.pem\")), when the system CAs do not cover it; mounted as KAFKA_SSL_CA_FILE. Needs kafka_ssl."
+  type        = string
+  default     = ""
+}
+
 variable "kafka_sasl_mechanism" {
   description = "KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) for a secured broker; empty for none."
   type        = string

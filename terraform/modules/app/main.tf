@@ -38,7 +38,7 @@ locals {
   # Re-apply when any setting the script reads changes. The secrets only as a hash (state keeps the
   # triggers): a rotated JWT secret or Redis password reaches the cluster on the next apply, and the
   # script's config-hash annotation then restarts the pods.
-  settings = [var.kafka_brokers, var.jwt_jwks_url, var.jwt_issuer, var.jwt_audience, var.cors_origins, var.topic_prefix]
+  settings = [var.kafka_brokers, var.jwt_jwks_url, var.jwt_issuer, var.jwt_audience, var.cors_origins, var.topic_prefix, sha256(var.kafka_ssl_ca_pem)]
   secrets_hash = nonsensitive(sha256(join("\n", [
     var.jwt_secret, var.database_url, var.redis_url, var.redis_password, var.kafka_sasl_username, var.kafka_sasl_password,
   ])))
@@ -70,6 +70,7 @@ resource "terraform_data" "apply" {
       KAFKA_SASL_USERNAME  = var.kafka_sasl_username
       KAFKA_SASL_PASSWORD  = var.kafka_sasl_password
       KAFKA_SSL            = var.kafka_ssl ? "true" : "false"
+      KAFKA_SSL_CA_PEM     = var.kafka_ssl_ca_pem
     }
   }
 }

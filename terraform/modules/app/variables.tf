@@ -45,8 +45,18 @@ variable "kubeconfig_path" {
 }
 
 variable "kafka_brokers" {
-  description = "KAFKA_BROKERS for the processes (from the platform module)."
+  description = "KAFKA_BROKERS for the processes (the platform module's Redpanda, or an external broker)."
   type        = string
+  validation {
+    condition     = var.kafka_brokers != ""
+    error_message = "kafka_brokers is empty: with install_redpanda = false, set kafka_brokers to the external broker."
+  }
+}
+
+variable "kafka_ssl_ca_pem" {
+  description = "PEM of the brokers' CA for KAFKA_SSL_CA_FILE (mounted from the Secret taskstream-kafka-ca); empty to trust the system CAs."
+  type        = string
+  default     = ""
 }
 
 variable "ingress_namespace" {

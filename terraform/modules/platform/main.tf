@@ -54,6 +54,7 @@ resource "helm_release" "cnpg" {
 }
 
 resource "helm_release" "redpanda" {
+  count            = var.install_redpanda ? 1 : 0
   name             = "redpanda"
   namespace        = "redpanda"
   create_namespace = true

@@ -1,6 +1,6 @@
 output "kafka_brokers" {
-  description = "Bootstrap address of the Redpanda brokers, as KAFKA_BROKERS expects."
-  value       = join(",", [for i in range(var.redpanda_replicas) : "redpanda-${i}.redpanda.redpanda.svc.cluster.local:9093"])
+  description = "Bootstrap address of the Redpanda brokers, as KAFKA_BROKERS expects; empty when install_redpanda is false."
+  value       = var.install_redpanda ? join(",", [for i in range(var.redpanda_replicas) : "redpanda-${i}.redpanda.redpanda.svc.cluster.local:9093"]) : ""
 }
 
 output "ingress_namespace" {
@@ -10,5 +10,5 @@ output "ingress_namespace" {
 
 output "ready" {
   description = "Ids of the platform releases, for depends_on ordering."
-  value       = [helm_release.traefik.id, helm_release.cnpg.id, helm_release.redpanda.id]
+  value       = concat([helm_release.traefik.id, helm_release.cnpg.id], helm_release.redpanda[*].id)
 }

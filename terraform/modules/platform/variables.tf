@@ -63,3 +63,9 @@ variable "metrics_server_chart_version" {
   type        = string
   default     = "3.13.0"
 }
+
+variable "install_redpanda" {
+  description = "Install the in-cluster Redpanda; false for an external broker (Redpanda Cloud, any Kafka-protocol cluster) given as kafka_brokers."
+  type        = bool
+  default     = true
+}
