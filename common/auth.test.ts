@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { AuthError, claimsVerifier, isPathOfUser, signLocalToken, tokenVerifier } from "./auth.ts";
+import { AuthError, claimsVerifier, isPathOfUser, KeysUnavailableError, signLocalToken, tokenVerifier } from "./auth.ts";
 import { loadConfig } from "./config.ts";
 
 describe("HS256 (JWT_SECRET)", () => {
@@ -97,9 +97,13 @@ describe("RS256 from a JWKS (JWT_JWKS_URL)", () => {
     await expect(verify(await rs(header))).rejects.toThrow(AuthError);
   });
 
-  it("refuses another issuer or audience", async () => {
-    await expect(verify(await rs({}, { iss: "https://evil.example" }))).rejects.toThrow(AuthError);
-    await expect(verify(await rs({}, { aud: "someone-else" }))).rejects.toThrow(AuthError);
+  it("refuses another issuer or audience, saying which", async () => {
+    await expect(verify(await rs({}, { iss: "https://evil.example" }))).rejects.toThrow(
+      new AuthError('invalid token: unexpected "iss" claim value'),
+    );
+    await expect(verify(await rs({}, { aud: "someone-else" }))).rejects.toThrow(
+      new AuthError('invalid token: unexpected "aud" claim value'),
+    );
   });
 
   it("refuses alg none", async () => {
@@ -107,6 +111,67 @@ describe("RS256 from a JWKS (JWT_JWKS_URL)", () => {
     await expect(
       verify(`${b64({ alg: "none", kid: "k1" })}.${b64({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 60 })}.`),
     ).rejects.toThrow(AuthError);
+  });
+});
+
+describe("a signing key added to the JWKS", () => {
+  it("is accepted 5 s after the first token that names it (jose's cooldown, 30 s by default)", async () => {
+    const [one, two] = await Promise.all([
+      generateKeyPair("RS256", { extractable: true }),
+      generateKeyPair("RS256", { extractable: true }),
+    ]);
+    const jwk = async (pair: typeof one, kid: string) => ({ ...(await exportJWK(pair.publicKey)), kid, alg: "RS256" });
+    let keys = [await jwk(one, "k1")];
+    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys })));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const sign = (pair: typeof one, kid: string) =>
+      new SignJWT({}).setProtectedHeader({ alg: "RS256", kid }).setSubject("alice").setExpirationTime("1h").sign(pair.privateKey);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const verify = tokenVerifier(loadConfig({ JWT_JWKS_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks` }));
+      expect(await verify(await sign(one, "k1"))).toBe("alice");
+      keys = [...keys, await jwk(two, "k2")];
+      await expect(verify(await sign(two, "k2"))).rejects.toThrow(AuthError);
+      vi.advanceTimersByTime(5_001);
+      expect(await verify(await sign(two, "k2"))).toBe("alice");
+    } finally {
+      vi.useRealTimers();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe("a JWKS server that fails (JWT_JWKS_URL)", () => {
+  let token: string;
+  const servers: Server[] = [];
+  beforeAll(async () => {
+    const pair = await generateKeyPair("RS256");
+    token = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setSubject("alice")
+      .setExpirationTime("5m")
+      .sign(pair.privateKey);
+  });
+  afterAll(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+  const serving = async (status: number, body: string) => {
+    const server = createServer((_req, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
+  };
+  const closedPort = async () => {
+    const url = await serving(200, "{}");
+    await new Promise((r) => servers.pop()?.close(r));
+    return url;
+  };
+
+  it.each([
+    ["answers 500", () => serving(500, "{}")],
+    ["answers what is not a key set", () => serving(200, '{"keys":"none"}')],
+    ["is not listening", closedPort],
+  ])("%s: the token is not refused, its keys are unavailable (503)", async (_name, url) => {
+    const verify = tokenVerifier(loadConfig({ JWT_JWKS_URL: await url() }));
+    await expect(verify(token)).rejects.toBeInstanceOf(KeysUnavailableError);
   });
 });
 

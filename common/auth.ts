@@ -3,7 +3,7 @@
  * HS256 with JWT_SECRET locally, or RS256/ES256/EdDSA from JWT_JWKS_URL; nothing else is accepted
  * (no `none`, no HS/RS confusion). `exp` and `sub` are required.
  */
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
+import { createRemoteJWKSet, type JWTVerifyGetKey, errors as jose, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
 import { isStorableText } from "./contracts/index.ts";
 
@@ -22,6 +22,21 @@ export class TokenTooLargeError extends AuthError {
   override name = "TokenTooLargeError";
   readonly limit = MAX_TOKEN_LENGTH;
 }
+
+/**
+ * The token could not be checked because its signing keys could not be fetched (JWT_JWKS_URL
+ * unreachable, answering an error or not a key set): the server's outage (503), not a bad token.
+ */
+export class KeysUnavailableError extends Error {
+  override name = "KeysUnavailableError";
+}
+
+/** How jose's remote key set fails when its server does (a fetch error is no JOSEError at all). */
+const keySetFailed = (err: unknown): boolean =>
+  !(err instanceof jose.JOSEError) ||
+  err instanceof jose.JWKSTimeout ||
+  err instanceof jose.JWKSInvalid ||
+  err.code === jose.JOSEError.code;
 
 export type VerifyToken = (token: string | undefined) => Promise<string>;
 /** The user id and when the token stops being accepted (ms since the epoch, clock tolerance included). */
@@ -48,11 +63,13 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
     ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
+  // From a JWKS: a key the set does not have is looked for again after 5 s (jose's default is
+  // 30 s), so a newly added signing key is refused for at most that long; the set is kept 10 min.
   const verify = config.jwtJwksUrl
     ? (
         (jwks: JWTVerifyGetKey) => (token: string) =>
           jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256", "EdDSA"] })
-      )(createRemoteJWKSet(new URL(config.jwtJwksUrl)))
+      )(createRemoteJWKSet(new URL(config.jwtJwksUrl), { cooldownDuration: 5000 }))
     : (
         (key: Uint8Array) => (token: string) =>
           jwtVerify(token, key, { ...options, algorithms: ["HS256"] })
@@ -81,7 +98,10 @@ export function claimsVerifier(config: Config): VerifyTokenClaims {
       return claims;
     } catch (err) {
       if (err instanceof AuthError) throw err;
-      throw new AuthError(`invalid token: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      if (config.jwtJwksUrl && keySetFailed(err))
+        throw new KeysUnavailableError(`the token's signing keys cannot be fetched from JWT_JWKS_URL (${(err as Error).message})`);
+      // jose says which check failed ('unexpected "iss" claim value', '"exp" claim timestamp check failed').
+      throw new AuthError(`invalid token: ${(err as Error).message}`);
     }
   };
   return Object.assign(claimsOf, { known });

@@ -8,7 +8,15 @@
 import uWS from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
 import type { Redis } from "ioredis";
-import { AuthError, bearer, claimsVerifier, isPathOfUser, type TokenClaims, TokenTooLargeError } from "../common/auth.ts";
+import {
+  AuthError,
+  bearer,
+  claimsVerifier,
+  isPathOfUser,
+  KeysUnavailableError,
+  type TokenClaims,
+  TokenTooLargeError,
+} from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
@@ -19,7 +27,7 @@ import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Health, type Service, StartupError } from "../common/service.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
-import { CLOSE, newSocketData, Sessions, type Socket, type SocketData } from "./sessions.ts";
+import { CLOSE, endCorked, newSocketData, Sessions, type Socket, type SocketData } from "./sessions.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
 /** An HTTP token (RFC 9110 §5.6.2), what each value of Sec-WebSocket-Protocol must be (RFC 6455 §4.1). */
@@ -112,7 +120,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       else sessions.goLive(ws, result.wire, data.since + result.wire.length, result.latest, false);
     } catch (err) {
       log.error({ err, user: data.userId }, "replay failed");
-      if (!data.closed) ws.end(CLOSE.internal, "replay failed; reconnect with since");
+      if (!data.closed) endCorked(ws, CLOSE.internal, "replay failed; reconnect with since");
     }
   }
 
@@ -175,6 +183,7 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
           if (aborted) return;
           if (err instanceof TokenTooLargeError)
             return refuse(res, "431 Request Header Fields Too Large", "headers_too_large", err.message);
+          if (err instanceof KeysUnavailableError) return refuse(res, "503 Service Unavailable", "unavailable", err.message);
           const message = err instanceof AuthError ? err.message : "authentication failed";
           refuse(res, "401 Unauthorized", "unauthorized", message);
         },
@@ -230,7 +239,9 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     checks: {},
     async start() {
       db = await openDb(config);
-      redis = await openRedis(config, "fanout");
+      // Fail fast: a socket opened while Redis is down replays from PostgreSQL (storage/event-log.ts)
+      // instead of waiting, silent, for Redis to come back.
+      redis = await openRedis(config, "fanout", { failFast: true });
       subscriber = await openRedis(config, "fanout-subscriber");
       Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
       // Held for the process's lifetime, so the connection never drops to zero subscriptions: at

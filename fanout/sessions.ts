@@ -84,6 +84,11 @@ const replayOverflows = metric.counter(
 
 export const userTopic = (userId: string) => `u:${userId}`;
 
+/** Closes `ws` from outside uWS's own callbacks (timers, Redis, a replay read): uWS wants writes corked. */
+export function endCorked(ws: Socket, code: number, reason: string) {
+  ws.cork(() => ws.end(code, reason));
+}
+
 export class Sessions {
   private readonly all = new Set<Socket>();
   private readonly perUser = new Map<string, Set<Socket>>();
@@ -184,7 +189,7 @@ export class Sessions {
   goLive(ws: Socket, replay: string[], replayedUpTo: number, latest: number, resync: boolean) {
     const data = ws.getUserData();
     if (data.closed) return;
-    if (resync) ws.send(JSON.stringify({ type: "resync_required", seq: latest }), false);
+    if (resync) ws.cork(() => ws.send(JSON.stringify({ type: "resync_required", seq: latest }), false));
     data.queue = replay;
     data.next = 0;
     data.queuedUpTo = replayedUpTo;
@@ -257,7 +262,7 @@ export class Sessions {
       },
       () => {
         data.fetching = false;
-        if (!data.closed) ws.end(CLOSE.internal, "replay failed; reconnect with since");
+        if (!data.closed) endCorked(ws, CLOSE.internal, "replay failed; reconnect with since");
       },
     );
   }
@@ -272,7 +277,7 @@ export class Sessions {
   closeSlowConsumers(sockets: Iterable<Socket> = this.all) {
     for (const ws of [...sockets]) {
       if (ws.getUserData().buffer !== null || ws.getBufferedAmount() <= this.maxBacklog) continue;
-      ws.end(CLOSE.slowConsumer, "slow consumer: reconnect with since");
+      endCorked(ws, CLOSE.slowConsumer, "slow consumer: reconnect with since");
       slowClosed.inc();
     }
   }
@@ -280,11 +285,11 @@ export class Sessions {
   /** Sockets whose token has expired are closed with 4001 (CONTRACT.md): the client reconnects with a fresh one. */
   closeExpired(now: number) {
     for (const ws of [...this.all]) {
-      if (ws.getUserData().expiresAt <= now) ws.end(CLOSE.tokenExpired, "token expired: reconnect with a fresh token and since");
+      if (ws.getUserData().expiresAt <= now) endCorked(ws, CLOSE.tokenExpired, "token expired: reconnect with a fresh token and since");
     }
   }
 
   closeAll(code: number, reason: string) {
-    for (const ws of [...this.all]) ws.end(code, reason);
+    for (const ws of [...this.all]) endCorked(ws, code, reason);
   }
 }

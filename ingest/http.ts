@@ -8,7 +8,7 @@ import { STATUS_CODES } from "node:http";
 import { Writable } from "node:stream";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
-import { AuthError, bearer, isPathOfUser, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
+import { AuthError, bearer, isPathOfUser, KeysUnavailableError, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
 import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
@@ -116,6 +116,7 @@ function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof TokenTooLargeError) return new ApiError(431, "headers_too_large", err.message);
   if (err instanceof AuthError) return errors.unauthorized(err.message);
+  if (err instanceof KeysUnavailableError) return errors.unavailable(err.message);
   if (err instanceof RecurrenceTooCostlyError) return errors.validation([{ path: "recurrence_rule", message: err.message }]);
   // A value that passed our checks but not PostgreSQL's: still the request's, never a 500.
   if (isDataError(err)) return errors.validation([{ path: "(request)", message: "contains a value the database cannot use" }]);

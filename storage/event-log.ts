@@ -1,10 +1,12 @@
 /**
  * A user's applied events after a given seq, as wire messages: from the Redis stream while it
- * still holds them, from PostgreSQL's event store for anything older. Used by the fan-out
- * (replay on reconnect) and the polling endpoint, so both answer the same.
+ * still holds them, from PostgreSQL's event store for anything older, and for everything while
+ * Redis is unreachable. Used by the fan-out (replay on reconnect) and the polling endpoint, so
+ * both answer the same.
  */
 import type { Redis } from "ioredis";
 import { wireMessage } from "../common/contracts/index.ts";
+import { isInfrastructureError } from "../common/failures.ts";
 import type { Db } from "../common/postgres.ts";
 import type { RedisKeys } from "../common/redis.ts";
 import { eventsSince, latestSeq } from "./queries/events.ts";
@@ -16,6 +18,17 @@ export type SinceResult =
 
 const seqOf = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 
+/** The stream's first and last seq (null: empty), or null when Redis cannot answer now. */
+async function streamBounds(redis: Redis, stream: string): Promise<{ first: number | null; last: number | null } | null> {
+  try {
+    const [first, last] = await Promise.all([redis.xrange(stream, "-", "+", "COUNT", 1), redis.xrevrange(stream, "+", "-", "COUNT", 1)]);
+    return { first: first[0] ? seqOf(first[0][0]) : null, last: last[0] ? seqOf(last[0][0]) : null };
+  } catch (err) {
+    if (isInfrastructureError(err)) return null;
+    throw err;
+  }
+}
+
 export async function readSince(
   redis: Redis,
   db: Db,
@@ -26,9 +39,10 @@ export async function readSince(
   maxBehind: number,
 ): Promise<SinceResult> {
   const stream = keys.userStream(userId);
-  const [first, last] = await Promise.all([redis.xrange(stream, "-", "+", "COUNT", 1), redis.xrevrange(stream, "+", "-", "COUNT", 1)]);
-  const streamFirst = first[0] ? seqOf(first[0][0]) : null;
-  const latest = last[0] ? seqOf(last[0][0]) : await latestSeq(db, userId);
+  const bounds = await streamBounds(redis, stream);
+  // Without Redis the event store serves it all: it holds every applied event (the stream only the latest).
+  const streamFirst = bounds?.first ?? null;
+  const latest = bounds?.last ?? (await latestSeq(db, userId));
   if (since > latest || latest - since > maxBehind) return { kind: "resync_required", latest };
   if (since === latest) return { kind: "events", wire: [], latest };
 
@@ -53,8 +67,7 @@ export async function readSince(
   return { kind: "events", wire, latest };
 }
 
-/** The user's latest seq: the stream's top, or the event store's when the stream is empty. */
+/** The user's latest seq: the stream's top, or the event store's when the stream is empty or Redis unreachable. */
 export async function latestSeqOf(redis: Redis, db: Db, keys: RedisKeys, userId: string): Promise<number> {
-  const last = await redis.xrevrange(keys.userStream(userId), "+", "-", "COUNT", 1);
-  return last[0] ? seqOf(last[0][0]) : latestSeq(db, userId);
+  return (await streamBounds(redis, keys.userStream(userId)))?.last ?? latestSeq(db, userId);
 }

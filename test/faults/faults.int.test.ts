@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topicName } from "../../common/contracts/index.ts";
 import { createKafka, createProducer } from "../../common/kafka.ts";
 import { createTopics } from "../../redpanda/create-topics.ts";
-import { eventually, testConfig } from "../harness.ts";
+import { apiClient, eventually, testConfig, wsConnect } from "../harness.ts";
 import { Cluster, dependency, expectAllDelivered, makeUsers, ResumingClient, type ServiceName, writeLoad } from "./cluster.ts";
 
 const config = testConfig({ PRODUCE_TIMEOUT_MS: "1500" });
@@ -21,14 +21,14 @@ function record(fault: string, load: string, r: Awaited<ReturnType<typeof expect
   if (process.env.FAULTS_REPORT) appendFileSync(process.env.FAULTS_REPORT, `${line}\n`);
 }
 
-async function scenario(label: string, fault: () => Promise<string | undefined>) {
+async function scenario(label: string, fault: (users: { id: string; token: string }[]) => Promise<string | undefined>) {
   const users = await makeUsers(config, 4, label);
   const clients = users.map((u) => new ResumingClient(config, u.id, u.token));
   await Promise.all(clients.map((c) => c.connect()));
   // 4 users × ~25 writes/s, bounded to 2 minutes whatever happens.
   const load = writeLoad(config, users, 40, 120_000);
   await sleep(2000);
-  const extra = await fault();
+  const extra = await fault(users);
   await sleep(2000);
   const result = await load.stop();
   const report = await expectAllDelivered(clients, result);
@@ -102,7 +102,7 @@ describe("dependencies restarted", () => {
     "%s",
     async (which) => {
       const lettersBefore = await deadLetterCount();
-      const { report, result } = await scenario(`restart-${which}`, async () => {
+      const { report, result } = await scenario(`restart-${which}`, async (users) => {
         await dependency(which, "stop");
         const down = Date.now();
         // Ingest stays in the load balancer, degraded: it still answers (README "Failure modes").
@@ -115,7 +115,18 @@ describe("dependencies restarted", () => {
           4000,
           `ingest ready, reporting ${which} degraded`,
         );
-        await sleep(5000 - (Date.now() - down));
+        if (which === "redis") {
+          // A user's new socket replays from PostgreSQL and goes live (it used to wait, silent, for
+          // Redis); polling reads PostgreSQL too.
+          const [u] = users as [{ id: string; token: string }];
+          const ws = await wsConnect(config, u.id, u.token, 0);
+          const [ready] = await ws.waitFor((m) => m.type === "ready", 1, 3000);
+          expect(ws.messages.filter((m) => typeof m.seq === "number" && m.type !== "ready")).toHaveLength(ready.seq);
+          ws.close();
+          const polled = await apiClient(config, u.id, u.token)("GET", "/events?since=0&limit=1");
+          expect(polled.status).toBe(200);
+        }
+        await sleep(Math.max(0, 5000 - (Date.now() - down)));
         await dependency(which, "start");
         return undefined;
       });
