@@ -22,6 +22,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The client's connection closed before its write was made: uWS closes it when a request arrives
+ * pipelined behind one still in progress, or a chunked body ends with trailers (it reads them as
+ * a request). The write is not made, so none is stored that its client never heard of; the status
+ * (nginx's 499) is only counted, never sent.
+ */
+export const clientGone = () => new ApiError(499, "client_closed_request", "the client's connection closed before the write was made");
+
 export const errors = {
   validation: (details: ErrorDetail[]) =>
     new ApiError(400, "validation_failed", `invalid request: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}`, details),

@@ -57,6 +57,8 @@ export interface Ctx {
    * event and remembers it as pending in one step. Throws `NotAccepted` when it was not admitted.
    */
   accept?: (event: TaskEvent) => Promise<void>;
+  /** The client's connection closed (uWS aborted the response): a write decided now is not made. */
+  clientGone(): boolean;
 }
 
 /** Thrown out of a handler whose event `Ctx.accept` did not admit; `route` answers from `outcome`. */
@@ -539,6 +541,7 @@ export function route(
         timezone: null,
         pending: [],
         pendingIndex: new Map(),
+        clientGone: () => res.completed,
       };
       res.header("x-correlation-id", ctx.correlationId);
       const key = isWrite ? req.headers["idempotency-key"] : undefined;

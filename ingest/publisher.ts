@@ -8,7 +8,7 @@
 import CircuitBreaker from "opossum";
 import type { TaskEvent } from "../common/contracts/index.ts";
 import { eventProblems, serializeEvent } from "../common/contracts/index.ts";
-import { errors } from "../common/errors.ts";
+import { clientGone, errors } from "../common/errors.ts";
 import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
@@ -22,10 +22,18 @@ const writes = metric.counter("ingest_writes_total", "Accepted writes by path", 
 
 export interface EventWriter {
   /**
-   * Resolves once the event is durable; `queued` when it waits in the fallback queue. `accept`,
-   * if given, admits the event and records it as pending in place of the `accepting` hook.
+   * Resolves once the event is durable; `queued` when it waits in the fallback queue. The
+   * request's `accept`, if given, admits the event and records it as pending in place of the
+   * `accepting` hook; its `clientGone`, once admitted, says whether to write it at all.
    */
-  emit(event: TaskEvent, accept?: (event: TaskEvent) => Promise<void>): Promise<{ queued: boolean }>;
+  emit(event: TaskEvent, request?: WritingRequest): Promise<{ queued: boolean }>;
+}
+
+/** What a write knows of the request it answers (http.ts Ctx). */
+export interface WritingRequest {
+  accept?: (event: TaskEvent) => Promise<void>;
+  /** The client's connection closed: nobody would hear of the write, so it is not made (http.ts clientGone). */
+  clientGone?: () => boolean;
 }
 
 /** Told of each write before it is produced, and if it is refused after all (read-your-writes bookkeeping). */
@@ -136,9 +144,13 @@ export function resilientWriter(
 
   return {
     breaker,
-    async emit(event, accept) {
+    async emit(event, request = {}) {
       refuseUnappliable(event);
-      await (accept ?? hooks?.accepting)?.(event);
+      await (request.accept ?? hooks?.accepting)?.(event);
+      if (request.clientGone?.()) {
+        await hooks?.refused(event);
+        throw clientGone();
+      }
       let behind: boolean;
       try {
         behind = breaker.opened || (await mustQueueBehind(event.user_id));

@@ -55,7 +55,7 @@ export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision): Promis
   if (!decision.ok) throw refusalError(decision.refusal);
   if (!decision.event)
     return { status: 200, body: { task: decision.task, event_id: null, correlation_id: ctx.correlationId, queued: false } };
-  const { queued } = await d.writer.emit(decision.event, ctx.accept);
+  const { queued } = await d.writer.emit(decision.event, ctx);
   return {
     status: 202,
     body: { task: decision.task, event_id: decision.event.event_id, correlation_id: ctx.correlationId, queued },

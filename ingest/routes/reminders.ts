@@ -13,7 +13,7 @@ export function registerReminderRoutes(server: Server, d: RouteDeps) {
     const decision = decide.addReminder(command(ctx), await loadTask(d, ctx), body);
     if (!decision.ok || !decision.event || !decision.reminder)
       throw decision.ok ? errors.conflict("nothing to add") : refusalError(decision.refusal);
-    const { queued } = await d.writer.emit(decision.event, ctx.accept);
+    const { queued } = await d.writer.emit(decision.event, ctx);
     return {
       status: 202,
       body: {
@@ -31,7 +31,7 @@ export function registerReminderRoutes(server: Server, d: RouteDeps) {
     if (!task || !reminder) throw errors.notFound(`reminder ${ctx.params.reminder_id}`);
     const decision = decide.deleteReminder(command(ctx), task, reminder.id);
     if (!decision.ok || !decision.event) throw decision.ok ? errors.notFound(`reminder ${reminder.id}`) : refusalError(decision.refusal);
-    const { queued } = await d.writer.emit(decision.event, ctx.accept);
+    const { queued } = await d.writer.emit(decision.event, ctx);
     const { notified_at: _n, created_at: _c, ...shown } = reminder;
     return {
       status: 202,

@@ -30,7 +30,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
   };
   /** Emits the tag's event and answers 202 with the tag as it will be. */
   const accepted = async (ctx: Ctx, e: TaskEvent, tag: unknown): Promise<Reply> => {
-    const { queued } = await d.writer.emit(e, ctx.accept);
+    const { queued } = await d.writer.emit(e, ctx);
     return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
   };
   const nameOf = (raw: string) => {

@@ -29,7 +29,7 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
       { changes: { timezone: { old, new: body.timezone } } },
     );
     // Accepted only if no other settings write of the user was accepted since this one read the timezone.
-    const { queued } = await d.writer.emit(e, ctx.accept);
+    const { queued } = await d.writer.emit(e, ctx);
     return {
       status: 202,
       body: { settings: { timezone: body.timezone }, event_id: e.event_id, correlation_id: ctx.correlationId, queued },

@@ -249,6 +249,36 @@ describe("transport limits answer with the contract's JSON errors", () => {
     expect(JSON.parse(text.slice(text.indexOf("{"))).error.code).toBe("payload_too_large");
   });
 
+  it("a write whose connection uWS closes as it is read (a request pipelined behind it, a chunked body's trailers) stores nothing", async () => {
+    const u = await user("closed-while-read");
+    const head = `Host: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\n`;
+    const body = (title: string) => JSON.stringify({ title });
+    const created = await u.api("POST", "/tasks", { title: "kept" });
+    // uWS closes the connection without an answer in both cases (README: pipelining is not supported).
+    for (const [name, packet] of [
+      [
+        "pipelined create",
+        `POST /api/${u.id}/tasks HTTP/1.1\r\n${head}Content-Length: ${body("piped").length}\r\n\r\n${body("piped")}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`,
+      ],
+      [
+        "pipelined completion",
+        `POST /api/${u.id}/tasks/${created.body.task.id}/complete HTTP/1.1\r\n${head}Content-Length: 0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`,
+      ],
+      [
+        "trailers",
+        `POST /api/${u.id}/tasks HTTP/1.1\r\n${head}Transfer-Encoding: chunked\r\n\r\n${chunk(body("trailed"))}0\r\nX-Checksum: 1\r\n\r\n`,
+      ],
+    ])
+      expect(await untilClosed(packet as string), name as string).not.toMatch(/^HTTP\/1\.1 202/);
+    // The user's writes apply in order: once a marker written after them is applied, any of them would be too.
+    const marker = await u.api("POST", "/tasks", { title: "marker" });
+    await eventually(async () =>
+      (await u.api("GET", "/events?since=0")).body.events.some((e: { event_id: string }) => e.event_id === marker.body.event_id),
+    );
+    const events = (await u.api("GET", "/events?since=0")).body.events as { event_id: string }[];
+    expect(events.map((e) => e.event_id)).toEqual([created.body.event_id, marker.body.event_id]);
+  });
+
   it("400 naming Content-Length, and a closed connection, for two different lengths; ingest keeps serving", async () => {
     const u = await user("ambiguous-length");
     const body = '{"title":"framed"}';
