@@ -348,7 +348,8 @@ export class Feed extends Emitter<FeedEvents> {
         else if (body.type === "resync_required") this.baseline(body.seq, "resync_required");
         else {
           for (const e of body.events) if (!this.deliver(e)) break;
-          if (body.events.length >= limit) wait = 0;
+          // More than a page behind (a page stops at `limit` events, or at 1 MiB of them): at once again.
+          if ((body.events.at(-1)?.seq ?? body.seq) < body.seq) wait = 0;
         }
       } catch (err) {
         this.emit("error", err as Error);

@@ -125,7 +125,19 @@ export function createClient(options: ClientOptions) {
       return out;
     },
     get: async (taskId: string) => (await get<{ task: Task }>(`/tasks/${id(taskId)}`)).task,
-    history: async (taskId: string) => (await get<{ events: ServerEvent[] }>(`/tasks/${id(taskId)}/history`)).events,
+    /** Every event of the task, oldest first (follows the pages: `next_after`). */
+    async history(taskId: string): Promise<ServerEvent[]> {
+      const out: ServerEvent[] = [];
+      let after: number | null = 0;
+      while (after !== null) {
+        const page: { events: ServerEvent[]; next_after: number | null } = await get(
+          `/tasks/${id(taskId)}/history${after ? `?after=${after}` : ""}`,
+        );
+        out.push(...page.events);
+        after = page.next_after;
+      }
+      return out;
+    },
     create: (input: CreateTask, o?: WriteOptions) => taskWrite("create", "POST", "/tasks", input, o),
     update: (taskId: string, patch: UpdateTask, o?: WriteOptions) => taskWrite("update", "PATCH", `/tasks/${id(taskId)}`, patch, o),
     replace: (taskId: string, patch: UpdateTask, o?: WriteOptions) => taskWrite("update", "PUT", `/tasks/${id(taskId)}`, patch, o),

@@ -90,7 +90,18 @@ export const responses = {
     next_cursor: NextCursor,
     next_offset: Type.Optional(Nullable(Type.Integer({ minimum: 0, description: "Only when paging by `offset`" }))),
   }),
-  history: { type: "object", properties: { events: eventsOf("TaskEvent") }, required: ["events"], title: "TaskHistory" },
+  history: {
+    type: "object",
+    properties: {
+      events: eventsOf("TaskEvent"),
+      next_after: {
+        type: ["integer", "null"],
+        description: "More events follow (a page holds up to 1,000 events and 1 MiB of them): ask again with `after` set to this",
+      },
+    },
+    required: ["events", "next_after"],
+    title: "TaskHistory",
+  },
   events: {
     type: "object",
     title: "EventsBody",

@@ -97,6 +97,9 @@ export const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A task's history after the user's seq `after` (the `next_after` of the page before). */
+export const HistoryQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false });
+
 export const EventsQuery = Type.Object(
   { since: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
   { additionalProperties: false },

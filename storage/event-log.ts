@@ -9,7 +9,7 @@ import { wireMessage } from "../common/contracts/index.ts";
 import { isInfrastructureError } from "../common/failures.ts";
 import type { Db } from "../common/postgres.ts";
 import type { RedisKeys } from "../common/redis.ts";
-import { eventsSince, latestSeq } from "./queries/events.ts";
+import { eventsSince, latestSeq, PAGE_BYTES } from "./queries/events.ts";
 
 export type SinceResult =
   | { kind: "events"; wire: string[]; latest: number }
@@ -17,6 +17,9 @@ export type SinceResult =
   | { kind: "resync_required"; latest: number };
 
 const seqOf = (id: string): number => Number(id.slice(0, id.indexOf("-")));
+
+/** Stream entries read per call: a page stops at PAGE_BYTES, and Redis need not send far more first. */
+const STREAM_BATCH = 100;
 
 /** The stream's first and last seq (null: empty), or null when Redis cannot answer now. */
 async function streamBounds(redis: Redis, stream: string): Promise<{ first: number | null; last: number | null } | null> {
@@ -47,22 +50,36 @@ export async function readSince(
   if (since === latest) return { kind: "events", wire: [], latest };
 
   const wire: string[] = [];
+  let bytes = 0;
+  const add = (w: string) => {
+    wire.push(w);
+    bytes += w.length;
+  };
+  const room = () => wire.length < limit && bytes < PAGE_BYTES;
   if (streamFirst === null || streamFirst > since + 1) {
     // Older than the stream keeps: the event store has them, up to where the stream starts.
     const until = streamFirst === null ? latest : streamFirst - 1;
-    for (const e of await eventsSince(db, userId, since, limit, until)) wire.push(wireMessage(e));
+    for (const e of await eventsSince(db, userId, since, limit, until, PAGE_BYTES)) add(wireMessage(e));
+    if (since + wire.length < until) return { kind: "events", wire, latest }; // the page is full
   }
-  if (wire.length < limit && streamFirst !== null) {
-    const from = Math.max(since + 1, streamFirst);
-    const entries = await redis.xrange(stream, `${from}-0`, "+", "COUNT", limit - wire.length);
+  // From the stream, in batches, while the page has room.
+  for (let from = Math.max(since + 1, streamFirst ?? Number.POSITIVE_INFINITY); streamFirst !== null && room(); ) {
+    const entries = await redis.xrange(stream, `${from}-0`, "+", "COUNT", Math.min(limit - wire.length, STREAM_BATCH));
     // New events may have trimmed the stream since its start was read: what it dropped
     // meanwhile comes from the event store, so the result stays contiguous from `since`.
     const first = entries[0] ? seqOf(entries[0][0]) : latest + 1;
     if (first > from) {
-      for (const e of await eventsSince(db, userId, from - 1, Math.min(first - from, limit - wire.length), first - 1))
-        wire.push(wireMessage(e));
+      const wanted = Math.min(first - from, limit - wire.length);
+      const filled = await eventsSince(db, userId, from - 1, wanted, first - 1, PAGE_BYTES - bytes);
+      for (const e of filled) add(wireMessage(e));
+      if (filled.length < wanted || !room()) break;
     }
-    for (const [, fields] of entries.slice(0, limit - wire.length)) wire.push(fields[1] as string);
+    for (const [id, fields] of entries) {
+      if (!room()) break;
+      add(fields[1] as string);
+      from = seqOf(id) + 1;
+    }
+    if (entries.length < STREAM_BATCH) break;
   }
   return { kind: "events", wire, latest };
 }

@@ -123,7 +123,7 @@ describe("every query of storage/ fits its row schema", () => {
     const [stored] = await storedEvents(strict, [eventId]);
     expect(stored).toMatchObject({ event_id: eventId, seq: 1, version: 1, timestamp: T, data: {} });
     expect(await eventsSince(strict, user, 0, 10)).toEqual([stored]);
-    expect(await aggregateHistory(strict, user, taskId)).toEqual([stored]);
+    expect(await aggregateHistory(strict, user, taskId)).toEqual({ events: [stored], more: false });
     expect(await latestSeq(strict, user)).toBe(1);
     expect(await latestSeq(strict, uniqueId("nobody"))).toBe(0);
   });

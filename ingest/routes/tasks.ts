@@ -7,7 +7,7 @@ import { logger } from "../../common/log.ts";
 import { aggregateHistory } from "../../storage/queries/events.ts";
 import type { SortBy } from "../../storage/queries/tasks.ts";
 import { type Ctx, route } from "../http.ts";
-import { CreateTask, ListTasksQuery, UpdateTask } from "../schemas.ts";
+import { CreateTask, HistoryQuery, ListTasksQuery, UpdateTask } from "../schemas.ts";
 import { currentTask, isUuid } from "../task-state.ts";
 import { answer, command, DEFAULT_LIMIT, loadTask, type RouteDeps, userTimezone } from "./context.ts";
 
@@ -89,9 +89,13 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
   });
 
   route(server, d.http, "get", at("/:task_id/history"), async (ctx) => {
-    const events = isUuid(ctx.params.task_id) ? await aggregateHistory(d.db, ctx.userId, ctx.params.task_id) : [];
-    if (events.length === 0) throw errors.notFound(`history of task ${ctx.params.task_id}`);
-    return { status: 200, body: { events } };
+    const after = ctx.query(HistoryQuery).after ?? 0;
+    const page = isUuid(ctx.params.task_id)
+      ? await aggregateHistory(d.db, ctx.userId, ctx.params.task_id, after)
+      : { events: [], more: false };
+    // A task without events is unknown; a page after its last event is empty.
+    if (page.events.length === 0 && after === 0) throw errors.notFound(`history of task ${ctx.params.task_id}`);
+    return { status: 200, body: { events: page.events, next_after: page.more ? (page.events.at(-1)?.seq ?? null) : null } };
   });
 }
 

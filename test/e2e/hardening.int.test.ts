@@ -216,6 +216,39 @@ async function inTurn(port: number, requests: string[]): Promise<string[]> {
 /** One chunk of a chunked body. */
 const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
 
+describe("reads of large events", () => {
+  it("come in pages of about 1 MiB (history and polling), every event once, in order", async () => {
+    const u = await user("big-events");
+    // ~60 KB of JSON each (a control character is escaped to six bytes), old and new value per update.
+    const text = (n: number) => `${n}${"\u0001".repeat(9990)}`;
+    const created = await u.api("POST", "/tasks", { title: "big", description: text(0) });
+    const id = created.body.task.id;
+    for (let n = 1; n <= 12; n++) expect((await u.api("PATCH", `/tasks/${id}`, { description: text(n) })).status).toBe(202);
+    const marker = await u.api("POST", "/tasks", { title: "marker" });
+    await eventually(async () => (await u.api("GET", `/events?since=13&limit=1`)).body.events[0]?.event_id === marker.body.event_id);
+
+    const history: { seq: number }[][] = [];
+    for (let after: number | null = 0; after !== null; ) {
+      const page = await u.api("GET", `/tasks/${id}/history${after ? `?after=${after}` : ""}`);
+      expect(page.status).toBe(200);
+      history.push(page.body.events);
+      after = page.body.next_after;
+    }
+    expect(history.length).toBeGreaterThan(1);
+    expect(history.flat().map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+
+    const polled: { seq: number }[][] = [];
+    for (let since = 0; since < 14; ) {
+      const page = await u.api("GET", `/events?since=${since}&limit=1000`);
+      expect(JSON.stringify(page.body).length).toBeLessThan(1.3 * 1024 * 1024);
+      polled.push(page.body.events);
+      since = page.body.events.at(-1).seq;
+    }
+    expect(polled.length).toBeGreaterThan(1);
+    expect(polled.flat().map((e) => e.seq)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+  });
+});
+
 describe("transport limits answer with the contract's JSON errors", () => {
   it("431 for an oversized token, over HTTP and at the WebSocket upgrade", async () => {
     const u = await user("big-token");
