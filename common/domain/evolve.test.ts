@@ -436,6 +436,14 @@ describe("recurring.spawned", () => {
     expect(evolve(parent(), spawn("2026-01-13T10:00:00.000Z", "2026-01-14T10:00:00.000Z"))).toMatchObject({ kind: "skipped" });
   });
 
+  it("is skipped when the series was deleted after the spawn was decided (it is no write to refuse); before `strict`, refused", () => {
+    const deleted = given(parent(), ev("task.deleted", T1, {}, at(0)));
+    expect(evolve(deleted, spawn(NEXT, "2026-01-13T09:00:00.000Z"))).toEqual({ kind: "skipped", reason: `series ${T1} no longer exists` });
+    expect(evolve(emptyUser(U), spawn(NEXT, "2026-01-13T09:00:00.000Z"))).toMatchObject({ kind: "skipped" });
+    const { strict: _, ...data } = spawn(NEXT, "2026-01-13T09:00:00.000Z").data;
+    expect(evolve(deleted, ev("recurring.spawned", T2, data, at(1)))).toMatchObject({ kind: "rejected", code: "not_found" });
+  });
+
   it("written before `strict`, a stale spawn still makes its instance and moves nothing (an old log replays as it was applied)", () => {
     const state = given(parent(), spawn(NEXT, "2026-01-14T09:00:00.000Z"));
     const { strict: _, ...data } = spawn("2026-01-11T09:00:00.000Z", "2026-01-12T09:00:00.000Z", id("old instance")).data;
@@ -458,12 +466,14 @@ describe("recurring.spawned", () => {
     expect(evolve(state, again)).toEqual({ kind: "skipped", reason: `instance ${T2} already spawned` });
   });
 
-  it("is rejected (not_found) when the parent is missing or deleted, or none is named", () => {
-    expect(evolve(emptyUser(U), spawn(NEXT, null))).toEqual({
+  it("is rejected (not_found) when it names no series", () => {
+    const orphan = ev("recurring.spawned", T2, { occurrence: NEXT, parent_next_occurrence: null, late: true, task: fields() });
+    expect(evolve(parent(), orphan)).toMatchObject({
       kind: "rejected",
       code: "not_found",
-      reason: `task ${T1} does not exist (deleted or never created)`,
+      reason: "task (none) does not exist (deleted or never created)",
     });
+  });
     const gone = given(parent(), ev("task.deleted", T1, {}, at(1)));
     expect(evolve(gone, spawn(NEXT, null))).toMatchObject({ kind: "rejected", code: "not_found" });
     const orphan = ev("recurring.spawned", T2, { occurrence: NEXT, parent_next_occurrence: null, late: true, task: fields() });

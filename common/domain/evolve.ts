@@ -281,6 +281,9 @@ const taskDeleted: Rule<"task.deleted"> = (state, e) => {
 const spawned: Rule<"recurring.spawned"> = (state, e) => {
   const parentId = e.data.task.parent_task_id;
   const parent = parentId ? state.tasks.get(parentId) : undefined;
+  // The series was deleted after the spawn was decided: nothing to spawn (a spawn written before
+  // `strict` was refused as not found, and replays so).
+  if (parentId && !parent && e.data.strict) return skipped(`series ${parentId} no longer exists`);
   if (!parentId || !parent) return missing(parentId ?? "(none)");
   if (state.tasks.get(e.aggregate_id) || state.taken?.has(e.aggregate_id)) return skipped(`instance ${e.aggregate_id} already spawned`);
   // The series' next occurrence, or a later one of its rule (the scheduler caught up on missed
