@@ -474,15 +474,6 @@ describe("recurring.spawned", () => {
       reason: "task (none) does not exist (deleted or never created)",
     });
   });
-    const gone = given(parent(), ev("task.deleted", T1, {}, at(1)));
-    expect(evolve(gone, spawn(NEXT, null))).toMatchObject({ kind: "rejected", code: "not_found" });
-    const orphan = ev("recurring.spawned", T2, { occurrence: NEXT, parent_next_occurrence: null, late: true, task: fields() });
-    expect(evolve(parent(), orphan)).toMatchObject({
-      kind: "rejected",
-      code: "not_found",
-      reason: "task (none) does not exist (deleted or never created)",
-    });
-  });
 });
 
 describe("recurring.skipped", () => {
