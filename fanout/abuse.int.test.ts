@@ -90,6 +90,12 @@ describe("WebSocket abuse", () => {
     await new Promise((r) => flood.once("open", r));
     for (let i = 0; i < 100; i++) flood.send("hi");
     expect(await new Promise<number>((r) => flood.once("close", (code) => r(code)))).toBe(1008);
+
+    // Pings too: uWS answers them itself, and 118,000 of them in 1.5 s were not limited.
+    const pings = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}/api/ws/${u.id}?token=${u.token}`);
+    await new Promise((r) => pings.once("open", r));
+    for (let i = 0; i < 100; i++) pings.ping("hi");
+    expect(await new Promise<number>((r) => pings.once("close", (code) => r(code)))).toBe(1008);
   });
 
   it("refuses connections beyond the per-user cap at the upgrade (429), without affecting other users", async () => {

@@ -77,6 +77,17 @@ function answer(res: uWS.HttpResponse, method: string, status: number, contentTy
   });
 }
 
+/** Clients have nothing to send but the odd ping: a flood (messages, pings, pongs) is closed rather than served. */
+function countInbound(ws: Socket) {
+  const data = ws.getUserData();
+  const second = Math.floor(Date.now() / 1000);
+  if (data.inboundWindow !== second) {
+    data.inboundWindow = second;
+    data.inbound = 0;
+  }
+  if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
+}
+
 function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
   res.cork(() =>
     res
@@ -195,15 +206,11 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     },
     message: (ws, message) => {
       if (message.byteLength > MAX_INBOUND_BYTES) return ws.end(CLOSE.tooBig, "message too big");
-      // Clients have nothing to send; a flood is closed rather than processed.
-      const data = ws.getUserData();
-      const second = Math.floor(Date.now() / 1000);
-      if (data.inboundWindow !== second) {
-        data.inboundWindow = second;
-        data.inbound = 0;
-      }
-      if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
+      countInbound(ws);
     },
+    // uWS answers pings itself; they count toward the flood limit like messages.
+    ping: countInbound,
+    pong: countInbound,
     drain: (ws) => sessions.pump(ws),
     close: (ws, code, message) => {
       const data = ws.getUserData();
