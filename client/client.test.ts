@@ -332,7 +332,7 @@ describe("transport", () => {
   it("retries a 409 that says when (the key's first request still in progress), and not another 409", async () => {
     vi.useRealTimers();
     const answers = [
-      { status: 409, retryAfter: "0", body: '{"error":{"code":"conflict","message":"in progress","details":[]}}' },
+      { status: 409, retryAfter: "0", body: '{"error":{"code":"conflict","message":"wait","details":[]}}' },
       { status: 202, retryAfter: null, body: '{"ok":true}' },
     ];
     let calls = 0;

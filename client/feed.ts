@@ -347,9 +347,9 @@ export class Feed extends Emitter<FeedEvents> {
         if (fresh) this.baseline(body.seq, "first");
         else if (body.type === "resync_required") this.baseline(body.seq, "resync_required");
         else {
-          for (const e of body.events) if (!this.deliver(e)) break;
+          const delivered = body.events.every((e) => this.deliver(e));
           // More than a page behind (a page stops at `limit` events, or at 1 MiB of them): at once again.
-          if ((body.events.at(-1)?.seq ?? body.seq) < body.seq) wait = 0;
+          if (delivered && (body.events.at(-1)?.seq ?? body.seq) < body.seq) wait = 0;
         }
       } catch (err) {
         this.emit("error", err as Error);

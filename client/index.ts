@@ -134,7 +134,8 @@ export function createClient(options: ClientOptions) {
           `/tasks/${id(taskId)}/history${after ? `?after=${after}` : ""}`,
         );
         out.push(...page.events);
-        after = page.next_after;
+        // A server without pages (no next_after), or one that did not move on, ends it.
+        after = page.next_after != null && page.next_after > after ? page.next_after : null;
       }
       return out;
     },

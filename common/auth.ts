@@ -31,12 +31,14 @@ export class KeysUnavailableError extends Error {
   override name = "KeysUnavailableError";
 }
 
-/** How jose's remote key set fails when its server does (a fetch error is no JOSEError at all). */
+/**
+ * How jose's remote key set fails when its server does: a timeout, an answer that is not 200 or not
+ * a key set (the generic JOSEError), or fetch's own "fetch failed" (unreachable).
+ */
 const keySetFailed = (err: unknown): boolean =>
-  !(err instanceof jose.JOSEError) ||
-  err instanceof jose.JWKSTimeout ||
-  err instanceof jose.JWKSInvalid ||
-  err.code === jose.JOSEError.code;
+  err instanceof jose.JOSEError
+    ? err instanceof jose.JWKSTimeout || err instanceof jose.JWKSInvalid || err.code === jose.JOSEError.code
+    : err instanceof TypeError && err.message === "fetch failed";
 
 export type VerifyToken = (token: string | undefined) => Promise<string>;
 /** The user id and when the token stops being accepted (ms since the epoch, clock tolerance included). */

@@ -65,19 +65,27 @@ export class Health {
     if (path !== "/readyz") return null;
     const results: Record<string, string> = {};
     let ok = this.state === "running";
-    for (const service of this.services()) {
-      const required = Object.entries(service.checks).map(([name, check]) => ({ name, check, needed: true }));
-      const optional = Object.entries(service.degradedWithout ?? {}).map(([name, check]) => ({ name, check, needed: false }));
-      for (const { name, check, needed } of [...required, ...optional]) {
+    const all = this.services().flatMap((service) => [
+      ...Object.entries(service.checks).map(([name, check]) => ({ key: `${service.name}.${name}`, name, check, needed: true })),
+      ...Object.entries(service.degradedWithout ?? {}).map(([name, check]) => ({
+        key: `${service.name}.${name}`,
+        name,
+        check,
+        needed: false,
+      })),
+    ]);
+    // At once, so dependencies that hang (not refuse) answer within one timeout, under a probe's.
+    await Promise.all(
+      all.map(async ({ key, name, check, needed }) => {
         try {
           await withTimeout(check(), 2000, name);
-          results[`${service.name}.${name}`] = "ok";
+          results[key] = "ok";
         } catch (err) {
           if (needed) ok = false;
-          results[`${service.name}.${name}`] = needed ? (err as Error).message : `degraded: ${(err as Error).message}`;
+          results[key] = needed ? (err as Error).message : `degraded: ${(err as Error).message}`;
         }
-      }
-    }
+      }),
+    );
     return json(ok ? 200 : 503, { status: ok ? "ready" : "not ready", state: this.state, checks: results });
   }
 }

@@ -88,13 +88,12 @@ function countInbound(ws: Socket) {
   if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
 }
 
-function refuse(res: uWS.HttpResponse, status: string, code: string, message: string) {
-  res.cork(() =>
-    res
-      .writeStatus(status)
-      .writeHeader("content-type", "application/json")
-      .end(JSON.stringify({ error: { code, message, details: [] } })),
-  );
+function refuse(res: uWS.HttpResponse, status: string, code: string, message: string, headers: Record<string, string> = {}) {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader("content-type", "application/json");
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(JSON.stringify({ error: { code, message, details: [] } }));
+  });
 }
 
 export async function fanoutService(config: Config, health: Health): Promise<Service> {
@@ -194,7 +193,8 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
           if (aborted) return;
           if (err instanceof TokenTooLargeError)
             return refuse(res, "431 Request Header Fields Too Large", "headers_too_large", err.message);
-          if (err instanceof KeysUnavailableError) return refuse(res, "503 Service Unavailable", "unavailable", err.message);
+          if (err instanceof KeysUnavailableError)
+            return refuse(res, "503 Service Unavailable", "unavailable", err.message, { "retry-after": "5" });
           const message = err instanceof AuthError ? err.message : "authentication failed";
           refuse(res, "401 Unauthorized", "unauthorized", message);
         },

@@ -21,15 +21,20 @@ const seqOf = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 /** Stream entries read per call: a page stops at PAGE_BYTES, and Redis need not send far more first. */
 const STREAM_BATCH = 100;
 
-/** The stream's first and last seq (null: empty), or null when Redis cannot answer now. */
-async function streamBounds(redis: Redis, stream: string): Promise<{ first: number | null; last: number | null } | null> {
+/** A Redis read's answer, or null when Redis cannot answer now (the event store then serves the read). */
+async function orNull<T>(read: Promise<T>): Promise<T | null> {
   try {
-    const [first, last] = await Promise.all([redis.xrange(stream, "-", "+", "COUNT", 1), redis.xrevrange(stream, "+", "-", "COUNT", 1)]);
-    return { first: first[0] ? seqOf(first[0][0]) : null, last: last[0] ? seqOf(last[0][0]) : null };
+    return await read;
   } catch (err) {
     if (isInfrastructureError(err)) return null;
     throw err;
   }
+}
+
+/** The stream's first and last seq (null: empty), or null when Redis cannot answer now. */
+async function streamBounds(redis: Redis, stream: string): Promise<{ first: number | null; last: number | null } | null> {
+  const ends = await orNull(Promise.all([redis.xrange(stream, "-", "+", "COUNT", 1), redis.xrevrange(stream, "+", "-", "COUNT", 1)]));
+  return ends && { first: ends[0][0] ? seqOf(ends[0][0][0]) : null, last: ends[1][0] ? seqOf(ends[1][0][0]) : null };
 }
 
 export async function readSince(
@@ -86,5 +91,6 @@ export async function readSince(
 
 /** The user's latest seq: the stream's top, or the event store's when the stream is empty or Redis unreachable. */
 export async function latestSeqOf(redis: Redis, db: Db, keys: RedisKeys, userId: string): Promise<number> {
-  return (await streamBounds(redis, keys.userStream(userId)))?.last ?? latestSeq(db, userId);
+  const last = await orNull(redis.xrevrange(keys.userStream(userId), "+", "-", "COUNT", 1));
+  return last?.[0] ? seqOf(last[0][0]) : latestSeq(db, userId);
 }

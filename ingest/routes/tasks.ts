@@ -90,11 +90,9 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "get", at("/:task_id/history"), async (ctx) => {
     const after = ctx.query(HistoryQuery).after ?? 0;
-    const page = isUuid(ctx.params.task_id)
-      ? await aggregateHistory(d.db, ctx.userId, ctx.params.task_id, after)
-      : { events: [], more: false };
+    const page = isUuid(ctx.params.task_id) ? await aggregateHistory(d.db, ctx.userId, ctx.params.task_id, after) : null;
     // A task without events is unknown; a page after its last event is empty.
-    if (page.events.length === 0 && after === 0) throw errors.notFound(`history of task ${ctx.params.task_id}`);
+    if (!page || (page.events.length === 0 && after === 0)) throw errors.notFound(`history of task ${ctx.params.task_id}`);
     return { status: 200, body: { events: page.events, next_after: page.more ? (page.events.at(-1)?.seq ?? null) : null } };
   });
 }

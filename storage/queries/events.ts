@@ -10,7 +10,6 @@ import type { AppliedEvent } from "../../common/contracts/index.ts";
  */
 const EventRow = z.object({ event: z.custom<AppliedEvent>() });
 const SeqRow = z.object({ seq: z.number() });
-const PageRow = z.object({ event: z.custom<AppliedEvent>(), fetched: z.number() });
 const EventIdRow = z.object({ event_id: z.string() });
 
 /**
@@ -47,19 +46,8 @@ export async function appliedEventIds(db: CommonQueryMethods, eventIds: readonly
   return new Set(ids);
 }
 
-/**
- * The first `limit` events of `rows` (a condition on one user's `events`) by seq, cut after the
- * event that takes the page past `maxBytes` of data.
- */
-async function page(db: CommonQueryMethods, rows: ReturnType<typeof sql.fragment>, limit: number, maxBytes: number): Promise<EventPage> {
-  const found = await db.any(sql.type(PageRow)`
-    select ${envelope}, fetched from (
-      select *, sum(octet_length(data::text)) over (order by seq) - octet_length(data::text) as before,
-        row_number() over (order by seq) as n, (count(*) over ())::int as fetched
-      from (select * from events where ${rows} order by seq limit ${limit + 1}) firsts
-    ) page where before < ${maxBytes} and n <= ${limit} order by seq`);
-  return { events: found.map((r) => r.event), more: found.length > 0 && found.length < (found[0] as { fetched: number }).fetched };
-}
+/** Rows read per query while a page is filled: a page stops at its byte budget, and the rows past it are never read. */
+const BATCH = 100;
 
 /** A page of events; `more`: there are events after its last. */
 export interface EventPage {
@@ -67,7 +55,36 @@ export interface EventPage {
   more: boolean;
 }
 
-/** A user's events with seq in (since, until], oldest first; at most `maxBytes` of them (one at least) when given. */
+/**
+ * Up to `limit` events of `rows` (a condition on one user's `events`) after seq `after`, by seq,
+ * read BATCH at a time and cut after the event that takes the page past `maxBytes` (as JSON).
+ */
+async function page(
+  db: CommonQueryMethods,
+  rows: ReturnType<typeof sql.fragment>,
+  after: number,
+  limit: number,
+  maxBytes: number,
+): Promise<EventPage> {
+  const events: AppliedEvent[] = [];
+  let bytes = 0;
+  for (let from = after; ; ) {
+    const want = Math.min(BATCH, limit - events.length + 1);
+    const batch = unwrap(
+      await db.any(sql.type(EventRow)`select ${envelope} from events where ${rows} and seq > ${from} order by seq limit ${want}`),
+    );
+    for (const [i, e] of batch.entries()) {
+      if (events.length === limit || bytes >= maxBytes) return { events, more: true };
+      events.push(e);
+      bytes += JSON.stringify(e).length;
+      from = e.seq;
+      if (i === batch.length - 1 && batch.length < want) return { events, more: false };
+    }
+    if (batch.length < want) return { events, more: false };
+  }
+}
+
+/** A user's events with seq in (since, until], oldest first; at most about `maxBytes` of them (one at least) when given. */
 export async function eventsSince(
   db: CommonQueryMethods,
   userId: string,
@@ -76,12 +93,14 @@ export async function eventsSince(
   until = Number.MAX_SAFE_INTEGER,
   maxBytes?: number,
 ): Promise<AppliedEvent[]> {
-  const rows = sql.fragment`user_id = ${userId} and seq > ${since} and seq <= ${until}`;
-  if (maxBytes !== undefined) return (await page(db, rows, limit, maxBytes)).events;
-  return unwrap(await db.any(sql.type(EventRow)`select ${envelope} from events where ${rows} order by seq limit ${limit}`));
+  const rows = sql.fragment`user_id = ${userId} and seq <= ${until}`;
+  if (maxBytes !== undefined) return (await page(db, rows, since, limit, maxBytes)).events;
+  return unwrap(
+    await db.any(sql.type(EventRow)`select ${envelope} from events where ${rows} and seq > ${since} order by seq limit ${limit}`),
+  );
 }
 
-/** One task's events after the user's seq `afterSeq`, oldest first: up to `limit`, and PAGE_BYTES of them (one at least). */
+/** One task's events after the user's seq `afterSeq`, oldest first: up to `limit`, and about PAGE_BYTES of them (one at least). */
 export async function aggregateHistory(
   db: CommonQueryMethods,
   userId: string,
@@ -89,7 +108,7 @@ export async function aggregateHistory(
   afterSeq = 0,
   limit = 1000,
 ): Promise<EventPage> {
-  return page(db, sql.fragment`user_id = ${userId} and aggregate_id = ${aggregateId} and seq > ${afterSeq}`, limit, PAGE_BYTES);
+  return page(db, sql.fragment`user_id = ${userId} and aggregate_id = ${aggregateId}`, afterSeq, limit, PAGE_BYTES);
 }
 
 export async function latestSeq(db: CommonQueryMethods, userId: string): Promise<number> {

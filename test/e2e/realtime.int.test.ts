@@ -150,10 +150,29 @@ describe("reconnect with since", () => {
     expect(polled.body.events.map((e: any) => e.seq)).toEqual(Array.from({ length: 101 }, (_, i) => seen.seq + 1 + i));
   });
 
-  it("asks a client from before the replay window to resync", async () => {
+  it("asks a client from before the replay window to resync; polls every page contiguous, from PostgreSQL and the stream", async () => {
     const u = await user("stale");
     for (let i = 0; i < 160; i++) await u.api("POST", "/tasks", { title: `t${i}` });
     await eventually(async () => (await u.api("GET", "/events?since=159&limit=1")).body.seq === 160, 20_000, "all applied");
+    // The stream keeps the last 40 (seq 121-160): pages before, across and within it, of limits around a batch (100).
+    for (const [since, limit] of [
+      [15, 1],
+      [15, 99],
+      [15, 100],
+      [15, 101],
+      [100, 30],
+      [100, 150],
+      [120, 40],
+      [130, 100],
+      [159, 1000],
+    ] as const) {
+      const page = await u.api("GET", `/events?since=${since}&limit=${limit}`);
+      const want = Array.from({ length: Math.min(limit, 160 - since) }, (_, i) => since + 1 + i);
+      expect(
+        page.body.events.map((e: { seq: number }) => e.seq),
+        `since ${since}, limit ${limit}`,
+      ).toEqual(want);
+    }
     const ws = await wsConnect(config, u.id, u.token, 0);
     const [ready] = await ws.waitFor((m) => m.type === "ready");
     expect(ws.messages[0]).toMatchObject({ type: "resync_required", seq: 160 });
