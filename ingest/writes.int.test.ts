@@ -285,8 +285,13 @@ describe("OpenAPI", () => {
     const same = await u.api("PUT", "/settings", { timezone: "Europe/Paris" });
     expect([same.status, same.body.event_id, same.body.settings]).toEqual([200, null, { timezone: "Europe/Paris" }]);
     await call(`DELETE ${T}/:task_id`, at);
-    // The reads of applied data, once the writes above are applied (the delete is the last of them).
-    await eventually(async () => ((await u.api("GET", at)).status === 404 ? true : undefined));
+    // The reads of applied data, once the writes above are applied (the delete is the last of them;
+    // a GET of the task is a 404 as soon as the delete is accepted, so the history says when).
+    await eventually(async () =>
+      (await u.api("GET", `${at}/history`)).body.events?.some((e: { event_type: string }) => e.event_type === "task.deleted")
+        ? true
+        : undefined,
+    );
     expect((await call(`GET ${T}/:task_id/history`, `${at}/history`)).events.length).toBeGreaterThan(10);
     expect((await call("GET /api/:user_id/activity-logs", "/activity-logs?limit=50")).activity.length).toBeGreaterThan(10);
     expect((await call("GET /api/:user_id/events", "/events?since=0")).events.length).toBeGreaterThan(10);
