@@ -51,7 +51,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       redis = await openRedis(config, "ingest", { failFast: true });
       // Ready without any one dependency, degraded (README "Failure modes"): without the broker,
       // writes go to the PostgreSQL fallback queue; without Redis, requests go unlimited; without
-      // PostgreSQL, writes still reach the broker and reads answer 503. /readyz reports them.
+      // PostgreSQL, creates still reach the broker (other writes and reads answer 503). /readyz reports them.
       Object.assign(service.degradedWithout, { postgres: checks.postgres(db), redis: checks.redis(redis) });
       // The broker may be down at start: ingest starts anyway, writes go to the fallback queue until
       // the producer connects (it sends nothing before), and the relay then drains them.
