@@ -12,6 +12,7 @@ import { AuthError, bearer, isPathOfUser, KeysUnavailableError, TokenTooLargeErr
 import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
+import { nameBasedUuid } from "../common/ids.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { RecurrenceTooCostlyError } from "../common/recurrence.ts";
@@ -59,6 +60,24 @@ export interface Ctx {
   accept?: (event: TaskEvent) => Promise<void>;
   /** The client's connection closed (uWS aborted the response): a write decided now is not made. */
   clientGone(): boolean;
+  /** A new id for what the write creates (its event, a task, a reminder, a tag): see `withIds`. */
+  newId: () => string;
+  /** The request's Idempotency-Key and what it is bound to (route, path, body); "" without one. */
+  fingerprint: string;
+}
+
+/**
+ * `ctx` for one decision of its write. With an Idempotency-Key its ids are named by the user, the
+ * key, the request it is bound to and their order: a retry of a write whose answer was lost (ingest
+ * crashed before it was kept, and the key's claim ran out) is decided with the same event and
+ * task ids, so the processors apply it once (they skip an event id they applied) and the retry's
+ * 202 names the task that exists. Without a key, random ids.
+ */
+function withIds(ctx: Ctx, key: { idempotencyKey?: string }): Ctx {
+  let n = 0;
+  const seed = `${ctx.userId}\n${key.idempotencyKey}\n${ctx.fingerprint}`;
+  ctx.newId = key.idempotencyKey === undefined ? randomUUID : () => nameBasedUuid("idempotent-write", `${seed}\n${n++}`);
+  return ctx;
 }
 
 /** Thrown out of a handler whose event `Ctx.accept` did not admit; `route` answers from `outcome`. */
@@ -464,7 +483,7 @@ export function route(
         else throw new NotAccepted({ kind: "stale" });
       };
     try {
-      const reply = await handler(ctx);
+      const reply = await handler(withIds(ctx, key));
       await admitted.settle(reply);
       return reply;
     } catch (err) {
@@ -489,7 +508,7 @@ export function route(
       if (accepted.kind !== "accepted") throw new NotAccepted(accepted);
     };
     try {
-      const reply = await handler(ctx);
+      const reply = await handler(withIds(ctx, key));
       // A handler that emitted nothing was not admitted at all: the usual order answers it.
       if (accepted?.kind !== "accepted") return undefined;
       await accepted.settle(reply);
@@ -542,11 +561,14 @@ export function route(
         pending: [],
         pendingIndex: new Map(),
         clientGone: () => res.completed,
+        newId: randomUUID,
+        fingerprint: "",
       };
       res.header("x-correlation-id", ctx.correlationId);
       const key = isWrite ? req.headers["idempotency-key"] : undefined;
       // The key is bound to this exact request: same route, path and body.
       const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
+      ctx.fingerprint = fingerprint;
       const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
       const reply =
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||

@@ -1,11 +1,12 @@
 /** Write semantics on the real stack: Idempotency-Key, rate limit, last write wins, OpenAPI. */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Kind, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../common/auth.ts";
 import { newEvent, serializeEvent, TaskEvent, topicName, WireEvent } from "../common/contracts/index.ts";
 import { createKafka, createProducer } from "../common/kafka.ts";
+import { createRedis, redisKeys } from "../common/redis.ts";
 import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../test/harness.ts";
 import { routeSchemas } from "./openapi.ts";
 
@@ -43,6 +44,48 @@ describe("Idempotency-Key", () => {
     );
     const events = (await u.api("GET", "/events?since=0")).body.events as { event_id: string }[];
     expect(events.map((e) => e.event_id)).toEqual([first.body.event_id, marker.body.event_id]);
+  });
+
+  it("a retry whose key's answer was lost (ingest crashed before keeping it) is the same write: same ids, applied once", async () => {
+    const u = await user();
+    const key = randomUUID();
+    const first = await u.api(
+      "POST",
+      "/tasks",
+      { title: "once", reminders: [{ before: "PT1H" }], due_date: "2031-01-01T09:00:00Z" },
+      { "idempotency-key": key },
+    );
+    expect(first.status).toBe(202);
+    // What a crash between the broker's ack and keeping the answer leaves, once the claim ran out: no answer kept.
+    const redis = createRedis(config, "writes-test");
+    await redis.del(redisKeys(config.redisPrefix).idempotency(u.id, createHash("sha256").update(key).digest("hex")));
+    redis.disconnect();
+    const retry = await u.api(
+      "POST",
+      "/tasks",
+      { title: "once", reminders: [{ before: "PT1H" }], due_date: "2031-01-01T09:00:00Z" },
+      { "idempotency-key": key },
+    );
+    expect(retry.status).toBe(202);
+    expect([retry.body.event_id, retry.body.task.id, retry.body.task.reminders[0].id]).toEqual([
+      first.body.event_id,
+      first.body.task.id,
+      first.body.task.reminders[0].id,
+    ]);
+    // Another key, the same body: another write.
+    const other = await u.api(
+      "POST",
+      "/tasks",
+      { title: "once", reminders: [{ before: "PT1H" }], due_date: "2031-01-01T09:00:00Z" },
+      { "idempotency-key": randomUUID() },
+    );
+    expect(other.body.task.id).not.toBe(first.body.task.id);
+    const marker = await u.api("POST", "/tasks", { title: "marker" });
+    await eventually(async () =>
+      (await u.api("GET", "/events?since=0")).body.events.some((e: { event_id: string }) => e.event_id === marker.body.event_id),
+    );
+    const events = (await u.api("GET", "/events?since=0")).body.events as { event_id: string }[];
+    expect(events.map((e) => e.event_id)).toEqual([first.body.event_id, other.body.event_id, marker.body.event_id]);
   });
 });
 

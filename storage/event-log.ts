@@ -58,7 +58,7 @@ export async function readSince(
   let bytes = 0;
   const add = (w: string) => {
     wire.push(w);
-    bytes += w.length;
+    bytes += Buffer.byteLength(w);
   };
   const room = () => wire.length < limit && bytes < PAGE_BYTES;
   if (streamFirst === null || streamFirst > since + 1) {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Config } from "../../common/config.ts";
 import type { TaskEvent } from "../../common/contracts/index.ts";
@@ -36,7 +35,7 @@ export const command = (ctx: Ctx): Command => ({
   user_id: ctx.userId,
   correlation_id: ctx.correlationId,
   now: new Date().toISOString(),
-  newId: randomUUID,
+  newId: ctx.newId,
 });
 
 export function refusalError(refusal: Refusal) {

@@ -1,5 +1,4 @@
 /** Tag routes: the user's tags, and tagging a task (a task.updated event on its tag list). */
-import { randomUUID } from "node:crypto";
 import type { Server } from "hyper-express";
 import { newEvent, type TaskEvent } from "../../common/contracts/index.ts";
 import * as decide from "../../common/domain/decide.ts";
@@ -12,7 +11,12 @@ import { isUuid } from "../task-state.ts";
 import { answer, command, listPage, loadTask, type RouteDeps } from "./context.ts";
 
 export function registerTagRoutes(server: Server, d: RouteDeps) {
-  const ctxOf = (ctx: Ctx, aggregateId: string) => ({ user_id: ctx.userId, aggregate_id: aggregateId, correlation_id: ctx.correlationId });
+  const ctxOf = (ctx: Ctx, aggregateId: string) => ({
+    user_id: ctx.userId,
+    aggregate_id: aggregateId,
+    correlation_id: ctx.correlationId,
+    event_id: ctx.newId(),
+  });
   // A tag write looks tags up: it waits (bounded) for the user's writes accepted before it, so a
   // tag just created can be renamed, attached or deleted, and a name just taken is a 409 at once.
   // Creating, renaming and deleting a tag read the user's tag name space: any write of the user
@@ -56,7 +60,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
       const name = nameOf(body.name);
       await d.settled(ctx);
       if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
-      const e = newEvent("tag.created", ctxOf(ctx, randomUUID()), { name, color: body.color ?? null });
+      const e = newEvent("tag.created", ctxOf(ctx, ctx.newId()), { name, color: body.color ?? null });
       return accepted(ctx, e, { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp });
     },
     settled,

@@ -91,8 +91,9 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "get", at("/:task_id/history"), async (ctx) => {
     const after = ctx.query(HistoryQuery).after ?? 0;
     const page = isUuid(ctx.params.task_id) ? await aggregateHistory(d.db, ctx.userId, ctx.params.task_id, after) : null;
-    // A task without events is unknown; a page after its last event is empty.
-    if (!page || (page.events.length === 0 && after === 0)) throw errors.notFound(`history of task ${ctx.params.task_id}`);
+    // A task without events is unknown; so is a page after `after` with none (next_after is given
+    // only when an event follows, so no page a client was sent to is empty).
+    if (!page || page.events.length === 0) throw errors.notFound(`history of task ${ctx.params.task_id}`);
     return { status: 200, body: { events: page.events, next_after: page.more ? (page.events.at(-1)?.seq ?? null) : null } };
   });
 }

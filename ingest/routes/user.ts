@@ -25,7 +25,7 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
       return { status: 200, body: { settings: { timezone: old }, event_id: null, correlation_id: ctx.correlationId, queued: false } };
     const e = newEvent(
       "settings.updated",
-      { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId },
+      { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId, event_id: ctx.newId() },
       { changes: { timezone: { old, new: body.timezone } } },
     );
     // Accepted only if no other settings write of the user was accepted since this one read the timezone.

@@ -56,7 +56,7 @@ export interface EventPage {
 }
 
 /**
- * Up to `limit` events of `rows` (a condition on one user's `events`) after seq `after`, by seq,
+ * Up to `limit` events of `rows` (a condition on one user's events, read from `source`) after seq `after`, by seq,
  * read BATCH at a time and cut after the event that takes the page past `maxBytes` (as JSON).
  */
 async function page(
@@ -65,19 +65,20 @@ async function page(
   after: number,
   limit: number,
   maxBytes: number,
+  source = sql.fragment`events`,
 ): Promise<EventPage> {
   const events: AppliedEvent[] = [];
   let bytes = 0;
-  for (let from = after; ; ) {
+  for (let last = after; ; ) {
     const want = Math.min(BATCH, limit - events.length + 1);
     const batch = unwrap(
-      await db.any(sql.type(EventRow)`select ${envelope} from events where ${rows} and seq > ${from} order by seq limit ${want}`),
+      await db.any(sql.type(EventRow)`select ${envelope} from ${source} where ${rows} and seq > ${last} order by seq limit ${want}`),
     );
     for (const [i, e] of batch.entries()) {
       if (events.length === limit || bytes >= maxBytes) return { events, more: true };
       events.push(e);
-      bytes += JSON.stringify(e).length;
-      from = e.seq;
+      bytes += Buffer.byteLength(JSON.stringify(e));
+      last = e.seq;
       if (i === batch.length - 1 && batch.length < want) return { events, more: false };
     }
     if (batch.length < want) return { events, more: false };
@@ -108,7 +109,10 @@ export async function aggregateHistory(
   afterSeq = 0,
   limit = 1000,
 ): Promise<EventPage> {
-  return page(db, sql.fragment`user_id = ${userId} and aggregate_id = ${aggregateId}`, afterSeq, limit, PAGE_BYTES);
+  // The task's own events (the aggregate_id index), then ordered: planned with the user's seq, the
+  // query walked the user's whole log after `afterSeq` to find them (OFFSET 0 keeps it apart).
+  const own = sql.fragment`(select * from events where aggregate_id = ${aggregateId} offset 0) own`;
+  return page(db, sql.fragment`user_id = ${userId}`, afterSeq, limit, PAGE_BYTES, own);
 }
 
 export async function latestSeq(db: CommonQueryMethods, userId: string): Promise<number> {
