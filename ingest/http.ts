@@ -62,8 +62,6 @@ export interface Ctx {
   clientGone(): boolean;
   /** A new id for what the write creates (its event, a task, a reminder, a tag): see `withIds`. */
   newId: () => string;
-  /** The request's Idempotency-Key and what it is bound to (route, path, body); "" without one. */
-  fingerprint: string;
 }
 
 /**
@@ -73,9 +71,9 @@ export interface Ctx {
  * task ids, so the processors apply it once (they skip an event id they applied) and the retry's
  * 202 names the task that exists. Without a key, random ids.
  */
-function withIds(ctx: Ctx, key: { idempotencyKey?: string }): Ctx {
+function withIds(ctx: Ctx, key: { idempotencyKey?: string }, fingerprint: string): Ctx {
   let n = 0;
-  const seed = `${ctx.userId}\n${key.idempotencyKey}\n${ctx.fingerprint}`;
+  const seed = `${ctx.userId}\n${key.idempotencyKey}\n${fingerprint}`;
   ctx.newId = key.idempotencyKey === undefined ? randomUUID : () => nameBasedUuid("idempotent-write", `${seed}\n${n++}`);
   return ctx;
 }
@@ -159,6 +157,12 @@ export function sendError(req: Request, res: Response, err: unknown): number {
   for (const [k, v] of Object.entries(apiError.headers)) res.header(k, v);
   respond(req, res, apiError.status, "application/json", JSON.stringify(apiError.toJSON()));
   return apiError.status;
+}
+
+/** Serves `path` to GET, and to HEAD: a GET without its body (RFC 9110 §9.3.2; `respond` leaves it out). */
+export function getAndHead(server: Server, path: string, serve: (req: Request, res: Response) => unknown): void {
+  server.get(path, serve);
+  server.head(path, serve);
 }
 
 /**
@@ -430,10 +434,9 @@ export function route(
   const isWrite = method !== "get";
   const routeName = `${method.toUpperCase()} ${path}`;
   // A SERVER span per request when tracing is on (common/telemetry.ts); the route itself otherwise.
-  server[method](path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
-  // HEAD is a GET without its body (RFC 9110 §9.3.2).
-  if (method === "get")
-    server.head(path, (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span)));
+  const serve = (req: Request, res: Response) => serverSpan(routeName, path, req.headers, (span) => handle(req, res, span));
+  if (method === "get") getAndHead(server, path, serve);
+  else server[method](path, serve);
   type Key = { idempotencyKey?: string };
   /**
    * A write on a task decided after this process's earlier ones on it were accepted. Its body has
@@ -483,7 +486,7 @@ export function route(
         else throw new NotAccepted({ kind: "stale" });
       };
     try {
-      const reply = await handler(withIds(ctx, key));
+      const reply = await handler(withIds(ctx, key, fingerprint));
       await admitted.settle(reply);
       return reply;
     } catch (err) {
@@ -508,7 +511,7 @@ export function route(
       if (accepted.kind !== "accepted") throw new NotAccepted(accepted);
     };
     try {
-      const reply = await handler(withIds(ctx, key));
+      const reply = await handler(withIds(ctx, key, fingerprint));
       // A handler that emitted nothing was not admitted at all: the usual order answers it.
       if (accepted?.kind !== "accepted") return undefined;
       await accepted.settle(reply);
@@ -562,13 +565,11 @@ export function route(
         pendingIndex: new Map(),
         clientGone: () => res.completed,
         newId: randomUUID,
-        fingerprint: "",
       };
       res.header("x-correlation-id", ctx.correlationId);
       const key = isWrite ? req.headers["idempotency-key"] : undefined;
       // The key is bound to this exact request: same route, path and body.
       const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
-      ctx.fingerprint = fingerprint;
       const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
       const reply =
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||

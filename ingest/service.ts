@@ -1,5 +1,5 @@
 /** The ingest process: the HTTP API (hyper-express on uWebSockets.js), writing events to the broker. */
-import HyperExpress, { type Request, type Response } from "hyper-express";
+import HyperExpress from "hyper-express";
 import type { Redis } from "ioredis";
 import { tokenVerifier } from "../common/auth.ts";
 import type { Config } from "../common/config.ts";
@@ -14,7 +14,7 @@ import { type Check, type Health, type Service, StartupError, withTimeout } from
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
 import { cursorCodec } from "./cursor.ts";
-import { InFlight, refuseAmbiguousFraming, respond, sendError } from "./http.ts";
+import { getAndHead, InFlight, refuseAmbiguousFraming, respond, sendError } from "./http.ts";
 import { methodsOf, openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
 import { resilientWriter } from "./publisher.ts";
@@ -113,16 +113,12 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       registerTagRoutes(server, deps);
       registerUserRoutes(server, deps);
       const openapi = JSON.stringify(openApiDocument());
-      const openapiRoute = (req: Request, res: Response) => respond(req, res, 200, "application/json", openapi);
-      server.get("/openapi.json", openapiRoute);
-      server.head("/openapi.json", openapiRoute);
+      getAndHead(server, "/openapi.json", (req, res) => respond(req, res, 200, "application/json", openapi));
       for (const path of ["/healthz", "/readyz", "/metrics"]) {
-        const healthRoute = async (req: Request, res: Response) => {
+        getAndHead(server, path, async (req, res) => {
           const r = await health.respond(path);
           if (r) respond(req, res, r.status, r.contentType, r.body);
-        };
-        server.get(path, healthRoute);
-        server.head(path, healthRoute);
+        });
       }
       server.set_not_found_handler((req, res) => {
         // A path the API has, asked with a method it does not take: 405 naming those it takes.

@@ -125,6 +125,19 @@ export async function startSystem(
 }
 
 /** A tiny API client bound to one user and token. */
+/**
+ * The ids of a user's applied events, read once a marker task created now is applied: one user's
+ * events apply in order, so by then any write accepted before it is applied too. The marker's is last.
+ */
+export async function eventIdsThroughMarker(api: ReturnType<typeof apiClient>): Promise<string[]> {
+  const marker = await api("POST", "/tasks", { title: "marker" });
+  const ids = async () => ((await api("GET", "/events?since=0")).body.events as { event_id: string }[]).map((e) => e.event_id);
+  return eventually(async () => {
+    const seen = await ids();
+    return seen.includes(marker.body.event_id) ? seen : undefined;
+  });
+}
+
 export function apiClient(config: Config, userId: string, token: string) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`http://127.0.0.1:${config.ingestPort}/api/${userId}${path}`, {
