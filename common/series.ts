@@ -110,6 +110,21 @@ export function* timezoneMoveEvents(
   }
 }
 
+/**
+ * The moves a timezone change makes (see timezoneMoveEvents): of `tasks` (any of the user's), the
+ * recurring ones that followed the old zone, i.e. are in it and were not given a zone of their own.
+ */
+export function movesWithUserZone(
+  settings: Pick<EventOf<"settings.updated">, "event_id" | "user_id" | "correlation_id" | "timestamp" | "data">,
+  tasks: Iterable<FollowingSeries & { follows_user_timezone?: boolean | null }>,
+  now: Date,
+): Iterable<EventOf<"task.updated">> {
+  const { old, new: zone } = settings.data.changes.timezone;
+  if (old === zone) return [];
+  const following = [...tasks].filter((t) => t.recurrence_rule !== null && t.timezone === old && t.follows_user_timezone !== false);
+  return timezoneMoveEvents(settings, zone, following, now);
+}
+
 /** A reminder of a series as its instances copy it (the series' own reminders: `before` or `at`). */
 export interface SeriesReminder {
   id: string;

@@ -14,7 +14,7 @@ import type { RedisKeys } from "../common/redis.ts";
 import { type Cursor, listOrder, listTasks, type TaskFilter, wouldList } from "../storage/queries/tasks.ts";
 import type { Admission } from "./admission.ts";
 import type { Ctx } from "./http.ts";
-import { readWithPending, touches } from "./task-state.ts";
+import { readWithPending, touches, withZoneFollowing } from "./task-state.ts";
 
 const WAIT_MS = 1000;
 const POLL_MS = 5;
@@ -37,10 +37,12 @@ export function readYourWrites(db: Db, redis: Redis, keys: RedisKeys, admission:
     /** A page of the task list (after `settled`) with the writes still pending evolved over it. */
     async listWithPending(ctx: Ctx, filter: TaskFilter): Promise<{ tasks: Task[]; next: Cursor | null }> {
       if (ctx.pending.length === 0) return listTasks(db, ctx.userId, filter);
-      const { value: page, unapplied } = await readWithPending(db, ctx.pending, () => listTasks(db, ctx.userId, filter));
+      const { value: read, unapplied } = await readWithPending(db, ctx.pending, () => listTasks(db, ctx.userId, filter));
+      const page = { ...read, tasks: await withZoneFollowing(db, ctx.userId, unapplied, read.tasks) };
+      const now = new Date();
       const evolved = (id: string, task: Task | null) => {
         const mine = unapplied.filter((e) => touches(e, id));
-        return mine.length === 0 ? task : withPending(task, id, ctx.userId, mine);
+        return mine.length === 0 ? task : withPending(task, id, ctx.userId, mine, now);
       };
       const listed = new Set(page.tasks.map((t) => t.id));
       const tasks = page.tasks.flatMap((task) => {

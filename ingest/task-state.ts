@@ -8,21 +8,45 @@ import { withPending } from "../common/domain/decide.ts";
 import type { Task } from "../common/domain/model.ts";
 import type { Db } from "../common/postgres.ts";
 import { appliedEventIds } from "../storage/queries/events.ts";
-import { getTask } from "../storage/queries/tasks.ts";
+import { followsUserTimezone, getTask } from "../storage/queries/tasks.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string | undefined): s is string => s !== undefined && UUID.test(s);
 
-/** Pending events that may change `taskId` (a spawn moves its series on). */
+/** Pending events that may change `taskId` (a spawn moves its series on; a timezone change, a series that followed it). */
 export const touches = (event: TaskEvent, taskId: string): boolean =>
-  event.aggregate_id === taskId || (event.event_type === "recurring.spawned" && event.data.task.parent_task_id === taskId);
+  event.aggregate_id === taskId ||
+  event.event_type === "settings.updated" ||
+  (event.event_type === "recurring.spawned" && event.data.task.parent_task_id === taskId);
 
 export async function currentTask(db: Db, userId: string, taskId: string | undefined, pending: readonly TaskEvent[]): Promise<Task | null> {
   if (!isUuid(taskId)) return null;
   const mine = pending.filter((e) => touches(e, taskId));
   if (mine.length === 0) return getTask(db, userId, taskId);
   const { value: applied, unapplied } = await readWithPending(db, mine, () => getTask(db, userId, taskId));
-  return unapplied.length === 0 ? applied : withPending(applied, taskId, userId, unapplied);
+  if (unapplied.length === 0) return applied;
+  const [task = applied] = await withZoneFollowing(db, userId, unapplied, [applied]);
+  return withPending(task, taskId, userId, unapplied, new Date());
+}
+
+/**
+ * `tasks` with what a pending timezone change needs to know of them: whether each follows the
+ * user's timezone (the API's view of a task leaves it out). Read only when such a change is pending.
+ */
+export async function withZoneFollowing<T extends Task | null>(
+  db: Db,
+  userId: string,
+  pending: readonly TaskEvent[],
+  tasks: T[],
+): Promise<T[]> {
+  const series = tasks.filter((t): t is T & Task => t !== null && t.recurrence_rule !== null);
+  if (series.length === 0 || !pending.some((e) => e.event_type === "settings.updated")) return tasks;
+  const follows = await followsUserTimezone(
+    db,
+    userId,
+    series.map((t) => t.id),
+  );
+  return tasks.map((t) => (t !== null && follows.has(t.id) ? { ...t, follows_user_timezone: follows.get(t.id) } : t));
 }
 
 /**

@@ -23,7 +23,7 @@ import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatchSteps, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import { emptyUser, type Tag, type Task, type UserState } from "../common/domain/model.ts";
 import { isInfrastructureError, pgErrorCode } from "../common/failures.ts";
-import { afterCompletionSpawns, instanceId, timezoneMoveEvents } from "../common/series.ts";
+import { afterCompletionSpawns, instanceId, movesWithUserZone, timezoneMoveEvents } from "../common/series.ts";
 import {
   type BatchKeys,
   type BatchState,
@@ -139,12 +139,11 @@ export function batchKeys(events: readonly TaskEvent[], withSeries = false): Bat
  */
 function timezoneMoves(applied: AppliedEvent, state: UserState): Iterable<TaskEvent> {
   if (applied.event_type !== "settings.updated") return [];
-  const { old, new: next } = applied.data.changes.timezone;
-  if (old === next) return [];
-  const follows = (t: Task | null): t is Task =>
-    t !== null && t.recurrence_rule !== null && t.timezone === old && t.follows_user_timezone !== false;
-  const series = [...state.tasks.values()].filter(follows);
-  return timezoneMoveEvents(applied, next, series, new Date());
+  return movesWithUserZone(
+    applied,
+    [...state.tasks.values()].filter((t) => t !== null),
+    new Date(),
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import type { AppliedEvent, TaskEvent, TaskFields } from "../contracts/events.ts
 import { nameBasedUuid } from "../ids.ts";
 import { timezoneMoveEvents } from "../series.ts";
 import { evolveBatch } from "./batch.ts";
-import { addReminder, type Command, createTask, type Decision, retagTask, updateTask } from "./decide.ts";
+import { addReminder, type Command, createTask, type Decision, retagTask, updateTask, withPending } from "./decide.ts";
 import { evolve } from "./evolve.ts";
 import { emptyUser, type Reminder, reminderSpecOf, type Task, type UserState } from "./model.ts";
 
@@ -393,5 +393,43 @@ describe("a timezone written by PATCH", () => {
     const d = accepted(updateTask(cmd(), task, { timezone: "Europe/Berlin" }));
     expect(d.event?.data).toMatchObject({ changes: { timezone: { old: "UTC", new: "Europe/Berlin" } }, follows_user: false });
     expect(accepted(updateTask(cmd(), task, { title: "t" })).event?.data).not.toHaveProperty("follows_user");
+  });
+});
+
+describe("withPending: a pending timezone change moves the series that followed the old zone, as the processors will", () => {
+  const zoneChange = (old: string, zone: string) =>
+    newEvent(
+      "settings.updated",
+      { user_id: U, aggregate_id: U, correlation_id: id("corr"), event_id: id(`settings ${old} ${zone}`), timestamp: NOW },
+      { changes: { timezone: { old, new: zone } } },
+    );
+  const daily = () => created({ title: "daily at 09:00", due_date: "2030-01-01T09:00:00Z", recurrence_rule: "FREQ=DAILY" });
+
+  it("a daily 09:00 series in the old zone keeps its wall-clock time in the new one", () => {
+    const series = daily();
+    expect(withPending(series, series.id, U, [zoneChange("UTC", "Asia/Tokyo")], new Date(NOW))).toMatchObject({
+      timezone: "Asia/Tokyo",
+      due_date: "2030-01-01T00:00:00.000Z",
+      next_occurrence: "2030-01-02T00:00:00.000Z",
+      version: series.version + 1,
+    });
+  });
+
+  it("a series with a zone of its own, one in another zone, and a task without a rule stay as they are", () => {
+    const series = daily();
+    const once = created({ title: "once", due_date: "2030-01-01T09:00:00Z" });
+    const change = [zoneChange("UTC", "Asia/Tokyo")];
+    expect(withPending({ ...series, follows_user_timezone: false }, series.id, U, change, new Date(NOW))).toEqual(series);
+    expect(withPending(series, series.id, U, [zoneChange("Europe/Paris", "Asia/Tokyo")], new Date(NOW))).toEqual(series);
+    expect(withPending(once, once.id, U, change, new Date(NOW))).toEqual(once);
+  });
+
+  it("moves it again for each change, in the order they were accepted", () => {
+    const series = daily();
+    const changes = [zoneChange("UTC", "Asia/Tokyo"), zoneChange("Asia/Tokyo", "America/Chicago")];
+    expect(withPending(series, series.id, U, changes, new Date(NOW))).toMatchObject({
+      timezone: "America/Chicago",
+      due_date: "2030-01-01T15:00:00.000Z",
+    });
   });
 });

@@ -18,7 +18,7 @@ import {
 import type { ErrorDetail } from "../errors.ts";
 import { isValidTimezone, neverMatches, nextOccurrence, occurrencesAfter, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
-import { isOwnCurrentInstance } from "../series.ts";
+import { isOwnCurrentInstance, movesWithUserZone } from "../series.ts";
 import { evolve } from "./evolve.ts";
 import { reminderSpecOf, type Task, taskView, type UserState } from "./model.ts";
 import { BLANK_TAG_NAME, tagKey, tagName } from "./tags.ts";
@@ -353,13 +353,22 @@ export function deleteReminder(cmd: Command, task: Task, reminderId: string): De
 /**
  * The task as it will be once the user's pending writes (accepted, not yet applied) are: those
  * writes evolved over the projection's task, in the order they were accepted. Null when the
- * task does not exist (or will not, once they apply). `pending` holds the writes on this task.
+ * task does not exist (or will not, once they apply). `pending` holds the writes on this task and
+ * the user's timezone changes (a series that followed the old zone moves, as the processors move it).
  */
-export function withPending(task: Task | null, taskId: string, userId: string, pending: readonly TaskEvent[]): Task | null {
+export function withPending(task: Task | null, taskId: string, userId: string, pending: readonly TaskEvent[], now: Date): Task | null {
   let state = stateOf(userId, task?.timezone ?? "UTC", task, taskId);
   for (const event of pending) {
     const outcome = evolve(state, event);
-    if (outcome.kind === "applied") state = outcome.state;
+    if (outcome.kind !== "applied") continue;
+    state = outcome.state;
+    // A timezone change moves the series that followed the old zone right after it, as the processors do.
+    const current = state.tasks.get(taskId);
+    if (event.event_type !== "settings.updated" || !current) continue;
+    for (const move of movesWithUserZone(event, [current], now)) {
+      const moved = evolve(state, move);
+      if (moved.kind === "applied") state = moved.state;
+    }
   }
   const result = state.tasks.get(taskId);
   return result ? taskView(result) : null;

@@ -48,6 +48,17 @@ export async function getTask(db: CommonQueryMethods, userId: string, taskId: st
   return db.maybeOne(sql.type(TaskRow)`select ${taskColumns} from tasks t where t.user_id = ${userId} and t.id = ${taskId}`);
 }
 
+const FollowsRow = z.object({ id: z.string(), follows_user_timezone: z.boolean().nullable() });
+
+/** Whether these tasks follow the user's timezone (false: given a zone of their own; null: from before that was recorded). */
+export async function followsUserTimezone(db: CommonQueryMethods, userId: string, taskIds: string[]): Promise<Map<string, boolean | null>> {
+  if (taskIds.length === 0) return new Map();
+  const rows = await db.any(
+    sql.type(FollowsRow)`select id, follows_user_timezone from tasks where user_id = ${userId} and id = any(${sql.array(taskIds, "uuid")})`,
+  );
+  return new Map(rows.map((r) => [r.id, r.follows_user_timezone]));
+}
+
 export type SortBy = "created_at" | "due_date" | "priority" | "title";
 export interface TaskFilter {
   search?: string;

@@ -1,8 +1,10 @@
 /**
  * Read your writes under load: right after a write's 202, a GET of the task and of the lists
  * (tasks, reminders, tags, activity) reflect it, whether or not the processors have applied it yet
- * — for many users writing at once; so do the tag writes that look a tag up.
+ * — for many users writing at once; so do the tag writes that look a tag up, and a series read
+ * right after a timezone change moved it.
  */
+import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
 import { apiClient, startSystem, testConfig, uniqueId } from "../harness.ts";
@@ -27,11 +29,19 @@ async function oneUser(): Promise<string[]> {
   const check = (what: string, ok: boolean) => {
     if (!ok) misses.push(`${id}: ${what}`);
   };
+  // A series in the user's timezone: each settings change moves it, keeping its wall-clock time.
+  const series = await api("POST", "/tasks", { title: "daily at 09:00", due_date: "2030-01-01T09:00:00Z", recurrence_rule: "FREQ=DAILY" });
+  expect(series.status).toBe(202);
+  const inZone = (task: { timezone?: string; due_date?: string } | undefined, timezone: string) =>
+    task?.timezone === timezone && DateTime.fromISO(task.due_date ?? "", { zone: timezone }).toFormat("HH:mm") === "09:00";
   for (let i = 0; i < ROUNDS; i++) {
     if (i % 5 === 1) {
       // A task created right after a settings change takes the new timezone, applied or not.
       const timezone = ["Asia/Tokyo", "America/Chicago", "Europe/Paris"][(i - 1) / 5] as string;
       expect((await api("PUT", "/settings", { timezone })).status).toBe(202);
+      check(`series right after settings ${i}`, inZone((await api("GET", `/tasks/${series.body.task.id}`)).body.task, timezone));
+      const listed = (await api("GET", "/tasks?limit=100")).body.tasks.find((t: { id: string }) => t.id === series.body.task.id);
+      check(`series in the list right after settings ${i}`, inZone(listed, timezone));
       const next = await api("POST", "/tasks", { title: `in ${timezone}` });
       check(`timezone of a task created after settings ${i}`, next.status === 202 && next.body.task.timezone === timezone);
     }
