@@ -133,6 +133,11 @@ const eventDataSchemas = {
        * when the user's changes. Absent (events written before it): neither.
        */
       follows_user: Type.Optional(Type.Boolean()),
+      /**
+       * true: a skip of the series' next occurrence (POST …/skip-occurrence), `changes.next_occurrence.old`:
+       * applies only while that is still the series' next occurrence (not skipped or spawned meanwhile).
+       */
+      skip: Type.Optional(Type.Literal(true)),
     },
     { additionalProperties: false },
   ),

@@ -313,10 +313,7 @@ export function skipOccurrence(cmd: Command, task: Task): Decision {
   const following = nextOccurrence(task.recurrence_rule, start, task.timezone, new Date(task.next_occurrence))?.toISOString() ?? null;
   return decided(
     stateOf(cmd.user_id, task.timezone, task, task.id),
-    newEvent("recurring.skipped", on(cmd, task.id), {
-      occurrence: task.next_occurrence,
-      next_occurrence: following,
-    }),
+    newEvent("task.updated", on(cmd, task.id), { changes: { next_occurrence: { old: task.next_occurrence, new: following } }, skip: true }),
   );
 }
 

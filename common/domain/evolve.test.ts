@@ -507,6 +507,29 @@ describe("recurring.skipped", () => {
   });
 });
 
+describe("task.updated with skip (POST …/skip-occurrence; recurring.skipped in earlier logs)", () => {
+  const NEXT = "2026-01-12T09:00:00.000Z";
+  const series = () => given(emptyUser(U), created({ recurrence_rule: "FREQ=DAILY", next_occurrence: NEXT }));
+  const skip = (occurrence: string, next: string | null) =>
+    ev("task.updated", T1, { changes: { next_occurrence: { old: occurrence, new: next } }, skip: true }, at(1));
+
+  it("applies for the current next occurrence (compared as an instant), moves the series on and says so", () => {
+    const o = applied(evolve(series(), skip("2026-01-12T10:00:00+01:00", "2026-01-13T09:00:00.000Z")));
+    expect(o.summary).toBe(`skipped the occurrence at 2026-01-12T10:00:00+01:00 of "Pay rent"`);
+    expect(o.data).toEqual({ changes: { next_occurrence: { old: NEXT, new: "2026-01-13T09:00:00.000Z" } }, skip: true });
+    expect(taskOf(o.state)).toMatchObject({ next_occurrence: "2026-01-13T09:00:00.000Z", version: 2 });
+  });
+
+  it("is rejected (conflict) for any other occurrence, or when the series has none: a second skip sent at once", () => {
+    expect(evolve(series(), skip("2026-01-11T09:00:00.000Z", NEXT))).toEqual({
+      kind: "rejected",
+      code: "conflict",
+      reason: "occurrence 2026-01-11T09:00:00.000Z is not the series' next one (skipped or spawned already)",
+    });
+    expect(evolve(given(emptyUser(U), created()), skip(NEXT, null))).toMatchObject({ kind: "rejected", code: "conflict" });
+  });
+});
+
 describe("reminder.created", () => {
   const spec = { id: R1, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z" };
 

@@ -180,6 +180,9 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
   if (instant(e.timestamp) < instant(task.updated_at))
     return rejected("superseded", `a later change of task ${e.aggregate_id} won (last write wins)`);
   const c = e.data.changes;
+  const skipped = e.data.skip && c.next_occurrence?.old;
+  if (skipped && (task.next_occurrence === null || instant(task.next_occurrence) !== instant(skipped)))
+    return rejected("conflict", `occurrence ${skipped} is not the series' next one (skipped or spawned already)`);
   let next: Task = { ...task, updated_at: e.timestamp };
   let tags = state.tags;
   // Each change carries the value the task really had before it (the writer may have seen an older one).
@@ -235,8 +238,14 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     e.aggregate_id,
     { tags },
     {
-      data: { changes, ...(e.data.follows_user !== undefined ? { follows_user: e.data.follows_user } : {}) },
-      summary: `updated ${Object.keys(changes).sort().join(", ")}`,
+      data: {
+        changes,
+        ...(e.data.follows_user !== undefined ? { follows_user: e.data.follows_user } : {}),
+        ...(e.data.skip ? { skip: true as const } : {}),
+      },
+      summary: skipped
+        ? `skipped the occurrence at ${skipped} of "${task.title}"`
+        : `updated ${Object.keys(changes).sort().join(", ")}`,
       taskId: task.id,
     },
     next,
