@@ -243,9 +243,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
         ...(e.data.follows_user !== undefined ? { follows_user: e.data.follows_user } : {}),
         ...(e.data.skip ? { skip: true as const } : {}),
       },
-      summary: skipped
-        ? `skipped the occurrence at ${skipped} of "${task.title}"`
-        : `updated ${Object.keys(changes).sort().join(", ")}`,
+      summary: skipped ? `skipped the occurrence at ${skipped} of "${task.title}"` : `updated ${Object.keys(changes).sort().join(", ")}`,
       taskId: task.id,
     },
     next,
