@@ -76,6 +76,34 @@ describe("Sec-WebSocket-Protocol", () => {
   });
 });
 
+describe("upgrade refusals", () => {
+  it("a bad `since` is a 400 whose details name it, as the HTTP API's", async () => {
+    const u = await user();
+    for (const since of ["abc", "-1"]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(config.fanoutPort, "127.0.0.1", () =>
+          socket.write(
+            `GET /api/ws/${u.id}?token=${u.token}&since=${since} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+          ),
+        );
+        let text = "";
+        socket.on("data", (d: Buffer) => {
+          text += d.toString("utf8");
+          if (/\r\n\r\n[\s\S]*\}\s*$/.test(text)) socket.destroy();
+        });
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(answer.split("\r\n")[0], since).toBe("HTTP/1.1 400 Bad Request");
+      expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error, since).toMatchObject({
+        code: "validation_failed",
+        details: [{ path: "since" }],
+      });
+    }
+  });
+});
+
 describe("WebSocket abuse", () => {
   it("closes a socket that sends an oversized frame (1009) and one that floods (1008)", async () => {
     const u = await user();

@@ -88,11 +88,18 @@ function countInbound(ws: Socket) {
   if (++data.inbound > MAX_INBOUND_PER_SECOND) ws.end(CLOSE.policy, "too many messages");
 }
 
-function refuse(res: uWS.HttpResponse, status: string, code: string, message: string, headers: Record<string, string> = {}) {
+function refuse(
+  res: uWS.HttpResponse,
+  status: string,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  details: { path: string; message: string }[] = [],
+) {
   res.cork(() => {
     res.writeStatus(status).writeHeader("content-type", "application/json");
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(JSON.stringify({ error: { code, message, details: [] } }));
+    res.end(JSON.stringify({ error: { code, message, details } }));
   });
 }
 
@@ -161,7 +168,9 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       const admit = ({ sub, expiresAt }: TokenClaims) => {
         if (!isPathOfUser(segment, sub)) return refuse(res, "403 Forbidden", "forbidden", "the path's user_id is not the token's subject");
         if (sinceRaw !== null && !/^\d{1,15}$/.test(sinceRaw))
-          return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer");
+          return refuse(res, "400 Bad Request", "validation_failed", "since must be a non-negative integer", {}, [
+            { path: "since", message: "must be a non-negative integer" },
+          ]);
         if (sessions.isFull(sub))
           return refuse(
             res,

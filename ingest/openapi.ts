@@ -60,6 +60,7 @@ export const routeSchemas: Record<string, { summary: string; body?: TSchema; que
   "GET /api/:user_id/tags": { summary: "The user's tags, by name (case-insensitive)", query: ListQuery, response: r.tagList },
   "POST /api/:user_id/tags": { summary: "Create a tag", body: CreateTag, response: r.tagWrite },
   "PATCH /api/:user_id/tags/:tag_id": { summary: "Rename or recolour a tag", body: UpdateTag, response: r.tagWrite },
+  "PUT /api/:user_id/tags/:tag_id": { summary: "Rename or recolour a tag (same as PATCH)", body: UpdateTag, response: r.tagWrite },
   "DELETE /api/:user_id/tags/:tag_id": { summary: "Delete a tag", response: r.tagWrite },
   "POST /api/:user_id/tasks/:task_id/tags": { summary: "Tag a task (by tag_id or name)", body: AttachTag, response: r.taskWrite },
   "DELETE /api/:user_id/tasks/:task_id/tags/:tag_id": { summary: "Untag a task", response: r.taskWrite },

@@ -297,6 +297,7 @@ describe("OpenAPI", () => {
     await call(`DELETE ${T}/:task_id/reminders/:reminder_id`, `${at}/reminders/${reminder.id}`);
     const { tag } = await call("POST /api/:user_id/tags", "/tags", { name: "two", color: "#00aa00" });
     await call("PATCH /api/:user_id/tags/:tag_id", `/tags/${tag.id}`, { name: "three" });
+    await call("PUT /api/:user_id/tags/:tag_id", `/tags/${tag.id}`, { color: "#00ff00" });
     await call("GET /api/:user_id/tags", "/tags");
     await call(`POST ${T}/:task_id/tags`, `${at}/tags`, { tag_id: tag.id });
     await call(`DELETE ${T}/:task_id/tags/:tag_id`, `${at}/tags/${tag.id}`);

@@ -66,27 +66,23 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     settled,
   );
 
-  route(
-    server,
-    d.http,
-    "patch",
-    "/api/:user_id/tags/:tag_id",
-    async (ctx) => {
-      const body = await ctx.body(UpdateTag);
-      const name = body.name !== undefined ? nameOf(body.name) : undefined;
-      const tag = await loadTag(ctx);
-      if (name !== undefined && tagKey(name) !== tagKey(tag.name) && (await findTagByName(d.db, ctx.userId, name))) {
-        throw errors.conflict(`a tag named "${name}" already exists`);
-      }
-      const changes = {
-        ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
-        ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
-      };
-      const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
-      return accepted(ctx, e, { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color });
-    },
-    settled,
-  );
+  const updateTag = async (ctx: Ctx) => {
+    const body = await ctx.body(UpdateTag);
+    const name = body.name !== undefined ? nameOf(body.name) : undefined;
+    const tag = await loadTag(ctx);
+    if (name !== undefined && tagKey(name) !== tagKey(tag.name) && (await findTagByName(d.db, ctx.userId, name))) {
+      throw errors.conflict(`a tag named "${name}" already exists`);
+    }
+    const changes = {
+      ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
+      ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
+    };
+    const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
+    return accepted(ctx, e, { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color });
+  };
+  route(server, d.http, "patch", "/api/:user_id/tags/:tag_id", updateTag, settled);
+  // As tasks take PUT for PATCH (seed 001 names PUT for a tag's update).
+  route(server, d.http, "put", "/api/:user_id/tags/:tag_id", updateTag, settled);
 
   route(
     server,
