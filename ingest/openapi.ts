@@ -119,13 +119,11 @@ export function openApiDocument(): object {
       ...(spec?.body ? { requestBody: { required: true, content: { "application/json": { schema: spec.body } } } } : {}),
       responses: {
         [isWrite ? "202" : "200"]: {
-          description: isWrite ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued" : "OK",
+          description: isWrite
+            ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued (a task or settings write that changes nothing: the resource as it is, event_id null, no event)"
+            : "OK",
           ...body,
         },
-        // A write that changes nothing (completing a completed task, the same timezone) is answered at once.
-        ...(spec?.response === r.taskWrite || spec?.response === r.settingsWrite
-          ? { "200": { description: "Nothing to change: the resource as it is, event_id null", ...body } }
-          : {}),
         ...Object.fromEntries(
           ["400", "401", "403", "404", "408", "409", "413", "415", "429", "431", "503"].map((s) => [
             s,

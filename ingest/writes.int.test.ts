@@ -307,9 +307,9 @@ describe("OpenAPI", () => {
     await call(`POST ${T}/:task_id/uncomplete`, `${at}/uncomplete`);
     await call("GET /api/:user_id/settings", "/settings");
     await call("PUT /api/:user_id/settings", "/settings", { timezone: "Europe/Paris" });
-    // The same timezone again changes nothing: 200, no event (the schema allows event_id null).
+    // The same timezone again changes nothing: a write's 202, no event (the schema allows event_id null).
     const same = await u.api("PUT", "/settings", { timezone: "Europe/Paris" });
-    expect([same.status, same.body.event_id, same.body.settings]).toEqual([200, null, { timezone: "Europe/Paris" }]);
+    expect([same.status, same.body.event_id, same.body.settings]).toEqual([202, null, { timezone: "Europe/Paris" }]);
     await call(`DELETE ${T}/:task_id`, at);
     // The reads of applied data, once the writes above are applied (the delete is the last of them;
     // a GET of the task is a 404 as soon as the delete is accepted, so the history says when).

@@ -53,7 +53,7 @@ export function refusalError(refusal: Refusal) {
 export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision): Promise<Reply> {
   if (!decision.ok) throw refusalError(decision.refusal);
   if (!decision.event)
-    return { status: 200, body: { task: decision.task, event_id: null, correlation_id: ctx.correlationId, queued: false } };
+    return { status: 202, body: { task: decision.task, event_id: null, correlation_id: ctx.correlationId, queued: false } };
   const { queued } = await d.writer.emit(decision.event, ctx);
   return {
     status: 202,

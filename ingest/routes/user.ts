@@ -20,9 +20,9 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
     if (!isValidTimezone(body.timezone))
       throw errors.validation([{ path: "timezone", message: `"${body.timezone}" is not an IANA timezone` }]);
     const old = await timezoneFor(d, ctx);
-    // Nothing changes: no event (as a task write that changes nothing).
+    // Nothing changes: no event (as a task write that changes nothing), still a write's 202.
     if (old === body.timezone)
-      return { status: 200, body: { settings: { timezone: old }, event_id: null, correlation_id: ctx.correlationId, queued: false } };
+      return { status: 202, body: { settings: { timezone: old }, event_id: null, correlation_id: ctx.correlationId, queued: false } };
     const e = newEvent(
       "settings.updated",
       { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId, event_id: ctx.newId() },
