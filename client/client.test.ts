@@ -535,5 +535,21 @@ describe("local view", () => {
       } as Partial<ServerEvent>),
     );
     expect(fired).toEqual(["b"]);
+    // A due date moved: the applied event says where the `before` reminders went.
+    v.apply(
+      ev(5, {
+        event_type: "task.updated",
+        type: "task.updated",
+        version: 5,
+        data: {
+          changes: { due_date: { old: "2030-01-01T01:00:00.000Z", new: "2030-02-01T01:00:00.000Z" } },
+          moved_reminders: { old: [], new: [{ id: "r1", before: "PT1H", remind_at: "2030-02-01T00:00:00.000Z" }] },
+        },
+      } as Partial<ServerEvent>),
+    );
+    expect(v.get("t1")).toMatchObject({
+      due_date: "2030-02-01T01:00:00.000Z",
+      reminders: [{ id: "r1", before: "PT1H", remind_at: "2030-02-01T00:00:00.000Z", notified: false }],
+    });
   });
 });

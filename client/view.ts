@@ -161,10 +161,10 @@ export class TaskView extends Emitter<ViewEvents> {
         const patch: Record<string, unknown> = {};
         for (const [field, change] of Object.entries(ev.data.changes)) patch[field] = change?.new;
         if (Array.isArray(patch.tags)) patch.tags = [...(patch.tags as string[])].sort();
-        if (ev.data.changes.reminders)
-          patch.reminders = ev.data.changes.reminders.new
-            .map((r) => ({ ...r, notified: false }))
-            .sort((a, b) => a.remind_at.localeCompare(b.remind_at));
+        // A due date or timezone change that moved `before` reminders says where they are now.
+        const reminders = ev.data.changes.reminders ?? ev.data.moved_reminders;
+        if (reminders)
+          patch.reminders = reminders.new.map((r) => ({ ...r, notified: false })).sort((a, b) => a.remind_at.localeCompare(b.remind_at));
         return bump(current!, patch as Partial<Task>);
       }
       case "task.completed":

@@ -138,6 +138,11 @@ const eventDataSchemas = {
        * applies only while that is still the series' next occurrence (not skipped or spawned meanwhile).
        */
       skip: Type.Optional(Type.Literal(true)),
+      /**
+       * Set where the event was applied, when a due date or timezone change moved the task's `before`
+       * reminders: its pending reminders before and after (what a client shows). Not read when applied.
+       */
+      moved_reminders: Type.Optional(changeOf(TaskFields.properties.reminders)),
     },
     { additionalProperties: false },
   ),

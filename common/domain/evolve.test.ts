@@ -250,7 +250,14 @@ describe("task.updated", () => {
     expect(taskOf(state).reminders[0]).toMatchObject({ notified: true, notified_at: "2026-02-01T08:00:01.000Z" });
     const e = ev("task.updated", T1, { changes: { due_date: { old: null, new: "2026-02-03T12:00:00.000Z" } } }, at(5));
     const o = applied(evolve(state, e));
-    expect(o.data).toEqual({ changes: { due_date: { old: "2026-02-01T09:00:00.000Z", new: "2026-02-03T12:00:00.000Z" } } });
+    // The applied event says where the pending reminders are now (the one that notified is pending again).
+    const r2 = { id: R2, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z" };
+    expect(o.data).toEqual({
+      changes: { due_date: { old: "2026-02-01T09:00:00.000Z", new: "2026-02-03T12:00:00.000Z" } },
+      moved_reminders: { old: [r2], new: [{ id: R1, before: "PT1H", remind_at: "2026-02-03T11:00:00.000Z" }, r2] },
+    });
+    // Not read when applied: the stored event replays to the same task.
+    expect(taskOf(applied(evolve(state, { ...e, data: o.data } as TaskEvent)).state)).toEqual(taskOf(o.state));
     expect(taskOf(o.state).reminders).toEqual([
       { id: R1, before: "PT1H", remind_at: "2026-02-03T11:00:00.000Z", notified: false, notified_at: null, created_at: at(0) },
       { id: R2, at: "2026-01-20T10:00:00.000Z", remind_at: "2026-01-20T10:00:00.000Z", notified: false, created_at: at(0) },

@@ -228,10 +228,15 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     const value = changes[field]?.new;
     if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
   }
+  let moved: TaskChanges["reminders"];
   if (changes.due_date) {
+    const before = next.reminders;
     next = { ...next, reminders: followDueDate(next, e.data.follows_user === true ? e.timestamp : null) };
     const problem = movedRemindersProblem(next);
     if (problem) return rejected("invalid", problem, "due_date");
+    const pending = (reminders: Reminder[]) => reminders.filter((r) => !r.notified).map(reminderSpecOf);
+    if (!changes.reminders && JSON.stringify(pending(before)) !== JSON.stringify(pending(next.reminders)))
+      moved = { old: pending(before), new: pending(next.reminders) };
   }
   return applied(
     state,
@@ -242,6 +247,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
         changes,
         ...(e.data.follows_user !== undefined ? { follows_user: e.data.follows_user } : {}),
         ...(e.data.skip ? { skip: true as const } : {}),
+        ...(moved ? { moved_reminders: moved } : {}),
       },
       summary: skipped ? `skipped the occurrence at ${skipped} of "${task.title}"` : `updated ${Object.keys(changes).sort().join(", ")}`,
       taskId: task.id,
