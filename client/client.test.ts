@@ -496,6 +496,29 @@ describe("local view", () => {
     expect(v.tasks.map((t) => t.id).sort()).toEqual(["new", "old"]);
   });
 
+  it("a tag renamed or deleted is renamed or removed on the tasks that carry it; a deleted series' instances lose their reminders", async () => {
+    const v = new TaskView();
+    const reminder = { id: "r1", before: "PT1H", remind_at: "2030-01-01T00:00:00.000Z", notified: false };
+    await v.reload(async () => ({
+      tasks: [
+        task({ id: "a", tags: ["Alpha", "beta"] }),
+        task({ id: "b", tags: ["beta"] }),
+        task({ id: "s", recurrence_rule: "FREQ=DAILY", reminders: [reminder] }),
+        task({ id: "i", parent_task_id: "s", reminders: [reminder] }),
+        task({ id: "done", parent_task_id: "s", status: "completed", reminders: [reminder] }),
+      ],
+      tags: [{ id: "tA", name: "Alpha", color: null, created_at: "2026-01-01T00:00:00.000Z" }],
+    }));
+    const tagEvent = (seq: number, type: "tag.updated" | "tag.deleted", data: object) =>
+      ev(seq, { event_type: type, type, aggregate_id: "tA", data } as Partial<ServerEvent>);
+    v.apply(tagEvent(1, "tag.updated", { changes: { name: { old: "Alpha", new: "zeta" } } }));
+    expect([v.get("a")?.tags, v.get("b")?.tags, v.tags.get("tA")?.name]).toEqual([["beta", "zeta"], ["beta"], "zeta"]);
+    v.apply(tagEvent(2, "tag.deleted", {}));
+    expect([v.get("a")?.tags, v.tags.has("tA")]).toEqual([["beta"], false]);
+    v.apply(ev(3, { event_type: "task.deleted", type: "task.deleted", aggregate_id: "s", version: 2, data: {} } as Partial<ServerEvent>));
+    expect([v.get("s"), v.get("i")?.reminders, v.get("done")?.reminders]).toEqual([undefined, [], [reminder]]);
+  });
+
   it("applies updates with their new values and reports fired reminders", () => {
     const v = new TaskView();
     v.apply(created(1, "t1", "a"));

@@ -9,6 +9,7 @@
  * (`reload`) never replaces newer state the events already brought.
  */
 import { createdTaskView } from "../common/contracts/task-view.ts";
+import { retagged } from "../common/domain/tags.ts";
 import { Emitter } from "./emitter.ts";
 import type { AppliedEvent, RejectReason, ServerEvent, Tag, Task, WriteRejected } from "./types.ts";
 
@@ -129,6 +130,28 @@ export class TaskView extends Emitter<ViewEvents> {
     if (changed || hadPending) this.emit("change", { taskIds: changed && changed !== true ? changed : [ev.aggregate_id] });
   }
 
+  /** Renames the tag `from` to `to` (null: removes it) on the tasks that carry it; their ids. */
+  private retag(from: string, to: string | null): string[] {
+    const ids: string[] = [];
+    for (const [taskId, task] of this.confirmed) {
+      const tags = retagged(task.tags, from, to);
+      if (tags) this.confirmed.set(taskId, { ...task, tags });
+      if (tags) ids.push(taskId);
+    }
+    return ids;
+  }
+
+  /** Clears the reminders of the series' pending instances; their ids. */
+  private withoutReminders(seriesId: string): string[] {
+    const ids: string[] = [];
+    for (const [taskId, task] of this.confirmed) {
+      if (task.parent_task_id !== seriesId || task.status !== "pending" || task.reminders.length === 0) continue;
+      this.confirmed.set(taskId, { ...task, reminders: [] });
+      ids.push(taskId);
+    }
+    return ids;
+  }
+
   /** Returns true or the ids changed when the confirmed state changed. */
   private applyConfirmed(ev: AppliedEvent): boolean | string[] {
     const id = ev.aggregate_id;
@@ -171,9 +194,12 @@ export class TaskView extends Emitter<ViewEvents> {
         return newer(current) && bump(current!, { status: "completed", completed_at: ev.data.completed_at });
       case "task.uncompleted":
         return newer(current) && bump(current!, { status: "pending", completed_at: null });
-      case "task.deleted":
+      case "task.deleted": {
         this.deleted.add(id);
-        return this.confirmed.delete(id);
+        // A deleted series' pending instances lose their reminders that have not fired (no event on them).
+        const instances = current?.recurrence_rule ? this.withoutReminders(id) : [];
+        return this.confirmed.delete(id) ? [id, ...instances] : instances.length > 0 && instances;
+      }
       case "recurring.skipped":
         return newer(current) && bump(current!, { next_occurrence: ev.data.next_occurrence });
       case "reminder.created":
@@ -198,15 +224,22 @@ export class TaskView extends Emitter<ViewEvents> {
         this.tags.set(id, { id, name: ev.data.name, color: ev.data.color, created_at: ev.timestamp });
         return true;
       case "tag.updated": {
+        // A rename renames the tag on the tasks that carry it (the server makes no event on them).
+        const renamed = ev.data.changes.name ? this.retag(ev.data.changes.name.old, ev.data.changes.name.new) : [];
         const tag = this.tags.get(id);
-        if (!tag) return false;
-        const patch: Record<string, unknown> = {};
-        for (const [field, change] of Object.entries(ev.data.changes)) patch[field] = change?.new;
-        this.tags.set(id, { ...tag, ...patch });
-        return true;
+        if (tag) {
+          const patch: Record<string, unknown> = {};
+          for (const [field, change] of Object.entries(ev.data.changes)) patch[field] = change?.new;
+          this.tags.set(id, { ...tag, ...patch });
+        }
+        return renamed.length > 0 ? renamed : tag !== undefined;
       }
-      case "tag.deleted":
-        return this.tags.delete(id);
+      case "tag.deleted": {
+        const tag = this.tags.get(id);
+        const untagged = tag ? this.retag(tag.name, null) : [];
+        this.tags.delete(id);
+        return untagged.length > 0 ? untagged : tag !== undefined;
+      }
       default:
         return false;
     }

@@ -15,7 +15,7 @@ import { nextOccurrence } from "../recurrence.ts";
 import { fireTimeProblem, reminderFireTime } from "../reminder-time.ts";
 import { seriesStart } from "../series.ts";
 import { instant, type Reminder, reminderSpecOf, type Tag, type Task, type UserState } from "./model.ts";
-import { tagKey, tagName } from "./tags.ts";
+import { retagged, tagKey, tagName } from "./tags.ts";
 
 export type Outcome =
   | {
@@ -419,10 +419,10 @@ const tagCreated: Rule<"tag.created"> = (state, e) => {
 function retagTasks(state: UserState, from: string, to: string | null): UserState["tasks"] {
   let tasks = state.tasks;
   for (const [id, task] of state.tasks) {
-    if (!task?.tags.includes(from)) continue;
+    const names = task && retagged(task.tags, from, to);
+    if (!task || !names) continue;
     if (tasks === state.tasks) tasks = copy(tasks);
-    const names = task.tags.filter((t) => t !== from);
-    (tasks as Map<string, Task | null>).set(id, { ...task, tags: (to === null ? names : [...names, to]).sort() });
+    (tasks as Map<string, Task | null>).set(id, { ...task, tags: names });
   }
   return tasks;
 }

@@ -19,3 +19,10 @@ export function tagName(raw: string): string | null {
  * new tag here and a duplicate there made the whole write fail after its 202.
  */
 export const tagKey = (name: string): string => Array.from(name.trim(), (c) => (c === "\u0130" ? "i" : c.toLowerCase())).join("");
+
+/** A task's tag names after the tag `from` is renamed `to` (null: deleted), or null when it does not carry it. */
+export function retagged(names: readonly string[], from: string, to: string | null): string[] | null {
+  if (!names.includes(from)) return null;
+  const kept = names.filter((t) => t !== from);
+  return (to === null ? kept : [...kept, to]).sort();
+}
