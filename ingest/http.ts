@@ -119,6 +119,25 @@ export class InFlight {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A JSON text written one way (objects' keys sorted, no spacing); a text that is no JSON as it is. */
+export function canonicalJson(text: string): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  try {
+    return JSON.stringify(sorted(JSON.parse(text)));
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Ids in a path as the events carry them (lower case): an upper-case task id would otherwise be
  * another key for the turns, the pending writes and the compare-and-set than the same task's.
@@ -568,8 +587,8 @@ export function route(
       };
       res.header("x-correlation-id", ctx.correlationId);
       const key = isWrite ? req.headers["idempotency-key"] : undefined;
-      // The key is bound to this exact request: same route, path and body.
-      const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${await raw()}`;
+      // The key is bound to this request: same route, path and body (as JSON: key order and spacing aside).
+      const fingerprint = key === undefined ? "" : `${routeName} ${req.path} ${canonicalJson(await raw())}`;
       const idempotencyKey = key !== undefined ? { idempotencyKey: key } : {};
       const reply =
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||

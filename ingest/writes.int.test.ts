@@ -33,12 +33,16 @@ describe("Idempotency-Key", () => {
     const retry = await u.api("POST", "/tasks", { title: "once" }, { "idempotency-key": key });
     expect(retry.status).toBe(202);
     expect(retry.body).toEqual(first.body);
+    // The same JSON written another way (key order, spacing) is the same request.
+    const keyed = await u.api("POST", "/tasks", { priority: "low", title: "keyed" }, { "idempotency-key": `${key}-2` });
+    const reordered = await u.api("POST", "/tasks", { title: "keyed", priority: "low" }, { "idempotency-key": `${key}-2` });
+    expect([reordered.status, reordered.body]).toEqual([202, keyed.body]);
     const other = await u.api("POST", "/tasks", { title: "different" }, { "idempotency-key": key });
     expect(other.status).toBe(409);
     // A marker written after them: the user's events apply in order, so once it is applied a second
     // write of "once" would have been applied too.
     const events = await eventIdsThroughMarker(u.api);
-    expect(events.slice(0, -1)).toEqual([first.body.event_id]);
+    expect(events.slice(0, -1)).toEqual([first.body.event_id, keyed.body.event_id]);
   });
 
   it("a retry whose key's answer was lost (ingest crashed before keeping it) is the same write: same ids, applied once", async () => {
