@@ -70,3 +70,15 @@ export const redisKeys = (prefix: string) => ({
   taskJobs: (taskId: string) => `${prefix}:sched:task:{${taskId}}:jobs`,
 });
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/**
+ * Whether the user has writes on these aggregates accepted (202) and not applied yet: ingest's
+ * pending-write bookkeeping (ingest/admission.ts), whose hashes hold event ids besides the `~`
+ * counter. Best effort, as that bookkeeping is: an unreachable Redis says no.
+ */
+export async function writesPending(redis: IORedis.Redis, keys: RedisKeys, userId: string, aggregateIds: string[]): Promise<boolean> {
+  const pipeline = redis.pipeline();
+  for (const id of aggregateIds) pipeline.hkeys(keys.pendingEvents(userId, id));
+  const results = await pipeline.exec().catch(() => null);
+  return (results ?? []).some(([err, fields]) => !err && (fields as string[]).some((f) => f !== "~"));
+}

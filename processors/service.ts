@@ -34,6 +34,7 @@ import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { groupCommit } from "./group-commit.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
 import { queueSettle } from "./settle.ts";
+import { inTimeOrder } from "./time-order.ts";
 
 const log = logger("processors");
 /**
@@ -64,7 +65,7 @@ export async function processorsService(config: Config, health: Health): Promise
   /** One group of partition batches (group-commit.ts): one transaction, one Redis round trip. */
   async function handleGroup(batches: Batch[]): Promise<void> {
     const started = process.hrtime.bigint();
-    const events: TaskEvent[] = [];
+    const parsed: TaskEvent[][] = [];
     const sourceOf = new Map<string, { batch: Batch; message: Batch["messages"][number] }>();
     const dead: DeadLetter[] = [];
     const deadLetter = (batch: Batch, m: Batch["messages"][number] | undefined, reason: string): DeadLetter => ({
@@ -75,7 +76,9 @@ export async function processorsService(config: Config, health: Health): Promise
       value: m?.value ?? null,
       reason,
     });
-    for (const batch of batches)
+    for (const batch of batches) {
+      const events: TaskEvent[] = [];
+      parsed.push(events);
       for (const m of batch.messages) {
         try {
           const event = parseEvent(m.value);
@@ -86,6 +89,8 @@ export async function processorsService(config: Config, health: Health): Promise
           dead.push(deadLetter(batch, m, err.message));
         }
       }
+    }
+    const events = inTimeOrder(parsed);
     const result =
       events.length > 0
         ? await withSpan("processors apply", { attributes: { "taskstream.events": events.length } }, () =>

@@ -28,6 +28,8 @@ export interface OccurrenceJob {
   task_id: string;
   /** The parent's next_occurrence this job was scheduled for (ISO-8601 UTC). */
   occurrence: string;
+  /** When the job is due: its lead before the occurrence (ISO-8601 UTC; absent in jobs made before it: the occurrence). */
+  fire_at?: string;
 }
 
 /**
@@ -72,7 +74,13 @@ export function plannedOccurrence(userId: string, taskId: string, occurrence: st
   return {
     id: occurrenceJobId(taskId, at, dueAt),
     dueAt,
-    data: { kind: "occurrence", user_id: userId, task_id: taskId, occurrence: new Date(at).toISOString() },
+    data: {
+      kind: "occurrence",
+      user_id: userId,
+      task_id: taskId,
+      occurrence: new Date(at).toISOString(),
+      ...(dueAt !== at ? { fire_at: new Date(dueAt).toISOString() } : {}),
+    },
   };
 }
 

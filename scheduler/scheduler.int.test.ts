@@ -385,6 +385,43 @@ describe("restarts", () => {
     alice.ws.close();
   });
 
+  it("a completion or deletion accepted before a reminder's time cancels it when the processors apply it only after that time", async () => {
+    const alice = await user("alice");
+    const create = (title: string) => alice.api("POST", "/tasks", { title, reminders: [{ at: inMs(3000) }] });
+    const tasks = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`${i % 2 ? "deleted" : "completed"} while behind`)));
+    const jobIds = tasks.map((r) => reminderJobId(r.body.task.reminders[0].id, Date.parse(r.body.task.reminders[0].remind_at)));
+    await eventually(async () => (await Promise.all(jobIds.map((id) => queue.getJob(id)))).every(Boolean), 5000, "jobs scheduled");
+    // The processors are down: the completions and deletions are accepted, not applied.
+    await stop(procs[0] as RunningProcess, "SIGKILL");
+    for (const [i, r] of tasks.entries()) {
+      const path = `/tasks/${r.body.task.id}`;
+      expect((await (i % 2 ? alice.api("DELETE", path) : alice.api("POST", `${path}/complete`))).status).toBe(202);
+    }
+    // Behind until every reminder fell due (the scheduler is up meanwhile).
+    const lastDue = Math.max(...tasks.map((r) => Date.parse(r.body.task.reminders[0].remind_at)));
+    await sleep(Math.max(0, lastDue + 1000 - Date.now()));
+    procs[0] = await start("processors", config.processorsPort);
+    await afterMarker(alice);
+    expect(triggers(alice.ws)).toEqual([]);
+    alice.ws.close();
+  });
+
+  it("a reminder whose task has a write accepted and not applied yet waits for it", async () => {
+    const alice = await user("alice");
+    const res = await alice.api("POST", "/tasks", { title: "waits", reminders: [{ at: inMs(1500) }] });
+    const r = res.body.task.reminders[0];
+    await eventually(() => queue.getJob(reminderJobId(r.id, Date.parse(r.remind_at))), 5000, "job scheduled");
+    // What ingest records of a write it accepted (ingest/admission.ts), here for a write the processors never apply.
+    const pending = redisKeys(config.redisPrefix).pendingEvents(alice.id, res.body.task.id);
+    await redis.hset(pending, randomUUID(), "1 {}");
+    await sleep(Math.max(0, Date.parse(r.remind_at) + 1000 - Date.now()));
+    const released = Date.now();
+    await redis.del(pending);
+    const [m] = await alice.ws.waitFor((x) => x.type === "reminder.triggered" && x.data.reminder_id === r.id, 1, 15_000);
+    expect(Date.parse(m.data.fired_at)).toBeGreaterThanOrEqual(released);
+    alice.ws.close();
+  });
+
   it("acts on a schedule change recorded while it was stopped once it starts (not only on the reconcile)", async () => {
     const alice = await user("alice");
     const res = await alice.api("POST", "/tasks", { title: "done while down", reminders: [{ at: inMs(3_600_000) }] });

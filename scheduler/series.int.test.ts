@@ -130,6 +130,14 @@ describe("spawn ahead, with the series' reminders", () => {
       expect(Date.parse(next) - Date.parse(occurrence)).toBe(DAY);
       await eventually(() => queue.getJob(occurrenceJobId(series.id, Date.parse(next), Date.parse(next) - leadMs)), 5000, "next job");
     }
+    // The scheduler's lateness of an occurrence job is measured from its spawn time (its lead before
+    // the occurrence), not from the occurrence: on time here, not a lead's worth early.
+    const metrics = await (await fetch(`http://127.0.0.1:${config.schedulerPort}/metrics`)).text();
+    const sum = Number(/^taskstream_scheduler_firing_lateness_seconds_sum\{kind="occurrence"\} (\S+)$/m.exec(metrics)?.[1]);
+    const count = Number(/^taskstream_scheduler_firing_lateness_seconds_count\{kind="occurrence"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(count).toBeGreaterThan(0);
+    expect(sum / count).toBeGreaterThanOrEqual(0);
+    expect(sum / count).toBeLessThan(1);
     alice.ws.close();
   });
 });

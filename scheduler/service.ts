@@ -19,7 +19,7 @@ import { type Admin, createKafka, createProducer, keepConnecting, notConnected, 
 import { logger } from "../common/log.ts";
 import { registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
-import { redisKeys } from "../common/redis.ts";
+import { redisKeys, writesPending } from "../common/redis.ts";
 import { durationMs } from "../common/series.ts";
 import { type Health, healthServer, type Service, withTimeout } from "../common/service.ts";
 import { ScheduleIntake } from "./intake.ts";
@@ -57,7 +57,7 @@ export async function schedulerService(config: Config, health: Health, options: 
   let intake: ScheduleIntake | undefined;
   let admin: Admin | undefined, producer: Producer | undefined;
   let stopKafka = () => {};
-  /** Sends through the broker once connected; until then due jobs fail and BullMQ retries them. */
+  /** Sends through the broker (the worker runs once it is connected; a send while it is not fails, and BullMQ retries the job). */
   const sender = {
     send: (record: Parameters<Producer["send"]>[0]) =>
       producer ? producer.send(record) : Promise.reject(new Error("not connected to the broker yet")),
@@ -108,9 +108,13 @@ export async function schedulerService(config: Config, health: Health, options: 
       // Recreate what is missing before taking schedule changes, so the first ones find a complete set.
       await reconcileAll("start-up");
 
-      worker = new Worker<SchedulerJob, Outcome>(QUEUE_NAME, jobProcessor({ db, producer: sender, topic: remindersTopic }), {
+      const writesPendingOf = (userId: string, ids: string[]) => writesPending(redis, keys, userId, ids);
+      const processor = jobProcessor({ db, producer: sender, topic: remindersTopic, writesPending: writesPendingOf });
+      worker = new Worker<SchedulerJob, Outcome>(QUEUE_NAME, processor, {
         connection: bullConnection(redis),
         prefix: keys.bullPrefix,
+        // Runs once the broker is connected: due jobs wait for it rather than fail a try each.
+        autorun: false,
         concurrency: opts.concurrency,
         // Jobs take milliseconds: a job whose worker died (SIGKILL) is taken up again within ~30 s.
         lockDuration: 15_000,
@@ -143,6 +147,8 @@ export async function schedulerService(config: Config, health: Health, options: 
           await p.connect();
           producer = p;
           admin = a;
+          if (!worker.isRunning() && !stopping)
+            void worker.run().catch((err: Error) => log.error({ err: err.message }, "scheduler worker stopped"));
         } catch (err) {
           producer = undefined;
           await Promise.allSettled([p.disconnect(), a.disconnect()]);

@@ -3,8 +3,14 @@
  * removed (task completed or deleted, reminder deleted or moved, occurrence skipped) ends quietly.
  * Then it produces one event to the reminders topic, keyed by user_id, with an event_id derived
  * from the job id: a retried job produces the same event, which the processors apply once.
+ *
+ * A reminder whose task (or the user's settings) has a write accepted and not applied yet waits
+ * for it: the trigger goes to another topic than the write, so the processors could apply it
+ * first, and a completion or deletion sent before the reminder's time would not cancel it (with
+ * the processors behind, every such reminder fired). Waiting costs no delivery time: a trigger
+ * reaches the user only once the processors apply it.
  */
-import { type Job, UnrecoverableError } from "bullmq";
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { Histogram } from "prom-client";
 import { newEvent, serializeEvent, type TaskEvent } from "../common/contracts/index.ts";
 import type { Producer } from "../common/kafka.ts";
@@ -19,11 +25,15 @@ import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type Re
 import { isLate, spawnAt } from "./plan.ts";
 
 const log = logger("scheduler");
-const fired = metric.counter("scheduler_jobs_fired_total", "Due jobs run, by outcome (fired, or stale and dropped)", ["kind", "outcome"]);
+const fired = metric.counter(
+  "scheduler_jobs_fired_total",
+  "Due jobs run, by outcome (fired; stale and dropped; waited for a write of the user not applied yet)",
+  ["kind", "outcome"],
+);
 // Lateness spans milliseconds (normal) to hours (after downtime), beyond metric.latency's buckets.
 const lateness = new Histogram({
   name: "taskstream_scheduler_firing_lateness_seconds",
-  help: "Fire time minus due time of reminders and occurrences",
+  help: "Fire time minus due time: a reminder's time; an occurrence job's spawn time (its lead before the occurrence)",
   labelNames: ["kind"],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
   registers: [registry],
@@ -38,10 +48,15 @@ export interface WorkerDeps {
   producer: Pick<Producer, "send">;
   /** The reminders topic (with TOPIC_PREFIX). */
   topic: string;
+  /** Whether the user has writes on these aggregates accepted and not applied yet (common/redis.ts writesPending). */
+  writesPending?: (userId: string, aggregateIds: string[]) => Promise<boolean>;
   now?: () => Date;
 }
 
-export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Promise<Outcome> {
+/** How long a reminder waits for a pending write before it looks again: soon at first, at most 5 s once long overdue. */
+export const pendingWriteWaitMs = (dueAt: number, now: number): number => Math.min(5000, Math.max(250, (now - dueAt) / 4));
+
+export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?: string) => Promise<Outcome> {
   const now = deps.now ?? (() => new Date());
   const reminders = new Batcher<string, ReminderAtFire>((ids) => remindersAtFire(deps.db, ids));
   const send = (event: TaskEvent) =>
@@ -50,7 +65,12 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
       messages: [{ key: event.user_id, value: serializeEvent(event), headers: { event_type: event.event_type } }],
     });
 
-  async function reminder(job: Job<SchedulerJob>, data: ReminderJob): Promise<Outcome> {
+  async function reminder(job: Job<SchedulerJob>, data: ReminderJob, token: string | undefined): Promise<Outcome> {
+    if (token !== undefined && (await deps.writesPending?.(data.user_id, [data.task_id, data.user_id]))) {
+      fired.inc({ kind: "reminder", outcome: "waited" });
+      await job.moveToDelayed(Date.now() + pendingWriteWaitMs(Date.parse(data.remind_at), Date.now()), token);
+      throw new DelayedError();
+    }
     const current = await reminders.load(data.reminder_id);
     if (
       !current ||
@@ -112,14 +132,14 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>) => Prom
         correlation_id: deterministicUuid(`correlation:${job.id}`),
       }),
     );
-    lateness.observe({ kind: "occurrence" }, (firedAt.getTime() - at) / 1000);
+    lateness.observe({ kind: "occurrence" }, (firedAt.getTime() - Date.parse(data.fire_at ?? data.occurrence)) / 1000);
     return "fired";
   }
 
-  return async (job) => {
+  return async (job, token) => {
     // Tracing on: a new trace per run, linked to the event that scheduled the job (its `trace`).
     const outcome = await withLinkedSpan(`scheduler ${job.data.kind}`, job.data.trace, { "taskstream.job_id": String(job.id) }, () =>
-      job.data.kind === "reminder" ? reminder(job, job.data) : occurrence(job, job.data),
+      job.data.kind === "reminder" ? reminder(job, job.data, token) : occurrence(job, job.data),
     );
     fired.inc({ kind: job.data.kind, outcome });
     return outcome;
