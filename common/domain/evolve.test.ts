@@ -324,6 +324,33 @@ describe("task.updated", () => {
     expect(taskOf(o.state).timezone).toBe("Asia/Tokyo");
   });
 
+  it("a timezone change moves `before` reminders in calendar units (P1D: the same wall-clock time the day before, in the new zone)", () => {
+    const due = "2027-03-14T13:00:00.000Z"; // 09:00 in New York (EDT), 13:00 in London (GMT)
+    const reminders = [
+      { id: R1, before: "P1D", remind_at: "2027-03-13T14:00:00.000Z" }, // 09:00 EST the day before
+      { id: R2, before: "PT1H", remind_at: "2027-03-14T12:00:00.000Z" },
+    ];
+    const state = given(emptyUser(U), created({ due_date: due, timezone: "America/New_York", reminders }));
+    const patch = ev(
+      "task.updated",
+      T1,
+      { changes: { timezone: { old: "America/New_York", new: "Europe/London" } }, follows_user: false },
+      at(1),
+    );
+    const o = applied(evolve(state, patch));
+    expect(taskOf(o.state).reminders.map((r) => r.remind_at)).toEqual(["2027-03-13T13:00:00.000Z", "2027-03-14T12:00:00.000Z"]);
+    expect(o.data).toMatchObject({
+      moved_reminders: {
+        new: [
+          { id: R1, remind_at: "2027-03-13T13:00:00.000Z" },
+          { id: R2, remind_at: "2027-03-14T12:00:00.000Z" },
+        ],
+      },
+    });
+    // The hour-based one is the same object: nothing of it changed.
+    expect(taskOf(o.state).reminders[1]).toBe(taskOf(state).reminders[1]);
+  });
+
   it("the other tasks stay the same objects", () => {
     const state = given(base(), created({ title: "other" }, at(0), T2));
     const o = applied(evolve(state, ev("task.updated", T1, { changes: { title: { old: "", new: "x" } } }, at(1))));

@@ -117,13 +117,15 @@ function followDueDate(task: Task, now: string | null): Reminder[] {
   if (!task.reminders.some((r) => r.before !== undefined)) return task.reminders;
   if (task.due_date === null) return task.reminders.filter((r) => r.before === undefined);
   const due = new Date(task.due_date);
-  return task.reminders.map((r) => {
+  const reminders = task.reminders.map((r) => {
     if (r.before === undefined) return r;
     const remindAt = (reminderFireTime({ kind: "before", before: r.before }, due, task.timezone) as Date).toISOString();
+    if (remindAt === r.remind_at) return r; // not moved (a timezone change, and the offset is in hours)
     return r.notified && now !== null && instant(remindAt) <= instant(now)
       ? { ...r, remind_at: remindAt }
       : { ...r, remind_at: remindAt, notified: false, notified_at: null };
   });
+  return reminders.every((r, i) => r === task.reminders[i]) ? task.reminders : reminders;
 }
 
 /** Why the `before` reminders of a task whose due date moved cannot follow it, or null. */
@@ -229,9 +231,12 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
   }
   let moved: TaskChanges["reminders"];
-  if (changes.due_date) {
+  // A timezone alone moves `before` reminders in calendar units too (P1D before 09:00 is 09:00 the
+  // day before, in the zone); those that notified and whose new time has passed stay notified.
+  if (changes.due_date || (changes.timezone && next.due_date)) {
     const before = next.reminders;
-    next = { ...next, reminders: followDueDate(next, e.data.follows_user === true ? e.timestamp : null) };
+    const now = e.data.follows_user === true || !changes.due_date ? e.timestamp : null;
+    next = { ...next, reminders: followDueDate(next, now) };
     const problem = movedRemindersProblem(next);
     if (problem) return rejected("invalid", problem, "due_date");
     const pending = (reminders: Reminder[]) => reminders.filter((r) => !r.notified).map(reminderSpecOf);
