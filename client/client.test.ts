@@ -517,6 +517,20 @@ describe("local view", () => {
     expect([v.get("a")?.tags, v.tags.has("tA")]).toEqual([["beta"], false]);
     v.apply(ev(3, { event_type: "task.deleted", type: "task.deleted", aggregate_id: "s", version: 2, data: {} } as Partial<ServerEvent>));
     expect([v.get("s"), v.get("i")?.reminders, v.get("done")?.reminders]).toEqual([undefined, [], [reminder]]);
+    // A rename that arrives while a snapshot is fetched (the snapshot read before it, same version) stands.
+    v.tags.set("tB", { id: "tB", name: "beta", color: null, created_at: "2026-01-01T00:00:00.000Z" });
+    await v.reload(async () => {
+      v.apply(
+        ev(4, {
+          event_type: "tag.updated",
+          type: "tag.updated",
+          aggregate_id: "tB",
+          data: { changes: { name: { old: "beta", new: "gamma" } } },
+        } as Partial<ServerEvent>),
+      );
+      return { tasks: [task({ id: "b", tags: ["beta"] })] };
+    });
+    expect(v.get("b")?.tags).toEqual(["gamma"]);
   });
 
   it("applies updates with their new values and reports fired reminders", () => {

@@ -135,8 +135,10 @@ export class TaskView extends Emitter<ViewEvents> {
     const ids: string[] = [];
     for (const [taskId, task] of this.confirmed) {
       const tags = retagged(task.tags, from, to);
-      if (tags) this.confirmed.set(taskId, { ...task, tags });
-      if (tags) ids.push(taskId);
+      if (!tags) continue;
+      this.confirmed.set(taskId, { ...task, tags });
+      this.touched?.add(taskId);
+      ids.push(taskId);
     }
     return ids;
   }
@@ -147,6 +149,7 @@ export class TaskView extends Emitter<ViewEvents> {
     for (const [taskId, task] of this.confirmed) {
       if (task.parent_task_id !== seriesId || task.status !== "pending" || task.reminders.length === 0) continue;
       this.confirmed.set(taskId, { ...task, reminders: [] });
+      this.touched?.add(taskId);
       ids.push(taskId);
     }
     return ids;
@@ -197,7 +200,7 @@ export class TaskView extends Emitter<ViewEvents> {
       case "task.deleted": {
         this.deleted.add(id);
         // A deleted series' pending instances lose their reminders that have not fired (no event on them).
-        const instances = current?.recurrence_rule ? this.withoutReminders(id) : [];
+        const instances = this.withoutReminders(id);
         return this.confirmed.delete(id) ? [id, ...instances] : instances.length > 0 && instances;
       }
       case "recurring.skipped":
@@ -260,7 +263,10 @@ export class TaskView extends Emitter<ViewEvents> {
         inSnapshot.add(t.id);
         if (this.deleted.has(t.id)) continue;
         const current = this.confirmed.get(t.id);
-        if (!current || current.version <= t.version) this.confirmed.set(t.id, t);
+        // A task an event changed during the fetch without a new version (a tag renamed or deleted,
+        // its series deleted) keeps that change over a snapshot of the same version.
+        const changedMeanwhile = current !== undefined && touched.has(t.id) && current.version === t.version;
+        if (!changedMeanwhile && (!current || current.version <= t.version)) this.confirmed.set(t.id, t);
       }
       for (const id of [...this.confirmed.keys()]) if (!inSnapshot.has(id) && !touched.has(id)) this.confirmed.delete(id);
       if (tags) {

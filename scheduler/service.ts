@@ -101,6 +101,8 @@ export async function schedulerService(config: Config, health: Health, options: 
         postgres: checks.postgres(db),
         redis: checks.redis(redis),
         kafka: () => (admin ? admin.listTopics() : notConnected()),
+        // It starts once the broker is connected; one that stopped would leave due jobs unrun.
+        worker: () => (worker?.isRunning() ? Promise.resolve() : Promise.reject(new Error("the job worker is not running"))),
       });
       schedule = new Schedule(db, redis, keys.bullPrefix, `${config.redisPrefix}:sched`, durationMs(config.recurrenceLead));
       countJobs = () => schedule.queue.getJobCounts("delayed", "waiting", "active", "failed");

@@ -55,6 +55,12 @@ export interface WorkerDeps {
 
 /** How long a reminder waits for a pending write before it looks again: soon at first, at most 5 s once long overdue. */
 export const pendingWriteWaitMs = (dueAt: number, now: number): number => Math.min(5000, Math.max(250, (now - dueAt) / 4));
+/**
+ * A reminder waits for pending writes at most this long past its time: ingest keeps them 120 s
+ * (ingest/admission.ts), and one whose write never reaches the log (its ingest crashed before
+ * producing it) must not hold the reminder for good.
+ */
+export const MAX_PENDING_WAIT_MS = 150_000;
 
 export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?: string) => Promise<Outcome> {
   const now = deps.now ?? (() => new Date());
@@ -66,12 +72,15 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?:
     });
 
   async function reminder(job: Job<SchedulerJob>, data: ReminderJob, token: string | undefined): Promise<Outcome> {
-    if (token !== undefined && (await deps.writesPending?.(data.user_id, [data.task_id, data.user_id]))) {
+    const current = await reminders.load(data.reminder_id);
+    const dueAt = Date.parse(data.remind_at);
+    // The task, its series (deleting one clears its instances' reminders) and the user's settings.
+    const aggregates = [data.task_id, ...(current?.parent_task_id ? [current.parent_task_id] : []), data.user_id];
+    if (token !== undefined && Date.now() - dueAt < MAX_PENDING_WAIT_MS && (await deps.writesPending?.(data.user_id, aggregates))) {
       fired.inc({ kind: "reminder", outcome: "waited" });
-      await job.moveToDelayed(Date.now() + pendingWriteWaitMs(Date.parse(data.remind_at), Date.now()), token);
+      await job.moveToDelayed(Date.now() + pendingWriteWaitMs(dueAt, Date.now()), token);
       throw new DelayedError();
     }
-    const current = await reminders.load(data.reminder_id);
     if (
       !current ||
       current.notified ||

@@ -139,6 +139,11 @@ const eventDataSchemas = {
        */
       skip: Type.Optional(Type.Literal(true)),
       /**
+       * true: `before` reminders in calendar units move with a `timezone` change alone (set by the
+       * writer). Absent (events written before it): a timezone change alone left them where they were.
+       */
+      zone_moves_reminders: Type.Optional(Type.Literal(true)),
+      /**
        * Set where the event was applied, when a due date or timezone change moved the task's `before`
        * reminders: its pending reminders before and after (what a client shows). Not read when applied.
        */

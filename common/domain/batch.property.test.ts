@@ -134,6 +134,15 @@ function eventArb(pool: Pool): fc.Arbitrary<Build> {
       ),
     },
     {
+      weight: 1,
+      // A skip as ingest writes it now.
+      arbitrary: onTask((u, t, at) =>
+        fc
+          .tuple(occurrence, fc.option(occurrence))
+          .map(([occ, next]) => make("task.updated", u, t, at, { changes: { next_occurrence: { old: occ, new: next } }, skip: true })),
+      ),
+    },
+    {
       weight: 2,
       arbitrary: onTask((u, t, at) => due.chain((d) => reminder(t, d)).map((r) => make("reminder.created", u, t, at, { reminder: r }))),
     },

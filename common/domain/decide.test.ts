@@ -433,3 +433,13 @@ describe("withPending: a pending timezone change moves the series that followed 
     });
   });
 });
+
+describe("PATCH timezone alone", () => {
+  it("moves calendar-unit `before` reminders with the zone, in the event and in the answer", () => {
+    const task = created({ title: "t", due_date: "2027-03-14T13:00:00Z", reminders: [{ before: "P1D" }] }, "America/New_York");
+    expect(task.reminders[0]?.remind_at).toBe("2027-03-13T14:00:00.000Z");
+    const { event, task: after } = accepted(updateTask(cmd(), task, { timezone: "Europe/London" }));
+    expect(event.data).toMatchObject({ follows_user: false, zone_moves_reminders: true });
+    expect(after.reminders[0]?.remind_at).toBe("2027-03-13T13:00:00.000Z");
+  });
+});

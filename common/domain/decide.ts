@@ -255,7 +255,7 @@ export function updateTask(cmd: Command, task: Task, input: TaskInput): Decision
   }
   if (Object.keys(next).length === 0) return { ok: true, event: null, task };
   // A timezone written here is the writer's choice: the series keeps it (follows_user false).
-  const data = { changes: next, ...(next.timezone ? { follows_user: false } : {}) };
+  const data = { changes: next, ...(next.timezone ? { follows_user: false, zone_moves_reminders: true as const } : {}) };
   return decided(stateOf(cmd.user_id, task.timezone, task, task.id), newEvent("task.updated", on(cmd, task.id), data));
 }
 

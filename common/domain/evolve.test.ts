@@ -331,12 +331,8 @@ describe("task.updated", () => {
       { id: R2, before: "PT1H", remind_at: "2027-03-14T12:00:00.000Z" },
     ];
     const state = given(emptyUser(U), created({ due_date: due, timezone: "America/New_York", reminders }));
-    const patch = ev(
-      "task.updated",
-      T1,
-      { changes: { timezone: { old: "America/New_York", new: "Europe/London" } }, follows_user: false },
-      at(1),
-    );
+    const changes = { timezone: { old: "America/New_York", new: "Europe/London" } };
+    const patch = ev("task.updated", T1, { changes, follows_user: false, zone_moves_reminders: true }, at(1));
     const o = applied(evolve(state, patch));
     expect(taskOf(o.state).reminders.map((r) => r.remind_at)).toEqual(["2027-03-13T13:00:00.000Z", "2027-03-14T12:00:00.000Z"]);
     expect(o.data).toMatchObject({
@@ -349,6 +345,9 @@ describe("task.updated", () => {
     });
     // The hour-based one is the same object: nothing of it changed.
     expect(taskOf(o.state).reminders[1]).toBe(taskOf(state).reminders[1]);
+    // An event written before writers said so replays as it was applied: the reminders stay.
+    const old = ev("task.updated", T1, { changes, follows_user: false }, at(1));
+    expect(taskOf(applied(evolve(state, old)).state).reminders).toBe(taskOf(state).reminders);
   });
 
   it("the other tasks stay the same objects", () => {

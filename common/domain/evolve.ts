@@ -113,14 +113,15 @@ function withTags(state: UserState, written: readonly string[], eventId: string,
  * null (a change by a writer, or an event written before moves said so): every moved one
  * notifies again.
  */
-function followDueDate(task: Task, now: string | null): Reminder[] {
+function followDueDate(task: Task, now: string | null, zoneOnly = false): Reminder[] {
   if (!task.reminders.some((r) => r.before !== undefined)) return task.reminders;
   if (task.due_date === null) return task.reminders.filter((r) => r.before === undefined);
   const due = new Date(task.due_date);
   const reminders = task.reminders.map((r) => {
     if (r.before === undefined) return r;
     const remindAt = (reminderFireTime({ kind: "before", before: r.before }, due, task.timezone) as Date).toISOString();
-    if (remindAt === r.remind_at) return r; // not moved (a timezone change, and the offset is in hours)
+    // A timezone change leaves an offset in hours where it was (a moved due date re-arms every one, as it always did).
+    if (zoneOnly && remindAt === r.remind_at) return r;
     return r.notified && now !== null && instant(remindAt) <= instant(now)
       ? { ...r, remind_at: remindAt }
       : { ...r, remind_at: remindAt, notified: false, notified_at: null };
@@ -179,13 +180,15 @@ const taskCreated: Rule<"task.created"> = (state, e) => {
 const taskUpdated: Rule<"task.updated"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
-  if (instant(e.timestamp) < instant(task.updated_at))
-    return rejected("superseded", `a later change of task ${e.aggregate_id} won (last write wins)`);
   const c = e.data.changes;
   const skipped = e.data.skip && c.next_occurrence?.old;
+  // A skip is guarded by its occurrence, not by time (another ingest's clock may be behind).
+  if (!skipped && instant(e.timestamp) < instant(task.updated_at))
+    return rejected("superseded", `a later change of task ${e.aggregate_id} won (last write wins)`);
   if (skipped && (task.next_occurrence === null || instant(task.next_occurrence) !== instant(skipped)))
     return rejected("conflict", `occurrence ${skipped} is not the series' next one (skipped or spawned already)`);
-  let next: Task = { ...task, updated_at: e.timestamp };
+  const updatedAt = instant(e.timestamp) > instant(task.updated_at) ? e.timestamp : task.updated_at;
+  let next: Task = { ...task, updated_at: updatedAt };
   let tags = state.tags;
   // Each change carries the value the task really had before it (the writer may have seen an older one).
   const changes: TaskChanges = {};
@@ -231,12 +234,13 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
     if (value && !isInstantInRange(instant(value))) return rejected("invalid", `${field} ${value} ${INSTANT_RANGE_MESSAGE}`, field);
   }
   let moved: TaskChanges["reminders"];
-  // A timezone alone moves `before` reminders in calendar units too (P1D before 09:00 is 09:00 the
-  // day before, in the zone); those that notified and whose new time has passed stay notified.
-  if (changes.due_date || (changes.timezone && next.due_date)) {
+  // A timezone alone (in events that say so) moves `before` reminders in calendar units too (P1D
+  // before 09:00 is 09:00 the day before, in the zone); those that notified and whose new time has
+  // passed stay notified.
+  const zoneOnly = !changes.due_date && changes.timezone !== undefined && e.data.zone_moves_reminders === true;
+  if (changes.due_date || zoneOnly) {
     const before = next.reminders;
-    const now = e.data.follows_user === true || !changes.due_date ? e.timestamp : null;
-    next = { ...next, reminders: followDueDate(next, now) };
+    next = { ...next, reminders: followDueDate(next, e.data.follows_user === true || zoneOnly ? e.timestamp : null, zoneOnly) };
     const problem = movedRemindersProblem(next);
     if (problem) return rejected("invalid", problem, "due_date");
     const pending = (reminders: Reminder[]) => reminders.filter((r) => !r.notified).map(reminderSpecOf);
@@ -252,6 +256,7 @@ const taskUpdated: Rule<"task.updated"> = (state, e) => {
         changes,
         ...(e.data.follows_user !== undefined ? { follows_user: e.data.follows_user } : {}),
         ...(e.data.skip ? { skip: true as const } : {}),
+        ...(e.data.zone_moves_reminders ? { zone_moves_reminders: true as const } : {}),
         ...(moved ? { moved_reminders: moved } : {}),
       },
       summary: skipped ? `skipped the occurrence at ${skipped} of "${task.title}"` : `updated ${Object.keys(changes).sort().join(", ")}`,

@@ -49,7 +49,7 @@ export function refusalError(refusal: Refusal) {
   }
 }
 
-/** The reply to a decided write: 202 with the task as it will be, or 200 when nothing changes. */
+/** The reply to a decided write: 202 with the task as it will be (event_id null when nothing changes). */
 export async function answer(d: RouteDeps, ctx: Ctx, decision: Decision): Promise<Reply> {
   if (!decision.ok) throw refusalError(decision.refusal);
   if (!decision.event)

@@ -30,6 +30,7 @@ const ReminderAtFireRow = z.object({
   notified: z.boolean(),
   status: z.enum(["pending", "completed"]),
   title: z.string(),
+  parent_task_id: z.string().nullable(),
 });
 export type ReminderAtFire = z.infer<typeof ReminderAtFireRow>;
 
@@ -80,7 +81,7 @@ export async function seriesPage(db: CommonQueryMethods, afterId: string | null,
 /** Reminders as they are when their jobs run; a deleted reminder (or task) is missing. */
 export async function remindersAtFire(db: CommonQueryMethods, reminderIds: readonly string[]): Promise<Map<string, ReminderAtFire>> {
   const rows = await db.any(sql.type(ReminderAtFireRow)`
-    select r.id, r.remind_at, r.notified, t.status, t.title
+    select r.id, r.remind_at, r.notified, t.status, t.title, t.parent_task_id
     from reminders r join tasks t on t.id = r.task_id where r.id = any(${sql.array([...reminderIds], "uuid")})`);
   return new Map(rows.map((r) => [r.id, r]));
 }
