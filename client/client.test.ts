@@ -531,6 +531,11 @@ describe("local view", () => {
       return { tasks: [task({ id: "b", tags: ["beta"] })] };
     });
     expect(v.get("b")?.tags).toEqual(["gamma"]);
+    // A tag the view never saw made (a task write made it): the applied event names it.
+    v.apply(
+      ev(5, { event_type: "tag.deleted", type: "tag.deleted", aggregate_id: "tUnseen", data: { name: "gamma" } } as Partial<ServerEvent>),
+    );
+    expect([v.get("a")?.tags, v.get("b")?.tags]).toEqual([[], []]);
   });
 
   it("applies updates with their new values and reports fired reminders", () => {

@@ -239,7 +239,8 @@ export class TaskView extends Emitter<ViewEvents> {
       }
       case "tag.deleted": {
         const tag = this.tags.get(id);
-        const untagged = tag ? this.retag(tag.name, null) : [];
+        const name = ev.data.name ?? tag?.name;
+        const untagged = name !== undefined ? this.retag(name, null) : [];
         this.tags.delete(id);
         return untagged.length > 0 ? untagged : tag !== undefined;
       }

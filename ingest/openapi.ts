@@ -120,7 +120,7 @@ export function openApiDocument(): object {
       responses: {
         [isWrite ? "202" : "200"]: {
           description: isWrite
-            ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued (a task or settings write that changes nothing: the resource as it is, event_id null, no event)"
+            ? "Accepted: the resource as it will be once applied, event_id, correlation_id, queued (a task, tag or settings write that changes nothing: the resource as it is, event_id null, no event)"
             : "OK",
           ...body,
         },

@@ -72,7 +72,7 @@ export const responses = {
   taskList: object("TaskList", { tasks: Type.Array(Task), next_cursor: NextCursor }),
   reminderWrite: object("ReminderWrite", { reminder: TaskReminder, ...Written }),
   reminderList: object("ReminderList", { reminders: Type.Array(TaskReminder), next_cursor: NextCursor }),
-  tagWrite: object("TagWrite", { tag: Tag, ...Written }),
+  tagWrite: object("TagWrite", { tag: Tag, ...Written, event_id: Nullable(Id) }),
   tagList: object("TagList", { tags: Type.Array(Tag), next_cursor: NextCursor }),
   settings: object("SettingsBody", { settings: Settings }),
   settingsWrite: object("SettingsWrite", { settings: Settings, ...Written, event_id: Nullable(Id) }),

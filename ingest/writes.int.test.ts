@@ -45,6 +45,17 @@ describe("Idempotency-Key", () => {
     expect(events.slice(0, -1)).toEqual([first.body.event_id, keyed.body.event_id]);
   });
 
+  it("a tag write that changes nothing answers 202 with event_id null and stores no event", async () => {
+    const u = await user();
+    const created = await u.api("POST", "/tags", { name: "same", color: "#123456" });
+    const { tag } = created.body;
+    await eventually(async () => (await u.api("GET", "/tags")).body.tags?.some((t: { id: string }) => t.id === tag.id));
+    const unchanged = await u.api("PATCH", `/tags/${tag.id}`, { name: "same", color: "#123456" });
+    expect([unchanged.status, unchanged.body.event_id, unchanged.body.tag]).toEqual([202, null, tag]);
+    const events = await eventIdsThroughMarker(u.api);
+    expect(events.slice(0, -1)).toEqual([created.body.event_id]);
+  });
+
   it("a retry whose key's answer was lost (ingest crashed before keeping it) is the same write: same ids, applied once", async () => {
     const u = await user();
     const key = randomUUID();

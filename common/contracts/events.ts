@@ -187,7 +187,8 @@ const eventDataSchemas = {
     },
     { additionalProperties: false },
   ),
-  "tag.deleted": Type.Object({}, { additionalProperties: false }),
+  /** `name`: set where the event was applied, the deleted tag's name (its tasks lose it); not read when applied. */
+  "tag.deleted": Type.Object({ name: Type.Optional(Type.String()) }, { additionalProperties: false }),
   "settings.updated": Type.Object(
     { changes: Type.Object({ timezone: changeOf(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }) },
     { additionalProperties: false },

@@ -780,6 +780,8 @@ describe("tag.deleted", () => {
     const o = applied(evolve(state, ev("tag.deleted", G1, {}, at(2))));
     expect(o.version).toBe(2);
     expect(o.summary).toBe("deleted a tag");
+    // The applied event names the tag, for clients that never saw it made (a task write made it).
+    expect(o.data).toEqual({ name: "Work" });
     expect(o.state.tags?.has(G1)).toBe(false);
     expect(taskOf(o.state).tags).toEqual(["x"]);
     expect(taskOf(o.state).version).toBe(1);

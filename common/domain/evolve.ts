@@ -461,7 +461,12 @@ const tagDeleted: Rule<"tag.deleted"> = (state, e) => {
   if (!tag || !state.tags) return rejected("not_found", `tag ${e.aggregate_id} does not exist (deleted already)`);
   const next = copy(state.tags);
   next.delete(tag.id);
-  return applied(state, e.aggregate_id, { tags: next, tasks: retagTasks(state, tag.name, null) }, { summary: "deleted a tag" });
+  return applied(
+    state,
+    e.aggregate_id,
+    { tags: next, tasks: retagTasks(state, tag.name, null) },
+    { data: { name: tag.name }, summary: "deleted a tag" },
+  );
 };
 
 const settingsUpdated: Rule<"settings.updated"> = (state, e) => {

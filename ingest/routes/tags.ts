@@ -74,9 +74,12 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
       throw errors.conflict(`a tag named "${name}" already exists`);
     }
     const changes = {
-      ...(name !== undefined ? { name: { old: tag.name, new: name } } : {}),
-      ...(body.color !== undefined ? { color: { old: tag.color, new: body.color } } : {}),
+      ...(name !== undefined && name !== tag.name ? { name: { old: tag.name, new: name } } : {}),
+      ...(body.color !== undefined && body.color !== tag.color ? { color: { old: tag.color, new: body.color } } : {}),
     };
+    // Nothing changes: no event, as for a task write that changes nothing.
+    if (Object.keys(changes).length === 0)
+      return { status: 202, body: { tag, event_id: null, correlation_id: ctx.correlationId, queued: false } };
     const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
     return accepted(ctx, e, { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color });
   };
