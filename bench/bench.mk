@@ -3,10 +3,10 @@
 # missing), then stops everything it started. Exit status non-zero when a Gatling assertion (a
 # target of the core-performance issue) fails; BENCH_LENIENT=1 only reports.
 
-bench: ## short benchmark suite (a few minutes): e2e, ramp, ws-scale, reminders, query (Gatling)
+bench: ## short benchmark suite (about 13 minutes): e2e, ramp, ws-scale, reminders, query (Gatling)
 	@bench/run.sh --short $(SUITES)
 
-bench-full: ## full benchmark suite at the issue's targets (about 20 minutes)
+bench-full: ## full benchmark suite at the issue's targets (about 25 minutes)
 	@bench/run.sh --full $(SUITES)
 
 bench-compare: ## the same ramp through taskstream, then through Centrifugo v6.9.1 (built once, ~4 min)

@@ -28,6 +28,9 @@ export class ApiError extends Error {
  * a request). The write is not made, so none is stored that its client never heard of; the status
  * (nginx's 499) is only counted, never sent.
  */
+/** Request headers beyond this many bytes are a 431 (CONTRACT.md), at the API and the WebSocket upgrade alike. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 export const clientGone = () => new ApiError(499, "client_closed_request", "the client's connection closed before the write was made");
 
 export const errors = {

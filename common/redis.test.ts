@@ -17,7 +17,6 @@ describe("redisKeys", () => {
       rateLimit: k.rateLimit("alice"),
       readRateLimit: k.readRateLimit("alice"),
       bullPrefix: k.bullPrefix,
-      schedulePrefix: k.schedulePrefix,
       fanoutAnchor: k.fanoutAnchor,
       taskJobs: k.taskJobs("t1"),
     }).toEqual({
@@ -31,7 +30,6 @@ describe("redisKeys", () => {
       rateLimit: "ts:u:{alice}:rl",
       readRateLimit: "ts:u:{alice}:rlr",
       bullPrefix: "ts:bull",
-      schedulePrefix: "ts:sched",
       fanoutAnchor: "ts:fanout-anchor",
       taskJobs: "ts:sched:task:{t1}:jobs",
     });
@@ -51,13 +49,8 @@ describe("redisKeys", () => {
         "readRateLimit",
         "bullPrefix",
         "fanoutAnchor",
-        "schedulePrefix",
         "taskJobs",
       ].sort(),
     );
-  });
-
-  it("the scheduler's per-task job index is what scheduler/schedule.ts builds from schedulePrefix", () => {
-    expect(k.taskJobs("t1")).toBe(`${k.schedulePrefix}:task:{t1}:jobs`);
   });
 });

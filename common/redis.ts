@@ -62,14 +62,15 @@ export const redisKeys = (prefix: string) => ({
   readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
   /** BullMQ's key prefix (the scheduler's queue and its jobs). */
   bullPrefix: `${prefix}:bull`,
-  /** The scheduler's own keys live below this prefix. */
-  schedulePrefix: `${prefix}:sched`,
   /** A channel every fan-out subscriber holds for its lifetime (nothing is published on it). */
   fanoutAnchor: `${prefix}:fanout-anchor`,
   /** The job ids the scheduler keeps for one task (so completing or deleting it removes them). */
   taskJobs: (taskId: string) => `${prefix}:sched:task:{${taskId}}:jobs`,
 });
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** Pending writes are forgotten after this long (their events are applied long before, or queued behind a broker outage). */
+export const PENDING_SECONDS = 120;
 
 /**
  * Whether the user has writes on these aggregates accepted (202) and not applied yet: ingest's

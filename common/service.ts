@@ -113,14 +113,26 @@ export function healthServer(health: Health, host: string, port: number): Promis
  * Starts services in order and stops them in reverse on SIGTERM/SIGINT, within
  * SHUTDOWN_TIMEOUT_MS. Resolves when everything stopped; the exit code says whether it was clean.
  */
-export async function runServices(config: Config, services: Service[], health: Health, log: Logger = logger("lifecycle")): Promise<number> {
+export async function runServices(
+  config: Config,
+  services: Service[],
+  health: Health,
+  log: Logger = logger("lifecycle"),
+  onSignal: (stop: (signal: string) => void) => void = (stop) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => stop(signal));
+  },
+): Promise<number> {
   const started: Service[] = [];
+  let starting: Promise<void> | undefined;
   let stopping: Promise<number> | undefined;
   const stopAll = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       health.state = "draining";
       log.info({ reason }, "shutting down");
       const drain = (async () => {
+        // A signal during start-up: the service starting now finishes (or fails) first, so it is
+        // stopped with the others rather than left running.
+        await starting?.catch(() => {});
         for (const s of [...started].reverse()) {
           try {
             await s.stop();
@@ -142,18 +154,22 @@ export async function runServices(config: Config, services: Service[], health: H
     return stopping;
   };
   const done = new Promise<number>((resolve) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => void stopAll(signal).then(resolve));
+    onSignal((signal) => void stopAll(signal).then(resolve));
   });
   try {
     for (const s of services) {
-      await s.start();
-      started.push(s);
+      if (stopping) return done;
+      starting = s.start().then(() => {
+        started.push(s);
+      });
+      await starting;
       log.info({ service: s.name }, "started");
     }
   } catch (err) {
+    if (stopping) return done;
     await stopAll("start-up failed");
     throw err;
   }
-  health.state = "running";
+  if (!stopping) health.state = "running";
   return done;
 }

@@ -20,12 +20,13 @@ import {
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
+import { errors, MAX_HEADER_BYTES } from "../common/errors.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { originMatcher, upgradeOriginAllowed } from "../common/origins.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
-import { type Health, type Service, StartupError } from "../common/service.ts";
+import { type Check, type Health, type Service, StartupError } from "../common/service.ts";
 import { latestSeqOf, readSince } from "../storage/event-log.ts";
 import { CLOSE, endCorked, newSocketData, Sessions, type Socket, type SocketData } from "./sessions.ts";
 import { Subscriptions } from "./subscriptions.ts";
@@ -154,6 +155,14 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     closeOnBackpressureLimit: true,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
+      let headerBytes = 0;
+      req.forEach((k, v) => {
+        headerBytes += k.length + v.length + 4;
+      });
+      if (headerBytes > MAX_HEADER_BYTES) {
+        const tooLarge = errors.headersTooLarge(MAX_HEADER_BYTES);
+        return refuse(res, "431 Request Header Fields Too Large", tooLarge.code, tooLarge.message);
+      }
       const segment = req.getParameter(0) ?? "";
       const query = new URLSearchParams(req.getQuery() ?? "");
       const token = bearer(req.getHeader("authorization")) ?? query.get("token") ?? undefined;
@@ -239,9 +248,14 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       res.onAborted(() => {
         aborted = true;
       });
-      void health.respond(path).then((r) => {
-        if (!aborted && r) answer(res, method, r.status, r.contentType, r.body);
-      });
+      void health.respond(path).then(
+        (r) => {
+          if (!aborted && r) answer(res, method, r.status, r.contentType, r.body);
+        },
+        (err: Error) => {
+          if (!aborted) answer(res, method, 500, "text/plain", err.message);
+        },
+      );
     };
     app.get(path, healthRoute);
     app.head(path, healthRoute);
@@ -250,16 +264,21 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     answer(res, req.getMethod(), 404, "application/json", '{"error":{"code":"not_found","message":"route not found","details":[]}}'),
   );
 
-  const service: Service = {
+  const service: Service & { degradedWithout: Record<string, Check> } = {
     name: "fanout",
     checks: {},
+    degradedWithout: {},
     async start() {
       db = await openDb(config);
       // Fail fast: a socket opened while Redis is down replays from PostgreSQL (storage/event-log.ts)
       // instead of waiting, silent, for Redis to come back.
       redis = await openRedis(config, "fanout", { failFast: true });
       subscriber = await openRedis(config, "fanout-subscriber");
-      Object.assign(service.checks, { postgres: checks.postgres(db), redis: checks.redis(redis) });
+      // Ready without Redis, degraded: a new socket still gets its replay (from PostgreSQL) and its
+      // live events once Redis is back, so a Redis outage does not take every replica out of the
+      // Service at once (README "Failure modes").
+      Object.assign(service.checks, { postgres: checks.postgres(db) });
+      Object.assign(service.degradedWithout, { redis: checks.redis(redis) });
       // Held for the process's lifetime, so the connection never drops to zero subscriptions: at
       // zero ioredis leaves subscriber mode, and a SUBSCRIBE crossing that transition could stay
       // unconfirmed (a socket then never got `ready`). Nothing is published on it.

@@ -18,15 +18,13 @@ import type { TaskEvent } from "../common/contracts/index.ts";
 import { errors } from "../common/errors.ts";
 import { isInfrastructureError } from "../common/failures.ts";
 import { metric } from "../common/metrics.ts";
-import type { RedisKeys } from "../common/redis.ts";
+import { PENDING_SECONDS, type RedisKeys } from "../common/redis.ts";
 
 const unlimited = metric.counter("ingest_rate_limit_unavailable_total", "Requests let through unlimited because Redis was unreachable");
 
 const KEEP_SECONDS = 24 * 3600;
 const IN_PROGRESS_SECONDS = 60;
 export const MAX_KEPT_PER_USER = 1000;
-/** Pending writes are forgotten after this long (their events are applied long before, or queued behind a broker outage). */
-const PENDING_SECONDS = 120;
 /** At most this many pending writes per user are remembered (the rate limit keeps it far lower). */
 const MAX_PENDING = 1000;
 

@@ -5,6 +5,7 @@
  * PostgreSQL as a value of the wrong type.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Config } from "../common/config.ts";
 import { isDateTime, isStorableText } from "../common/contracts/index.ts";
 import type { Cursor, SortBy } from "../storage/queries/tasks.ts";
 
@@ -31,6 +32,14 @@ export interface CursorCodec {
   encodeSeq(seq: number): string;
   decodeSeq(s: string): number | null;
 }
+
+/**
+ * What cursors are signed with: the HS256 secret; with JWKS tokens, which leave us no secret of
+ * our own, DATABASE_URL, which every ingest replica shares and only the deployment holds (the
+ * HS256 setting still carries its public dev default then).
+ */
+export const cursorSecret = (c: Pick<Config, "jwtSecret" | "jwtJwksUrl" | "databaseUrl">): string =>
+  c.jwtJwksUrl ? `jwks:${c.databaseUrl}` : c.jwtSecret;
 
 export function cursorCodec(secret: string): CursorCodec {
   const key = createHmac("sha256", "taskstream-cursor").update(secret).digest();

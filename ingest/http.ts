@@ -10,7 +10,7 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
 import { AuthError, bearer, isPathOfUser, KeysUnavailableError, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
 import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
-import { ApiError, type ErrorDetail, errors } from "../common/errors.ts";
+import { ApiError, type ErrorDetail, errors, MAX_HEADER_BYTES } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { nameBasedUuid } from "../common/ids.ts";
 import { logger } from "../common/log.ts";
@@ -114,6 +114,12 @@ export class InFlight {
   }
   leave(): void {
     inFlightRequests.set(--this.count);
+    if (this.count === 0 && this.waiters.length > 0) for (const settle of this.waiters.splice(0)) settle();
+  }
+  private waiters: (() => void)[] = [];
+  /** Resolves once no request is in flight (a shutdown waits for this before closing what they use). */
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }
 }
 
@@ -365,7 +371,6 @@ const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 const declaredLength = (req: Request): number => Number(req.headers["content-length"] ?? 0) || 0;
 
 /** Header bytes beyond this are a 431 (CONTRACT.md), whatever the server's own parser allows. */
-const MAX_HEADER_BYTES = 16 * 1024;
 function headerBytes(req: Request): number {
   let n = 0;
   for (const [k, v] of Object.entries(req.headers)) n += k.length + String(v).length + 4;

@@ -14,6 +14,23 @@ describe("InFlight (load shedding's count)", () => {
     expect(inFlight.enter()).toBe(false);
   });
 
+  it("says when the last request in flight has left (what a shutdown waits for)", async () => {
+    const inFlight = new InFlight(4);
+    await inFlight.idle(); // none in flight: at once
+    inFlight.enter();
+    inFlight.enter();
+    let idle = false;
+    const waiting = inFlight.idle().then(() => {
+      idle = true;
+    });
+    inFlight.leave();
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    inFlight.leave();
+    await waiting;
+    expect(idle).toBe(true);
+  });
+
   it("does not count a request while the rest of its body is on its way", async () => {
     const inFlight = new InFlight(1);
     expect(inFlight.enter()).toBe(true);

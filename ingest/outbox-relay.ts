@@ -48,8 +48,17 @@ export function startRelay(db: Db, producer: Pick<Producer, "send">, topic: stri
     });
   };
 
+  // One drain at a time: a tick that finds one still running (a send waiting out a broker outage)
+  // is skipped, so ticks never queue up behind it.
+  let draining = false;
   const timer = setInterval(() => {
-    running = running.then(drainOnce).catch((err: Error) => log.debug({ err: err.message }, "relay attempt failed; will retry"));
+    if (draining) return;
+    draining = true;
+    running = drainOnce()
+      .catch((err: Error) => log.debug({ err: err.message }, "relay attempt failed; will retry"))
+      .finally(() => {
+        draining = false;
+      });
   }, intervalMs);
 
   return {

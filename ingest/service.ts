@@ -13,7 +13,7 @@ import { redisKeys } from "../common/redis.ts";
 import { type Check, type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
-import { cursorCodec } from "./cursor.ts";
+import { cursorCodec, cursorSecret } from "./cursor.ts";
 import { getAndHead, InFlight, refuseAmbiguousFraming, respond, sendError } from "./http.ts";
 import { methodsOf, openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
@@ -41,6 +41,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
   };
   let relay: { stop(): Promise<void> } | undefined;
   let server: HyperExpress.Server | undefined;
+  let inFlight: InFlight | undefined;
   const service: Service & { degradedWithout: Record<string, Check> } = {
     name: "ingest",
     checks: {},
@@ -84,11 +85,12 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
         { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
         { perSecond: config.rateLimitPerSecond * READ_RATE_FACTOR, burst: config.rateLimitBurst * READ_RATE_FACTOR },
       );
+      inFlight = new InFlight(config.ingestMaxInFlight);
       const http = {
         verify: tokenVerifier(config),
         admission: admit,
         bodyLimit: config.bodyLimitBytes,
-        inFlight: new InFlight(config.ingestMaxInFlight),
+        inFlight,
         turns: turns(),
       };
       const deps: RouteDeps = {
@@ -104,7 +106,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           { produceTimeoutMs: config.produceTimeoutMs },
           { accepting: admit.rememberPending, refused: admit.forgetPending },
         ),
-        cursors: cursorCodec(config.jwtSecret ?? config.jwtJwksUrl ?? ""),
+        cursors: cursorCodec(cursorSecret(config)),
         timezoneOf: timezoneOf(db, redis, keys),
         ...readYourWrites(db, redis, keys, admit),
       };
@@ -136,8 +138,10 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       }
     },
     async stop() {
-      // Stop intake first; requests in flight finish their produce before the producer flushes.
+      // Stop intake first; requests in flight finish (their admission, produce or fallback write)
+      // before what they use is closed, and the producer flushes what they produced.
       server?.close();
+      if (inFlight) await withTimeout(inFlight.idle(), config.shutdownTimeoutMs / 2, "requests in flight").catch(() => {});
       await relay?.stop();
       stopKafka();
       await connectedProducer?.flush({ timeout: config.shutdownTimeoutMs / 2 }).catch(() => {});

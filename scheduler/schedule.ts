@@ -12,6 +12,7 @@ import type { ScheduleChange } from "../common/contracts/schedule.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import type { RedisKeys } from "../common/redis.ts";
 import { spawnTime } from "../common/series.ts";
 import { traceHeaders, tracingEnabled } from "../common/telemetry.ts";
 import { pendingRemindersPage, type SeriesHead, seriesPage } from "../storage/queries/scheduler-reads.ts";
@@ -31,6 +32,13 @@ const log = logger("scheduler");
 const scheduled = metric.counter("scheduler_jobs_scheduled_total", "Delayed jobs added (new job ids only)", ["kind"]);
 const removed = metric.counter("scheduler_jobs_removed_total", "Stale jobs removed (cancelled or moved)", ["kind"]);
 const reconcileSeconds = metric.latency("scheduler_reconcile_seconds", "Time to reconcile the jobs of one batch of tasks", ["scope"]);
+const abandoned = metric.gauge(
+  "scheduler_jobs_given_up",
+  "Failed jobs more than a day past their time, no longer re-queued by the reconcile (as of the last one)",
+);
+const RETRY_FAILED_FOR_MS = 86_400_000;
+const FAILED_PAGE = 1000;
+const MAX_FAILED_PAGES = 20;
 const unplannable = metric.counter("scheduler_unplannable_tasks_total", "Tasks whose schedule the planner refused (no jobs made for them)");
 
 /**
@@ -52,7 +60,8 @@ export class Schedule {
     private readonly db: Db,
     private readonly redis: Redis,
     bullPrefix: string,
-    private readonly indexPrefix: string,
+    /** The key of one task's job index (`redisKeys(…).taskJobs`). */
+    private readonly taskJobs: RedisKeys["taskJobs"],
     /** RECURRENCE_LEAD in ms: the reconcile plans occurrence jobs this far ahead (as the processors' schedule changes do). */
     private readonly recurrenceLeadMs = 86_400_000,
   ) {
@@ -61,10 +70,6 @@ export class Schedule {
       prefix: bullPrefix,
       defaultJobOptions: JOB_OPTIONS,
     });
-  }
-
-  private indexKey(taskId: string): string {
-    return `${this.indexPrefix}:task:{${taskId}}:jobs`;
   }
 
   /**
@@ -82,7 +87,7 @@ export class Schedule {
     const end = reconcileSeconds.startTimer({ scope: "tasks" });
     const ids = [...latest.keys()];
     const read = this.redis.pipeline();
-    for (const id of ids) read.smembers(this.indexKey(id));
+    for (const id of ids) read.smembers(this.taskJobs(id));
     const indexed = ((await read.exec()) ?? []).map(([err, members]) => {
       if (err) throw err;
       return members as string[];
@@ -107,7 +112,7 @@ export class Schedule {
   async add(jobs: readonly PlannedJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const index = this.redis.pipeline();
-    for (const j of jobs) index.sadd(this.indexKey(j.data.task_id), j.id);
+    for (const j of jobs) index.sadd(this.taskJobs(j.data.task_id), j.id);
     await index.exec();
     const now = Date.now();
     for (let i = 0; i < jobs.length; i += 1000) {
@@ -128,7 +133,7 @@ export class Schedule {
     if (stale.length === 0) return;
     await Promise.all(stale.map((s) => this.queue.remove(s.jobId)));
     const index = this.redis.pipeline();
-    for (const s of stale) index.srem(this.indexKey(s.taskId), s.jobId);
+    for (const s of stale) index.srem(this.taskJobs(s.taskId), s.jobId);
     await index.exec();
     for (const s of stale) removed.inc({ kind: kindOf(s.jobId) });
   }
@@ -182,15 +187,33 @@ export class Schedule {
     return missing.length;
   }
 
-  private async retryFailed(): Promise<number> {
+  /**
+   * Re-queues jobs that exhausted their attempts (an outage outlasted them), until a day past their
+   * time: a job failing for another reason must not be retried forever. Those stay failed, counted,
+   * until BullMQ removes them (`removeOnFail`).
+   */
+  private async retryFailed(now = Date.now()): Promise<number> {
     let retried = 0;
-    const failed: Job<SchedulerJob, Outcome>[] = await this.queue.getFailed(0, 9999);
-    for (const job of failed) {
-      if (job.failedReason?.startsWith(PERMANENT)) continue;
-      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-      retried += 1;
+    let kept = 0;
+    let givenUp = 0;
+    // Pages of the failed set; a re-queued job leaves it, a kept one moves the next page on.
+    for (let page = 0; page < MAX_FAILED_PAGES; page++) {
+      const failed: Job<SchedulerJob, Outcome>[] = await this.queue.getFailed(kept, kept + FAILED_PAGE - 1);
+      if (failed.length === 0) break;
+      for (const job of failed) {
+        const permanent = job.failedReason?.startsWith(PERMANENT) === true;
+        if (permanent || now - (job.timestamp + job.delay) > RETRY_FAILED_FOR_MS) {
+          kept += 1;
+          if (!permanent) givenUp += 1;
+          continue;
+        }
+        await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        retried += 1;
+      }
     }
+    abandoned.set(givenUp);
     if (retried > 0) log.info({ retried }, "re-queued jobs that had exhausted their attempts");
+    if (givenUp > 0) log.warn({ givenUp }, "failed jobs more than a day past their time are no longer retried");
     return retried;
   }
 

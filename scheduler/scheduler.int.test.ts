@@ -4,7 +4,7 @@
  * and so does the scheduler, so it can be SIGKILLed and restarted.
  */
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -328,7 +328,7 @@ describe("recurring tasks", () => {
 describe("scheduling is idempotent", () => {
   it("makes one job per reminder however often the same change is applied", async () => {
     const isolated = testConfig();
-    const schedule = new Schedule(db, redis, redisKeys(isolated.redisPrefix).bullPrefix, `${isolated.redisPrefix}:sched`);
+    const schedule = new Schedule(db, redis, redisKeys(isolated.redisPrefix).bullPrefix, redisKeys(isolated.redisPrefix).taskJobs);
     const alice = await user("alice");
     const res = await alice.api("POST", "/tasks", { title: "idem", reminders: [{ at: inMs(3_600_000) }, { at: inMs(7_200_000) }] });
     await alice.ws.waitFor((m) => m.type === "task.created");
@@ -359,6 +359,36 @@ describe("scheduling is idempotent", () => {
     await schedule.queue.obliterate({ force: true });
     await schedule.close();
     alice.ws.close();
+  });
+});
+
+describe("failed jobs", () => {
+  it("are re-queued by the reconcile until a day past their time, then left failed", async () => {
+    const isolated = testConfig();
+    const schedule = new Schedule(db, redis, redisKeys(isolated.redisPrefix).bullPrefix, redisKeys(isolated.redisPrefix).taskJobs);
+    const job = (id: string, timestamp: number) =>
+      schedule.queue.add(
+        "reminder",
+        { kind: "reminder", user_id: "u", task_id: randomUUID(), reminder_id: randomUUID(), remind_at: new Date(timestamp).toISOString() },
+        { jobId: id, timestamp, attempts: 1 },
+      );
+    await job("recent", Date.now());
+    await job("stale", Date.now() - 2 * 86_400_000);
+    // An outage that outlasted their attempts: both fail with an error that is not permanent.
+    const worker = new Worker(
+      QUEUE_NAME,
+      async () => {
+        throw new Error("broker unreachable");
+      },
+      { connection: bullConnection(redis.duplicate()), prefix: redisKeys(isolated.redisPrefix).bullPrefix },
+    );
+    await eventually(async () => (await schedule.queue.getJobCounts("failed")).failed === 2, 10_000, "both jobs failed");
+    await worker.close();
+    await schedule.reconcileAll();
+    expect(await schedule.queue.getJobState("recent")).toBe("waiting");
+    expect(await schedule.queue.getJobState("stale")).toBe("failed");
+    await schedule.queue.obliterate({ force: true });
+    await schedule.close();
   });
 });
 

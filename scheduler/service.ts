@@ -104,7 +104,7 @@ export async function schedulerService(config: Config, health: Health, options: 
         // It starts once the broker is connected; one that stopped would leave due jobs unrun.
         worker: () => (worker?.isRunning() ? Promise.resolve() : Promise.reject(new Error("the job worker is not running"))),
       });
-      schedule = new Schedule(db, redis, keys.bullPrefix, `${config.redisPrefix}:sched`, durationMs(config.recurrenceLead));
+      schedule = new Schedule(db, redis, keys.bullPrefix, keys.taskJobs, durationMs(config.recurrenceLead));
       countJobs = () => schedule.queue.getJobCounts("delayed", "waiting", "active", "failed");
 
       // Recreate what is missing before taking schedule changes, so the first ones find a complete set.

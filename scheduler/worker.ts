@@ -17,6 +17,7 @@ import type { Producer } from "../common/kafka.ts";
 import { logger } from "../common/log.ts";
 import { metric, registry } from "../common/metrics.ts";
 import type { Db } from "../common/postgres.ts";
+import { PENDING_SECONDS } from "../common/redis.ts";
 import { seriesStart, spawnedEvent } from "../common/series.ts";
 import { withLinkedSpan } from "../common/telemetry.ts";
 import { type ReminderAtFire, remindersAtFire, seriesAtFire } from "../storage/queries/scheduler-reads.ts";
@@ -56,11 +57,11 @@ export interface WorkerDeps {
 /** How long a reminder waits for a pending write before it looks again: soon at first, at most 5 s once long overdue. */
 export const pendingWriteWaitMs = (dueAt: number, now: number): number => Math.min(5000, Math.max(250, (now - dueAt) / 4));
 /**
- * A reminder waits for pending writes at most this long past its time: ingest keeps them 120 s
- * (ingest/admission.ts), and one whose write never reaches the log (its ingest crashed before
- * producing it) must not hold the reminder for good.
+ * A reminder waits for pending writes at most this long past its time: a little longer than ingest
+ * keeps them, since one whose write never reaches the log (its ingest crashed before producing it)
+ * must not hold the reminder for good.
  */
-export const MAX_PENDING_WAIT_MS = 150_000;
+export const MAX_PENDING_WAIT_MS = (PENDING_SECONDS + 30) * 1000;
 
 export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?: string) => Promise<Outcome> {
   const now = deps.now ?? (() => new Date());
@@ -76,9 +77,10 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?:
     const dueAt = Date.parse(data.remind_at);
     // The task, its series (deleting one clears its instances' reminders) and the user's settings.
     const aggregates = [data.task_id, ...(current?.parent_task_id ? [current.parent_task_id] : []), data.user_id];
-    if (token !== undefined && Date.now() - dueAt < MAX_PENDING_WAIT_MS && (await deps.writesPending?.(data.user_id, aggregates))) {
+    const at = now().getTime();
+    if (token !== undefined && at - dueAt < MAX_PENDING_WAIT_MS && (await deps.writesPending?.(data.user_id, aggregates))) {
       fired.inc({ kind: "reminder", outcome: "waited" });
-      await job.moveToDelayed(Date.now() + pendingWriteWaitMs(dueAt, Date.now()), token);
+      await job.moveToDelayed(at + pendingWriteWaitMs(dueAt, at), token);
       throw new DelayedError();
     }
     if (

@@ -261,6 +261,27 @@ describe("transport limits answer with the contract's JSON errors", () => {
     await expect(wsConnect(config, u.id, huge)).rejects.toMatchObject({ status: 431 });
   });
 
+  it("431 with the JSON error for headers over 16 KiB at the WebSocket upgrade, a valid token or not", async () => {
+    const u = await user("big-headers");
+    const { default: WebSocket } = await import("ws");
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${config.fanoutPort}/api/ws/${u.id}?token=${u.token}`, {
+        headers: { "x-filler": "y".repeat(20_000) },
+      });
+      ws.once("open", () => reject(new Error("upgraded")));
+      ws.once("error", reject);
+      ws.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+    });
+    expect(refused.status).toBe(431);
+    expect((JSON.parse(refused.body) as { error: { code: string } }).error.code).toBe("headers_too_large");
+  });
+
   it("413 at once for a body declared larger than the limit, without waiting for it", async () => {
     const u = await user("big-body");
     const { connect } = await import("node:net");

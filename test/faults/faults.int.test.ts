@@ -106,15 +106,20 @@ describe("dependencies restarted", () => {
         await dependency(which, "stop");
         const down = Date.now();
         // Ingest stays in the load balancer, degraded: it still answers (README "Failure modes").
-        await eventually(
-          async () => {
-            const res = await fetch(`http://127.0.0.1:${config.ingestPort}/readyz`);
-            const checks = ((await res.json()) as { checks: Record<string, string> }).checks;
-            return res.status === 200 && checks[`ingest.${which}`]?.startsWith("degraded: ") === true;
-          },
-          4000,
-          `ingest ready, reporting ${which} degraded`,
-        );
+        // So does the fan-out without Redis: new sockets replay from PostgreSQL.
+        const stages = which === "redis" ? (["ingest", "fanout"] as const) : (["ingest"] as const);
+        for (const stage of stages) {
+          const port = stage === "ingest" ? config.ingestPort : config.fanoutPort;
+          await eventually(
+            async () => {
+              const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+              const checks = ((await res.json()) as { checks: Record<string, string> }).checks;
+              return res.status === 200 && checks[`${stage}.${which}`]?.startsWith("degraded: ") === true;
+            },
+            4000,
+            `${stage} ready, reporting ${which} degraded`,
+          );
+        }
         if (which === "redis") {
           // A user's new socket replays from PostgreSQL and goes live (it used to wait, silent, for
           // Redis); polling reads PostgreSQL too.
