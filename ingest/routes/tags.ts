@@ -1,22 +1,17 @@
 /** Tag routes: the user's tags, and tagging a task (a task.updated event on its tag list). */
 import type { Server } from "hyper-express";
-import { newEvent, type TaskEvent } from "../../common/contracts/index.ts";
 import * as decide from "../../common/domain/decide.ts";
+import type { TagDecision } from "../../common/domain/decide-tags.ts";
+import * as decideTags from "../../common/domain/decide-tags.ts";
 import { BLANK_TAG_NAME, tagKey, tagName } from "../../common/domain/tags.ts";
 import { errors } from "../../common/errors.ts";
 import { findTagByName, getTag, listTags } from "../../storage/queries/user-data.ts";
 import { type Ctx, type Reply, route } from "../http.ts";
 import { AttachTag, CreateTag, ListQuery, UpdateTag } from "../schemas.ts";
 import { isUuid } from "../task-state.ts";
-import { answer, command, listPage, loadTask, type RouteDeps } from "./context.ts";
+import { answer, command, listPage, loadTask, type RouteDeps, refusalError } from "./context.ts";
 
 export function registerTagRoutes(server: Server, d: RouteDeps) {
-  const ctxOf = (ctx: Ctx, aggregateId: string) => ({
-    user_id: ctx.userId,
-    aggregate_id: aggregateId,
-    correlation_id: ctx.correlationId,
-    event_id: ctx.newId(),
-  });
   // A tag write looks tags up: it waits (bounded) for the user's writes accepted before it, so a
   // tag just created can be renamed, attached or deleted, and a name just taken is a 409 at once.
   // Creating, renaming and deleting a tag read the user's tag name space: any write of the user
@@ -32,10 +27,18 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     if (!tag) throw errors.notFound(`tag ${ctx.params.tag_id}`);
     return tag;
   };
-  /** Emits the tag's event and answers 202 with the tag as it will be. */
-  const accepted = async (ctx: Ctx, e: TaskEvent, tag: unknown): Promise<Reply> => {
-    const { queued } = await d.writer.emit(e, ctx);
-    return { status: 202, body: { tag, event_id: e.event_id, correlation_id: ctx.correlationId, queued } };
+  /** Emits the tag's event, if any, and answers 202 with the tag as it will be. */
+  const accepted = async (ctx: Ctx, decision: TagDecision): Promise<Reply> => {
+    if (!decision.ok) throw refusalError(decision.refusal);
+    const { event, tag } = decision;
+    if (!event) return { status: 202, body: { tag, event_id: null, correlation_id: ctx.correlationId, queued: false } };
+    const { queued } = await d.writer.emit(event, ctx);
+    return { status: 202, body: { tag, event_id: event.event_id, correlation_id: ctx.correlationId, queued } };
+  };
+  /** The user's tag that has this name (whatever its case) now, if any. */
+  const holderOf = async (ctx: Ctx, raw: string | undefined) => {
+    const name = raw === undefined ? null : tagName(raw);
+    return name === null ? null : findTagByName(d.db, ctx.userId, name);
   };
   const nameOf = (raw: string) => {
     const name = tagName(raw);
@@ -57,31 +60,16 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     "/api/:user_id/tags",
     async (ctx) => {
       const body = await ctx.body(CreateTag);
-      const name = nameOf(body.name);
       await d.settled(ctx);
-      if (await findTagByName(d.db, ctx.userId, name)) throw errors.conflict(`a tag named "${name}" already exists`);
-      const e = newEvent("tag.created", ctxOf(ctx, ctx.newId()), { name, color: body.color ?? null });
-      return accepted(ctx, e, { id: e.aggregate_id, name, color: body.color ?? null, created_at: e.timestamp });
+      return accepted(ctx, decideTags.createTag(command(ctx), body, await holderOf(ctx, body.name)));
     },
     settled,
   );
 
   const updateTag = async (ctx: Ctx) => {
     const body = await ctx.body(UpdateTag);
-    const name = body.name !== undefined ? nameOf(body.name) : undefined;
     const tag = await loadTag(ctx);
-    if (name !== undefined && tagKey(name) !== tagKey(tag.name) && (await findTagByName(d.db, ctx.userId, name))) {
-      throw errors.conflict(`a tag named "${name}" already exists`);
-    }
-    const changes = {
-      ...(name !== undefined && name !== tag.name ? { name: { old: tag.name, new: name } } : {}),
-      ...(body.color !== undefined && body.color !== tag.color ? { color: { old: tag.color, new: body.color } } : {}),
-    };
-    // Nothing changes: no event, as for a task write that changes nothing.
-    if (Object.keys(changes).length === 0)
-      return { status: 202, body: { tag, event_id: null, correlation_id: ctx.correlationId, queued: false } };
-    const e = newEvent("tag.updated", ctxOf(ctx, tag.id), { changes });
-    return accepted(ctx, e, { ...tag, name: name ?? tag.name, color: body.color === undefined ? tag.color : body.color });
+    return accepted(ctx, decideTags.updateTag(command(ctx), tag, body, await holderOf(ctx, body.name)));
   };
   route(server, d.http, "patch", "/api/:user_id/tags/:tag_id", updateTag, settled);
   // As tasks take PUT for PATCH (seed 001 names PUT for a tag's update).
@@ -93,8 +81,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     "delete",
     "/api/:user_id/tags/:tag_id",
     async (ctx) => {
-      const tag = await loadTag(ctx);
-      return accepted(ctx, newEvent("tag.deleted", ctxOf(ctx, tag.id), {}), tag);
+      return accepted(ctx, decideTags.deleteTag(command(ctx), await loadTag(ctx)));
     },
     settled,
   );
