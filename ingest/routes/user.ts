@@ -1,13 +1,12 @@
 /** Per-user routes: settings, activity feed, and the polling fallback of the WebSocket. */
 import type { Server } from "hyper-express";
-import { newEvent } from "../../common/contracts/index.ts";
+import { changeTimezone } from "../../common/domain/decide-settings.ts";
 import { errors } from "../../common/errors.ts";
-import { isValidTimezone } from "../../common/recurrence.ts";
 import { readSince } from "../../storage/event-log.ts";
 import { listActivity } from "../../storage/queries/user-data.ts";
 import { route } from "../http.ts";
 import { EventsQuery, PageQuery, Settings } from "../schemas.ts";
-import { DEFAULT_LIMIT, type RouteDeps, userTimezone as timezoneFor } from "./context.ts";
+import { command, DEFAULT_LIMIT, type RouteDeps, refusalError, userTimezone as timezoneFor } from "./context.ts";
 
 export function registerUserRoutes(server: Server, d: RouteDeps) {
   route(server, d.http, "get", "/api/:user_id/settings", async (ctx) => ({
@@ -17,23 +16,13 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "put", "/api/:user_id/settings", async (ctx) => {
     const body = await ctx.body(Settings);
-    if (!isValidTimezone(body.timezone))
-      throw errors.validation([{ path: "timezone", message: `"${body.timezone}" is not an IANA timezone` }]);
-    const old = await timezoneFor(d, ctx);
-    // Nothing changes: no event (as a task write that changes nothing), still a write's 202.
-    if (old === body.timezone)
-      return { status: 202, body: { settings: { timezone: old }, event_id: null, correlation_id: ctx.correlationId, queued: false } };
-    const e = newEvent(
-      "settings.updated",
-      { user_id: ctx.userId, aggregate_id: ctx.userId, correlation_id: ctx.correlationId, event_id: ctx.newId() },
-      { changes: { timezone: { old, new: body.timezone } } },
-    );
+    const decision = changeTimezone(command(ctx), { timezone: await timezoneFor(d, ctx) }, body.timezone);
+    if (!decision.ok) throw refusalError(decision.refusal);
+    const { event, settings } = decision;
+    if (!event) return { status: 202, body: { settings, event_id: null, correlation_id: ctx.correlationId, queued: false } };
     // Accepted only if no other settings write of the user was accepted since this one read the timezone.
-    const { queued } = await d.writer.emit(e, ctx);
-    return {
-      status: 202,
-      body: { settings: { timezone: body.timezone }, event_id: e.event_id, correlation_id: ctx.correlationId, queued },
-    };
+    const { queued } = await d.writer.emit(event, ctx);
+    return { status: 202, body: { settings, event_id: event.event_id, correlation_id: ctx.correlationId, queued } };
   });
 
   route(server, d.http, "get", "/api/:user_id/activity-logs", async (ctx) => {
