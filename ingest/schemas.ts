@@ -6,59 +6,66 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value, type ValueError } from "@sinclair/typebox/value";
 import "../common/contracts/formats.ts";
-import { INSTANT_RANGE_MESSAGE, Priority, Text } from "../common/contracts/index.ts";
+import { INSTANT_RANGE_MESSAGE, LIMITS, MAX_REMINDERS_PER_TASK, Priority, RecurrenceMode, Text } from "../common/contracts/index.ts";
 import type { ErrorDetail } from "../common/errors.ts";
 
 const Instant = Type.String({ format: "date-time", description: "ISO-8601 with a zone, e.g. 2026-11-23T10:00:00Z" });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const TagName = Text({ minLength: 1, maxLength: 64, pattern: "^[^,]+$" });
+// No comma in a tag name: the list filter takes several as `tags=a,b`.
+const TagName = Text({ minLength: 1, maxLength: LIMITS.tagName, pattern: "^[^,]+$" });
+const TagColor = Nullable(Text({ maxLength: LIMITS.tagColor }));
+const Timezone = (description?: string) =>
+  Type.String({ minLength: 1, maxLength: LIMITS.timezone, ...(description ? { description } : {}) });
 
 export const ReminderInput = Type.Object(
   {
-    before: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: "ISO-8601 duration before due_date, e.g. PT1H" })),
+    before: Type.Optional(
+      Type.String({ minLength: 2, maxLength: LIMITS.reminderOffset, description: "ISO-8601 duration before due_date, e.g. PT1H" }),
+    ),
     at: Type.Optional(Instant),
   },
   { additionalProperties: false },
 );
 
 const taskFields = {
-  title: Text({ minLength: 1, maxLength: 500 }),
-  description: Type.Optional(Nullable(Text({ maxLength: 10000 }))),
+  title: Text({ minLength: 1, maxLength: LIMITS.title }),
+  description: Type.Optional(Nullable(Text({ maxLength: LIMITS.description }))),
   due_date: Type.Optional(Nullable(Instant)),
   priority: Type.Optional(Priority),
-  tags: Type.Optional(Type.Array(TagName, { maxItems: 50 })),
-  recurrence_rule: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 500 }))),
+  tags: Type.Optional(Type.Array(TagName, { maxItems: LIMITS.tagsPerTask })),
+  recurrence_rule: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: LIMITS.recurrenceRule }))),
   recurrence_mode: Type.Optional(
-    Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")], {
+    Type.Union(RecurrenceMode.anyOf, {
       description: "schedule (default): instances by the clock; after_completion: the next instance when the current one is completed",
     }),
   ),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA zone; defaults to the user's" })),
+  timezone: Type.Optional(Timezone("IANA zone; defaults to the user's")),
 };
 
 export const CreateTask = Type.Object(
-  { ...taskFields, reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: 20 })) },
+  { ...taskFields, reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: MAX_REMINDERS_PER_TASK })) },
   { additionalProperties: false },
 );
 export type CreateTask = Static<typeof CreateTask>;
 export const UpdateTask = Type.Object(
-  { ...taskFields, title: Type.Optional(taskFields.title), reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: 20 })) },
+  {
+    ...taskFields,
+    title: Type.Optional(taskFields.title),
+    reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: MAX_REMINDERS_PER_TASK })),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateTask = Static<typeof UpdateTask>;
-export const CreateTag = Type.Object(
-  { name: TagName, color: Type.Optional(Nullable(Text({ maxLength: 32 }))) },
-  { additionalProperties: false },
-);
+export const CreateTag = Type.Object({ name: TagName, color: Type.Optional(TagColor) }, { additionalProperties: false });
 export const UpdateTag = Type.Object(
-  { name: Type.Optional(TagName), color: Type.Optional(Nullable(Text({ maxLength: 32 }))) },
+  { name: Type.Optional(TagName), color: Type.Optional(TagColor) },
   { additionalProperties: false, minProperties: 1 },
 );
 export const AttachTag = Type.Object(
   { tag_id: Type.Optional(Type.String({ format: "uuid" })), name: Type.Optional(TagName) },
   { additionalProperties: false, minProperties: 1 },
 );
-export const Settings = Type.Object({ timezone: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const Settings = Type.Object({ timezone: Timezone() }, { additionalProperties: false });
 
 export const ListTasksQuery = Type.Object(
   {

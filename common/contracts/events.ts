@@ -16,6 +16,20 @@ const Uuid = Type.String({ format: "uuid" });
 const Instant = Type.String({ format: "date-time" });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
+/**
+ * The limits of a task's and a tag's fields, one place for the API's requests (ingest/schemas.ts)
+ * and the events. Text counts characters (code points), as PostgreSQL does.
+ */
+export const LIMITS = {
+  title: 500,
+  description: 10_000,
+  tagName: 64,
+  tagColor: 32,
+  tagsPerTask: 50,
+  timezone: 64,
+  recurrenceRule: 500,
+  reminderOffset: 64,
+} as const;
 export const Priority = Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high"), Type.Literal("urgent")]);
 export type Priority = Static<typeof Priority>;
 
@@ -23,7 +37,7 @@ export type Priority = Static<typeof Priority>;
 export const ReminderSpec = Type.Object(
   {
     id: Uuid,
-    before: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
+    before: Type.Optional(Type.String({ minLength: 2, maxLength: LIMITS.reminderOffset })),
     at: Type.Optional(Instant),
     remind_at: Instant,
   },
@@ -38,23 +52,24 @@ export type ReminderSpec = Static<typeof ReminderSpec>;
 export const RecurrenceMode = Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")]);
 export type RecurrenceMode = Static<typeof RecurrenceMode>;
 
-/** The fields a task is created with; task.created and recurring.spawned carry them whole. */
 /** Reminders one task holds at most (notified ones included: they stay on the task). */
 export const MAX_REMINDERS_PER_TASK = 20;
 
+/** The fields a task is created with; task.created and recurring.spawned carry them whole. */
+
 export const TaskFields = Type.Object(
   {
-    title: Text({ minLength: 1, maxLength: 500 }),
-    description: Nullable(Text({ maxLength: 10000 })),
+    title: Text({ minLength: 1, maxLength: LIMITS.title }),
+    description: Nullable(Text({ maxLength: LIMITS.description })),
     priority: Priority,
     due_date: Nullable(Instant),
-    timezone: Type.String({ minLength: 1, maxLength: 64 }),
-    recurrence_rule: Nullable(Type.String({ maxLength: 500 })),
+    timezone: Type.String({ minLength: 1, maxLength: LIMITS.timezone }),
+    recurrence_rule: Nullable(Type.String({ maxLength: LIMITS.recurrenceRule })),
     /** Absent (events written before the field existed): `schedule`. */
     recurrence_mode: Type.Optional(Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")], { default: "schedule" })),
     next_occurrence: Nullable(Instant),
     parent_task_id: Nullable(Uuid),
-    tags: Type.Array(Text({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
+    tags: Type.Array(Text({ minLength: 1, maxLength: LIMITS.tagName }), { maxItems: LIMITS.tagsPerTask }),
     reminders: Type.Array(ReminderSpec, { maxItems: MAX_REMINDERS_PER_TASK }),
   },
   { additionalProperties: false },
@@ -103,8 +118,8 @@ export const TaskChanges = Type.Object(
   { additionalProperties: false },
 );
 export type TaskChanges = Static<typeof TaskChanges>;
-const TagName = Text({ minLength: 1, maxLength: 64 });
-const TagColor = Nullable(Text({ maxLength: 32 }));
+const TagName = Text({ minLength: 1, maxLength: LIMITS.tagName });
+const TagColor = Nullable(Text({ maxLength: LIMITS.tagColor }));
 
 const eventDataSchemas = {
   "task.created": Type.Object(
@@ -190,7 +205,12 @@ const eventDataSchemas = {
   /** `name`: set where the event was applied, the deleted tag's name (its tasks lose it); not read when applied. */
   "tag.deleted": Type.Object({ name: Type.Optional(Type.String()) }, { additionalProperties: false }),
   "settings.updated": Type.Object(
-    { changes: Type.Object({ timezone: changeOf(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }) },
+    {
+      changes: Type.Object(
+        { timezone: changeOf(Type.String({ minLength: 1, maxLength: LIMITS.timezone })) },
+        { additionalProperties: false },
+      ),
+    },
     { additionalProperties: false },
   ),
   /**
