@@ -35,6 +35,14 @@ describe("redisKeys", () => {
     });
   });
 
+  it("escapes what could end a user's hash tag, so no two users' keys meet", () => {
+    // User "a" with Idempotency-Key "b}:pending" against user "a}:idem:b".
+    expect(k.idempotency("a", "b}:pending")).toBe("ts:u:{a}:idem:b}:pending");
+    expect(k.pendingWrites("a}:idem:b")).toBe("ts:u:{a%7D:idem:b}:pending");
+    expect(k.userStream("x{y%")).toBe("ts:u:{x%7By%25}:events");
+    expect(k.userStream("a%7D")).not.toBe(k.userStream("a}"));
+  });
+
   it("names every key it has in the test above", () => {
     expect(Object.keys(k).sort()).toEqual(
       [

@@ -34,6 +34,16 @@ export function createRedis(config: Config, name: string, opts: { lazy?: boolean
 }
 
 /**
+ * The user id as it stands in a hash tag: `{`, `}` and `%` escaped (`%7B`, `%7D`, `%25`), so no
+ * subject, however an identity provider spells it, can end the tag early and name another user's
+ * key (user `a` with Idempotency-Key `b}:pending` and user `a}:idem:b` shared one). Ids without
+ * them (all the usual ones) are unchanged.
+ */
+const inTag = (userId: string): string =>
+  TAG_SPECIAL.test(userId) ? userId.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : userId;
+const TAG_SPECIAL = /[%{}]/;
+
+/**
  * Every Redis key and channel of the system, under REDIS_PREFIX. Per-user keys carry the user id in
  * a hash tag (`{…}`) so one user's keys share a Redis Cluster slot (the Lua scripts touch several).
  * Nothing else builds a key: a new one is added here (common/redis.test.ts pins their spelling,
@@ -41,25 +51,25 @@ export function createRedis(config: Config, name: string, opts: { lazy?: boolean
  */
 export const redisKeys = (prefix: string) => ({
   /** Stream of a user's applied events, entry id `<seq>-0`, trimmed to EVENT_STREAM_MAXLEN. */
-  userStream: (userId: string) => `${prefix}:u:{${userId}}:events`,
+  userStream: (userId: string) => `${prefix}:u:{${inTag(userId)}}:events`,
   /**
    * A user's pub/sub channel: the processors publish each applied event of the user there, and a
    * fan-out process subscribes to it only while it holds a socket of that user. The hash tag puts
    * it in the user's slot, beside the stream (what sharded pub/sub on a Redis Cluster needs).
    */
-  userChannel: (userId: string) => `${prefix}:u:{${userId}}:ch`,
-  idempotency: (userId: string, key: string) => `${prefix}:u:{${userId}}:idem:${key}`,
+  userChannel: (userId: string) => `${prefix}:u:{${inTag(userId)}}:ch`,
+  idempotency: (userId: string, key: string) => `${prefix}:u:{${inTag(userId)}}:idem:${key}`,
   /** The user's kept Idempotency-Key answers, by time (bounds their number). */
-  idempotencyIndex: (userId: string) => `${prefix}:u:{${userId}}:idem-index`,
+  idempotencyIndex: (userId: string) => `${prefix}:u:{${inTag(userId)}}:idem-index`,
   /** The user's timezone, written by the processors when they apply a settings change (ingest reads it with every request). */
-  userTimezone: (userId: string) => `${prefix}:u:{${userId}}:tz`,
+  userTimezone: (userId: string) => `${prefix}:u:{${inTag(userId)}}:tz`,
   /** Index of the user's writes accepted but not applied yet, event id -> aggregate id (ingest adds, the processors remove once applied). */
-  pendingWrites: (userId: string) => `${prefix}:u:{${userId}}:pending`,
+  pendingWrites: (userId: string) => `${prefix}:u:{${inTag(userId)}}:pending`,
   /** Those pending writes' events, per aggregate (a request reads only the aggregates it needs). */
-  pendingEvents: (userId: string, aggregateId: string) => `${prefix}:u:{${userId}}:pending:${aggregateId}`,
+  pendingEvents: (userId: string, aggregateId: string) => `${prefix}:u:{${inTag(userId)}}:pending:${aggregateId}`,
   /** Token buckets of the rate limit: writes, and reads (their own, larger bucket). */
-  rateLimit: (userId: string) => `${prefix}:u:{${userId}}:rl`,
-  readRateLimit: (userId: string) => `${prefix}:u:{${userId}}:rlr`,
+  rateLimit: (userId: string) => `${prefix}:u:{${inTag(userId)}}:rl`,
+  readRateLimit: (userId: string) => `${prefix}:u:{${inTag(userId)}}:rlr`,
   /** BullMQ's key prefix (the scheduler's queue and its jobs). */
   bullPrefix: `${prefix}:bull`,
   /** A channel every fan-out subscriber holds for its lifetime (nothing is published on it). */

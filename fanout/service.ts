@@ -70,9 +70,17 @@ const pubsubIn = metric.counter(
 const closes = metric.counter("ws_closed_total", "WebSockets closed, by close code (1006: no close frame)", ["code"]);
 
 /** A plain HTTP answer; to HEAD, its status and headers alone (a body there would be read as the next response). */
-function answer(res: uWS.HttpResponse, method: string, status: number, contentType: string, body: string) {
+function answer(
+  res: uWS.HttpResponse,
+  method: string,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+) {
   res.cork(() => {
     res.writeStatus(`${status} ${STATUS_CODES[status] ?? ""}`).writeHeader("content-type", contentType);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
     if (method === "head") res.endWithoutBody();
     else res.end(body);
   });
@@ -163,6 +171,11 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
         const tooLarge = errors.headersTooLarge(MAX_HEADER_BYTES);
         return refuse(res, "431 Request Header Fields Too Large", tooLarge.code, tooLarge.message);
       }
+      // RFC 6455: a version this server does not speak is a 426 naming the one it does.
+      if (req.getHeader("sec-websocket-version") !== "13")
+        return refuse(res, "426 Upgrade Required", "upgrade_required", "only WebSocket version 13 is supported", {
+          "sec-websocket-version": "13",
+        });
       const segment = req.getParameter(0) ?? "";
       const query = new URLSearchParams(req.getQuery() ?? "");
       const token = bearer(req.getHeader("authorization")) ?? query.get("token") ?? undefined;
@@ -260,6 +273,18 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     app.get(path, healthRoute);
     app.head(path, healthRoute);
   }
+  // A request on the socket's path that is no WebSocket upgrade (uWS passes it on without a valid
+  // Upgrade, Connection and Sec-WebSocket-Key).
+  app.any("/api/ws/*", (res, req) =>
+    answer(
+      res,
+      req.getMethod(),
+      426,
+      "application/json",
+      '{"error":{"code":"upgrade_required","message":"this path takes a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key, Sec-WebSocket-Version: 13)","details":[]}}',
+      { upgrade: "websocket", "sec-websocket-version": "13" },
+    ),
+  );
   app.any("/*", (res, req) =>
     answer(res, req.getMethod(), 404, "application/json", '{"error":{"code":"not_found","message":"route not found","details":[]}}'),
   );

@@ -9,7 +9,7 @@ import { Writable } from "node:stream";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
 import { AuthError, bearer, isPathOfUser, KeysUnavailableError, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
-import { isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
+import { isContractUuid, isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
 import { ApiError, type ErrorDetail, errors, MAX_HEADER_BYTES } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { nameBasedUuid } from "../common/ids.ts";
@@ -301,6 +301,7 @@ export function readChunked(req: Pick<Request, "received" | "pipe">, limit: numb
  * ambiguous: hyper-express reads the last, uWS (and the fan-out, and most proxies) the first.
  */
 const SINGLE_HEADERS = ["content-length", "authorization", "content-type", "idempotency-key", "x-correlation-id", "origin", "host"];
+const PRINTABLE_ASCII = /^[\t\x20-\x7e]*$/;
 const headerName = (h: string) => h.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 
 /**
@@ -314,9 +315,13 @@ const headerName = (h: string) => h.replace(/(^|-)([a-z])/g, (_, dash: string, c
  * only before any other runs.
  */
 export function refuseAmbiguousFraming(req: Request, res: Response, next: () => void): void {
+  // Bytes beyond ASCII: uWS and hyper-express decode them apart, so they would read as "twice".
+  const notAscii = SINGLE_HEADERS.find((h) => req.headers[h] !== undefined && !PRINTABLE_ASCII.test(req.raw.getHeader(h)));
   const twice = SINGLE_HEADERS.find((h) => req.headers[h] !== undefined && req.raw.getHeader(h) !== req.headers[h]);
   const encoding = req.headers["transfer-encoding"];
-  if (twice !== undefined)
+  if (notAscii !== undefined)
+    answerAndClose(req, res, errors.validation([{ path: headerName(notAscii), message: "must be printable ASCII" }]));
+  else if (twice !== undefined)
     answerAndClose(
       req,
       res,
@@ -572,7 +577,8 @@ export function route(
       const ctx: Ctx = {
         req,
         userId,
-        correlationId: header && UUID.test(header) ? header : randomUUID(),
+        // One the events' contract would refuse (not an RFC UUID) is replaced, as any other is.
+        correlationId: header && isContractUuid(header) ? header : randomUUID(),
         params: withLowerCaseIds(req.path_parameters),
         body: async (schema) => {
           const result = validate(schema, await readJson(req, raw));

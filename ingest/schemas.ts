@@ -11,6 +11,9 @@ import type { ErrorDetail } from "../common/errors.ts";
 
 const Instant = Type.String({ format: "date-time", description: "ISO-8601 with a zone, e.g. 2026-11-23T10:00:00Z" });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+// A cursor carries its list's last sort value: a title sorts by lower(title), up to 1,500
+// characters, JSON-escaped and in base64, so it can be several times a title's length.
+const Cursor = Type.String({ maxLength: 16_384, description: "The next_cursor of the page before (opaque)" });
 // No comma in a tag name: the list filter takes several as `tags=a,b`.
 const TagName = Text({ minLength: 1, maxLength: LIMITS.tagName, pattern: "^[^,]+$" });
 const TagColor = Nullable(Text({ maxLength: LIMITS.tagColor }));
@@ -80,11 +83,10 @@ export const ListTasksQuery = Type.Object(
     ),
     sort_order: Type.Optional(Type.Union([Type.Literal("asc"), Type.Literal("desc")])),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
 );
-const Cursor = Type.String({ maxLength: 500, description: "The next_cursor of the page before (opaque)" });
 /** The activity feed: by keyset cursor, or by offset as before (CONTRACT.md documents `?limit=&offset=`). */
 export const PageQuery = Type.Object(
   {
@@ -105,10 +107,16 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 /** A task's history after the user's seq `after` (the `next_after` of the page before). */
-export const HistoryQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false });
+export const HistoryQuery = Type.Object(
+  { after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) },
+  { additionalProperties: false },
+);
 
 export const EventsQuery = Type.Object(
-  { since: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  {
+    since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
   { additionalProperties: false },
 );
 

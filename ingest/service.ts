@@ -73,7 +73,7 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       const keys = redisKeys(config.redisPrefix);
       // Our routes enforce BODY_LIMIT_BYTES themselves, as the body streams (http.ts), with a prompt
       // JSON 413; hyper-express's own limit would wait for a whole oversized body and answer an empty 413.
-      server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER });
+      server = new HyperExpress.Server({ max_body_length: Number.POSITIVE_INFINITY });
       // Before anything else reads the request (the body crashed the process when its length was ambiguous).
       server.use(refuseAmbiguousFraming);
       // CORS, preflight and browser-safety headers on every response, 404s and errors included.

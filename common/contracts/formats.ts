@@ -22,5 +22,8 @@ export function isDateTime(value: string): boolean {
   return probe.getUTCDate() === d && probe.getUTCMonth() === (m ?? 1) - 1;
 }
 
-if (!FormatRegistry.Has("uuid")) FormatRegistry.Set("uuid", (v) => UUID.test(v));
+/** An RFC 9562 UUID (variant 10, a version 1-8): the `uuid` format of every contract. */
+export const isUuid = (v: string): boolean => UUID.test(v);
+
+if (!FormatRegistry.Has("uuid")) FormatRegistry.Set("uuid", isUuid);
 if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", isDateTime);

@@ -90,10 +90,13 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "get", at("/:task_id/history"), async (ctx) => {
     const after = ctx.query(HistoryQuery).after ?? 0;
-    const page = isUuid(ctx.params.task_id) ? await aggregateHistory(d.db, ctx.userId, ctx.params.task_id, after) : null;
-    // A task without events is unknown; so is a page after `after` with none (next_after is given
-    // only when an event follows, so no page a client was sent to is empty).
-    if (!page || page.events.length === 0) throw errors.notFound(`history of task ${ctx.params.task_id}`);
+    const taskId = ctx.params.task_id ?? "";
+    const history = (after: number, limit?: number) => aggregateHistory(d.db, ctx.userId, taskId, after, limit);
+    const page = isUuid(taskId) ? await history(after) : null;
+    // A task without events is unknown. After its last event the page is empty (a client that
+    // asks from the seq it saw last), as `/events` past the end is.
+    const known = page !== null && (page.events.length > 0 || (after > 0 && (await history(0, 1)).events.length > 0));
+    if (!page || !known) throw errors.notFound(`history of task ${taskId}`);
     return { status: 200, body: { events: page.events, next_after: page.more ? (page.events.at(-1)?.seq ?? null) : null } };
   });
 }
