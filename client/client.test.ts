@@ -347,6 +347,37 @@ describe("transport", () => {
     expect(calls).toBe(3);
   });
 
+  it("waits out a claim a crashed ingest left (in-progress 409s for up to 15 s) beyond its attempts, then gives up", async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const inProgress: FetchLike = async () => {
+      calls++;
+      return {
+        status: calls <= 12 ? 409 : 202,
+        headers: { get: (h) => (h === "retry-after" && calls <= 12 ? "1" : null) },
+        text: async () => (calls <= 12 ? '{"error":{"code":"conflict","message":"in progress","details":[]}}' : '{"ok":true}'),
+      };
+    };
+    const t = new Transport({ baseUrl: "http://api", getToken: () => "t", fetch: inProgress, retry: { attempts: 5 } });
+    const done = t.request("POST", "/api/a/tasks", { body: { title: "x" } });
+    await vi.advanceTimersByTimeAsync(13_000);
+    expect((await done).status).toBe(202);
+    expect(calls).toBe(13);
+    // A claim that never lapses: given up after about 20 s.
+    const forever: FetchLike = async () => ({
+      status: 409,
+      headers: { get: (h) => (h === "retry-after" ? "1" : null) },
+      text: async () => '{"error":{"code":"conflict","message":"in progress","details":[]}}',
+    });
+    const stuck = new Transport({ baseUrl: "http://api", getToken: () => "t", fetch: forever }).request("POST", "/api/a/tasks", {
+      body: { title: "y" },
+    });
+    const settled = stuck.catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(await settled).toMatchObject({ status: 409 });
+    vi.useRealTimers();
+  });
+
   it("refreshes the token once on 401, and reports the API's error body", async () => {
     vi.useRealTimers();
     const tokens: string[] = [];

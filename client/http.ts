@@ -79,6 +79,9 @@ export interface RequestOptions {
   idempotencyKey?: string;
 }
 
+/** How long a write waits out "key still in progress" 409s (ingest holds a claim up to 15 s). */
+const IN_PROGRESS_WAIT_MS = 20_000;
+
 export class Transport {
   private token: Promise<string> | undefined;
   private readonly fetchFn: FetchLike;
@@ -119,6 +122,7 @@ export class Transport {
       .join("&");
     const url = `${this.baseUrl}${path}${qs ? `?${qs}` : ""}`;
     let refreshed = false;
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { authorization: `Bearer ${await this.getToken()}` };
       if (body !== undefined) headers["content-type"] = "application/json";
@@ -151,7 +155,9 @@ export class Transport {
       // A 409 with Retry-After: the first request with this key has not answered yet; its answer will.
       const inProgress = res.status === 409 && key !== undefined && Number.isFinite(retryAfter);
       const retriable = inProgress || res.status === 429 || res.status === 502 || res.status === 503 || res.status === 504;
-      if (retriable && attempt + 1 < this.retry.attempts) {
+      // A key's claim left by a crashed ingest holds for up to 15 s: waited out whatever `attempts` says.
+      const waitOut = inProgress && Date.now() - started < IN_PROGRESS_WAIT_MS;
+      if (retriable && (attempt + 1 < this.retry.attempts || waitOut)) {
         const wait = Number.isFinite(retryAfter)
           ? retryAfter * 1000
           : backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.options.random);

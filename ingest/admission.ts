@@ -23,7 +23,13 @@ import { PENDING_SECONDS, type RedisKeys } from "../common/redis.ts";
 const unlimited = metric.counter("ingest_rate_limit_unavailable_total", "Requests let through unlimited because Redis was unreachable");
 
 const KEEP_SECONDS = 24 * 3600;
-const IN_PROGRESS_SECONDS = 60;
+/**
+ * How long a key's claim holds a retry off while its first request runs (409 with Retry-After). A
+ * claim outlives any request but a pathological one (a body within 6 s, the broker within
+ * PRODUCE_TIMEOUT_MS); when its process crashed, a retry is decided again after this long with the
+ * same ids (the key names them), so the processors apply the write once however often it is made.
+ */
+const IN_PROGRESS_SECONDS = 15;
 export const MAX_KEPT_PER_USER = 1000;
 /** At most this many pending writes per user are remembered (the rate limit keeps it far lower). */
 const MAX_PENDING = 1000;

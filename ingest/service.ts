@@ -144,8 +144,14 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
       if (inFlight) await withTimeout(inFlight.idle(), config.shutdownTimeoutMs / 2, "requests in flight").catch(() => {});
       await relay?.stop();
       stopKafka();
-      await connectedProducer?.flush({ timeout: config.shutdownTimeoutMs / 2 }).catch(() => {});
-      await connectedProducer?.disconnect();
+      // What is still queued for the broker by now was answered from the fallback queue (its request
+      // is done) or is the relay's (its rows stay until acknowledged): both are durable in
+      // PostgreSQL, so a stalled broker holds the exit for PRODUCE_TIMEOUT_MS at most, not the
+      // whole shutdown budget.
+      await connectedProducer?.flush({ timeout: config.produceTimeoutMs }).catch(() => {});
+      await withTimeout(connectedProducer?.disconnect() ?? Promise.resolve(), config.produceTimeoutMs, "producer disconnect").catch(
+        () => {},
+      );
       redis?.disconnect();
       await db?.end();
     },
