@@ -364,17 +364,24 @@ describe("transport", () => {
     expect((await done).status).toBe(202);
     expect(calls).toBe(13);
     // A claim that never lapses: given up after about 20 s.
-    const forever: FetchLike = async () => ({
-      status: 409,
-      headers: { get: (h) => (h === "retry-after" ? "1" : null) },
-      text: async () => '{"error":{"code":"conflict","message":"in progress","details":[]}}',
-    });
+    let tries = 0;
+    const forever: FetchLike = async () => {
+      tries++;
+      return {
+        status: 409,
+        headers: { get: (h) => (h === "retry-after" ? "1" : null) },
+        text: async () => '{"error":{"code":"conflict","message":"in progress","details":[]}}',
+      };
+    };
     const stuck = new Transport({ baseUrl: "http://api", getToken: () => "t", fetch: forever }).request("POST", "/api/a/tasks", {
       body: { title: "y" },
     });
     const settled = stuck.catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(25_000);
     expect(await settled).toMatchObject({ status: 409 });
+    // About 20 s of 1 s waits, far beyond its 5 attempts, and then no more.
+    expect(tries).toBeGreaterThanOrEqual(19);
+    expect(tries).toBeLessThanOrEqual(22);
     vi.useRealTimers();
   });
 

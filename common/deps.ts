@@ -46,7 +46,6 @@ export const checks = {
   postgres: (db: Db) => () => db.query(sql.unsafe`select 1`),
   // Not connected: said at once. A ping would wait in the offline queue of a client that retries
   // forever (processors, scheduler, fan-out subscriber), one more with every probe until Redis is back.
-  redis: (redis: Redis) => () =>
-    redis.status === "ready" ? redis.ping() : Promise.reject(new Error(`redis is ${redis.status}`)),
+  redis: (redis: Redis) => () => (redis.status === "ready" ? redis.ping() : Promise.reject(new Error(`redis is ${redis.status}`))),
   kafka: (admin: Admin) => () => admin.listTopics(),
 };

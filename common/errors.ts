@@ -22,15 +22,21 @@ export class ApiError extends Error {
   }
 }
 
+/** Request headers beyond this many bytes are a 431 (CONTRACT.md), at the API and the WebSocket upgrade alike. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** The size of headers as MAX_HEADER_BYTES counts it: each name and value, and 4 bytes of framing. */
+export function headerBytes(headers: Iterable<readonly [string, string]>): number {
+  let n = 0;
+  for (const [k, v] of headers) n += k.length + v.length + 4;
+  return n;
+}
+
 /**
  * The client's connection closed before its write was made: uWS closes it when a request arrives
  * pipelined behind one still in progress, or a chunked body ends with trailers (it reads them as
  * a request). The write is not made, so none is stored that its client never heard of; the status
  * (nginx's 499) is only counted, never sent.
  */
-/** Request headers beyond this many bytes are a 431 (CONTRACT.md), at the API and the WebSocket upgrade alike. */
-export const MAX_HEADER_BYTES = 16 * 1024;
-
 export const clientGone = () => new ApiError(499, "client_closed_request", "the client's connection closed before the write was made");
 
 export const errors = {

@@ -6,7 +6,7 @@ import { DateTime, Duration } from "luxon";
 import {
   type EventOf,
   isInstantInRange,
-  MAX_REMINDERS_PER_TASK,
+  LIMITS,
   newEvent,
   type RecurrenceMode,
   type ReminderSpec,
@@ -177,7 +177,7 @@ export function instanceReminders(
     const at = reminderFireTime({ kind: "before", before }, occurrence, timezone) as Date;
     out.push({ id: nameBasedUuid(instance, `reminder:${r.id}`), before, remind_at: at.toISOString() });
   }
-  return out.slice(0, MAX_REMINDERS_PER_TASK);
+  return out.slice(0, LIMITS.remindersPerTask);
 }
 
 /** Room left between spawning an instance and its earliest reminder, so that one is not late by the spawn's own delivery. */

@@ -20,7 +20,7 @@ import {
 import type { Config } from "../common/config.ts";
 import { parsePubsubFrame } from "../common/contracts/index.ts";
 import { checks, openDb, openRedis } from "../common/deps.ts";
-import { errors, MAX_HEADER_BYTES } from "../common/errors.ts";
+import { errors, headerBytes, MAX_HEADER_BYTES } from "../common/errors.ts";
 import { logger } from "../common/log.ts";
 import { metric } from "../common/metrics.ts";
 import { originMatcher, upgradeOriginAllowed } from "../common/origins.ts";
@@ -163,11 +163,11 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
     closeOnBackpressureLimit: true,
     upgrade: (res, req, context) => {
       // Everything from req must be read now: it is gone after the first await.
-      let headerBytes = 0;
+      const headers: [string, string][] = [];
       req.forEach((k, v) => {
-        headerBytes += k.length + v.length + 4;
+        headers.push([k, v]);
       });
-      if (headerBytes > MAX_HEADER_BYTES) {
+      if (headerBytes(headers) > MAX_HEADER_BYTES) {
         const tooLarge = errors.headersTooLarge(MAX_HEADER_BYTES);
         return refuse(res, "431 Request Header Fields Too Large", tooLarge.code, tooLarge.message);
       }
@@ -299,9 +299,9 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
       // instead of waiting, silent, for Redis to come back.
       redis = await openRedis(config, "fanout", { failFast: true });
       subscriber = await openRedis(config, "fanout-subscriber");
-      // Ready without Redis, degraded: a new socket still gets its replay (from PostgreSQL) and its
-      // live events once Redis is back, so a Redis outage does not take every replica out of the
-      // Service at once (README "Failure modes").
+      // Ready without Redis, degraded, as ingest is: a new socket of a user this process already
+      // holds still gets its replay (from PostgreSQL), another user's closes 1011 and reconnects;
+      // a Redis outage must not take every replica out of the Service at once (README "Failure modes").
       Object.assign(service.checks, { postgres: checks.postgres(db) });
       Object.assign(service.degradedWithout, { redis: checks.redis(redis) });
       // Held for the process's lifetime, so the connection never drops to zero subscriptions: at

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LOCAL_JWT_SECRET } from "../common/config.ts";
-import { cursorCodec, cursorSecret } from "./cursor.ts";
+import { cursorCodec, cursorCodecKeyedBy } from "./cursor.ts";
 
 const codec = cursorCodec("a-secret-of-at-least-thirty-two-characters");
 const id = "6f1b8f43-5f8a-4a36-9b85-7b2f7f0e3c11";
@@ -12,15 +11,16 @@ describe("list cursors", () => {
     expect(codec.decode(codec.encode("priority", "asc", [3, id]), "priority", "asc")).toEqual([3, id]);
     expect(codec.decode(codec.encode("due_date", "asc", ["infinity", id]), "due_date", "asc")).toEqual(["infinity", id]);
   });
-  it("signs with no public key when tokens come from a JWKS server (the HS256 setting holds the dev default then)", () => {
-    const jwks = { jwtSecret: LOCAL_JWT_SECRET, jwtJwksUrl: "https://idp.example/jwks", databaseUrl: "postgres://app:s3cret@db/app" };
-    const deployed = cursorCodec(cursorSecret(jwks));
-    const forger = cursorCodec(LOCAL_JWT_SECRET);
-    const forged = forger.encode("created_at", "desc", ["2026-11-23T10:00:00.000Z", id]);
-    expect(deployed.decode(forged, "created_at", "desc")).toBeNull();
-    expect(cursorSecret({ ...jwks, jwtJwksUrl: undefined, jwtSecret: "an-hs256-secret-of-thirty-two-characters" })).toBe(
-      "an-hs256-secret-of-thirty-two-characters",
-    );
+  it("keyed later (JWKS: the key stored in PostgreSQL): a 503 until the key is there, then as any codec", async () => {
+    let give: (k: string) => void = () => {};
+    const later = cursorCodecKeyedBy(new Promise<string>((resolve) => (give = resolve)));
+    expect(() => later.encodeSeq(1)).toThrow(expect.objectContaining({ status: 503 }));
+    give("a-key-made-once-by-the-deployment");
+    await Promise.resolve();
+    await Promise.resolve();
+    const c = later.encode("created_at", "desc", ["2026-11-23T10:00:00.000Z", id]);
+    expect(later.decode(c, "created_at", "desc")).toEqual(["2026-11-23T10:00:00.000Z", id]);
+    expect(codec.decode(c, "created_at", "desc")).toBeNull();
   });
   it("refuses a cursor used with another sort or order", () => {
     const c = codec.encode("created_at", "desc", ["2026-11-23T10:00:00.000Z", id]);

@@ -5,11 +5,10 @@
  * PostgreSQL as a value of the wrong type.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Config } from "../common/config.ts";
 import { isDateTime, isStorableText } from "../common/contracts/index.ts";
+import { errors } from "../common/errors.ts";
 import type { Cursor, SortBy } from "../storage/queries/tasks.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from "./task-state.ts";
 
 /** A sort of the task list, or the one order of the tag list (lower(name)) or the reminder list (remind_at). */
 export type CursorKey = SortBy | "tags" | "reminders";
@@ -34,12 +33,29 @@ export interface CursorCodec {
 }
 
 /**
- * What cursors are signed with: the HS256 secret; with JWKS tokens, which leave us no secret of
- * our own, DATABASE_URL, which every ingest replica shares and only the deployment holds (the
- * HS256 setting still carries its public dev default then).
+ * A codec whose key comes later (loaded from PostgreSQL when tokens come from a JWKS server, which
+ * leaves no secret of the deployment's own): until it is there, a list with or for a cursor is a
+ * 503, as any read is while PostgreSQL cannot be reached.
  */
-export const cursorSecret = (c: Pick<Config, "jwtSecret" | "jwtJwksUrl" | "databaseUrl">): string =>
-  c.jwtJwksUrl ? `jwks:${c.databaseUrl}` : c.jwtSecret;
+export function cursorCodecKeyedBy(key: Promise<string>): CursorCodec {
+  let codec: CursorCodec | undefined;
+  key.then(
+    (k) => {
+      codec = cursorCodec(k);
+    },
+    () => {},
+  );
+  const current = (): CursorCodec => {
+    if (!codec) throw errors.unavailable("the cursor key is not loaded yet (PostgreSQL unreachable)");
+    return codec;
+  };
+  return {
+    encode: (...a) => current().encode(...a),
+    decode: (...a) => current().decode(...a),
+    encodeSeq: (seq) => current().encodeSeq(seq),
+    decodeSeq: (s) => current().decodeSeq(s),
+  };
+}
 
 export function cursorCodec(secret: string): CursorCodec {
   const key = createHmac("sha256", "taskstream-cursor").update(secret).digest();
@@ -69,7 +85,7 @@ export function cursorCodec(secret: string): CursorCodec {
       const parsed = open(s);
       if (parsed === null || parsed.length !== 4) return null;
       const [by, ord, value, id] = parsed;
-      if (by !== key || ord !== order || typeof id !== "string" || !UUID.test(id) || !validValue[key](value)) return null;
+      if (by !== key || ord !== order || typeof id !== "string" || !isUuid(id) || !validValue[key](value)) return null;
       return [value as string | number, id];
     },
     encodeSeq: (seq) => seal(["activity", "desc", seq]),

@@ -10,7 +10,7 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request, Response, Server } from "hyper-express";
 import { AuthError, bearer, isPathOfUser, KeysUnavailableError, TokenTooLargeError, type VerifyToken } from "../common/auth.ts";
 import { isContractUuid, isStorableText, type TaskEvent, UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from "../common/contracts/index.ts";
-import { ApiError, type ErrorDetail, errors, MAX_HEADER_BYTES } from "../common/errors.ts";
+import { ApiError, type ErrorDetail, errors, headerBytes, MAX_HEADER_BYTES } from "../common/errors.ts";
 import { isDataError, isInfrastructureError } from "../common/failures.ts";
 import { nameBasedUuid } from "../common/ids.ts";
 import { logger } from "../common/log.ts";
@@ -20,6 +20,7 @@ import { serverSpan } from "../common/telemetry.ts";
 import { type Admission, type Reply, TAG_NAMES, type WriteAdmission } from "./admission.ts";
 import { registeredRoutes } from "./openapi.ts";
 import { fieldPath, validate } from "./schemas.ts";
+import { isUuid } from "./task-state.ts";
 import type { turns } from "./turns.ts";
 
 const log = logger("ingest");
@@ -104,26 +105,46 @@ export interface HttpDeps {
  * arriving does not count meanwhile: it costs no CPU, and slow senders alone must not fill the bound.
  */
 export class InFlight {
+  /** Requests in progress, less those whose body is on its way: what the bound applies to. */
   private count = 0;
+  /** Every request not answered yet, body on its way or not: what a shutdown waits for. */
+  private open = 0;
+  private waiters: (() => void)[] = [];
   constructor(readonly max: number) {}
   /** Counts a request in; false when the process was at its bound already (it is counted all the same: `leave` it). */
   enter(): boolean {
+    this.open++;
+    return this.resume();
+  }
+  leave(): void {
+    this.pause();
+    if (--this.open === 0 && this.waiters.length > 0) for (const settle of this.waiters.splice(0)) settle();
+  }
+  /** The request waits for the rest of its body: not counted toward the bound meanwhile. */
+  pause(): void {
+    inFlightRequests.set(--this.count);
+  }
+  /** Counted again (its body is in); false when the process is at its bound. */
+  resume(): boolean {
     const admitted = this.count < this.max;
     inFlightRequests.set(++this.count);
     return admitted;
   }
-  leave(): void {
-    inFlightRequests.set(--this.count);
-    if (this.count === 0 && this.waiters.length > 0) for (const settle of this.waiters.splice(0)) settle();
-  }
-  private waiters: (() => void)[] = [];
-  /** Resolves once no request is in flight (a shutdown waits for this before closing what they use). */
+  /** Resolves once every request has been answered (a shutdown waits for this before closing what they use). */
   idle(): Promise<void> {
-    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+    return this.open === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Set when the process stops: every answer from then on closes its connection, so clients and
+ * proxies holding one open (keep-alive) take their next request elsewhere instead of keeping
+ * this process busy while it drains.
+ */
+let closingConnections = false;
+export const closeConnectionsAfterAnswers = (): void => {
+  closingConnections = true;
+};
 
 /** A JSON text written one way (objects' keys sorted, no spacing); a text that is no JSON as it is. */
 export function canonicalJson(text: string): string {
@@ -151,7 +172,7 @@ export function canonicalJson(text: string): string {
 function withLowerCaseIds(params: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   // A user id is the token's subject as written: only the ids the API assigns are folded.
-  for (const [k, v] of Object.entries(params)) out[k] = k !== "user_id" && UUID.test(v) ? v.toLowerCase() : v;
+  for (const [k, v] of Object.entries(params)) out[k] = k !== "user_id" && isUuid(v) ? v.toLowerCase() : v;
   return out;
 }
 
@@ -238,8 +259,10 @@ export function answerRaw(
     const set = (res as unknown as { _headers?: Record<string, string | string[]> })._headers ?? {};
     for (const [k, v] of Object.entries(set)) for (const one of [v].flat()) raw.writeHeader(k, one);
     for (const [k, v] of Object.entries(headers)) raw.writeHeader(k, v);
-    if (body === null || req.method === "HEAD") raw.endWithoutBody();
-    else raw.end(body, close);
+    if (body === null || req.method === "HEAD") {
+      if (closingConnections) raw.endWithoutBody(undefined, true);
+      else raw.endWithoutBody();
+    } else raw.end(body, close || closingConnections);
   });
 }
 
@@ -357,7 +380,7 @@ export async function receive(
   timeoutMs = BODY_TIMEOUT_MS,
 ): Promise<string> {
   if (req.received) return read();
-  inFlight.leave();
+  inFlight.pause();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(errors.bodyTimeout(timeoutMs)), timeoutMs);
@@ -366,7 +389,7 @@ export async function receive(
     return await Promise.race([read(), timeout]);
   } finally {
     clearTimeout(timer);
-    inFlight.enter();
+    inFlight.resume();
   }
 }
 
@@ -374,13 +397,6 @@ export async function receive(
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
 const declaredLength = (req: Request): number => Number(req.headers["content-length"] ?? 0) || 0;
-
-/** Header bytes beyond this are a 431 (CONTRACT.md), whatever the server's own parser allows. */
-function headerBytes(req: Request): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(req.headers)) n += k.length + String(v).length + 4;
-  return n;
-}
 
 async function readJson(req: Request, raw: () => Promise<string>): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
@@ -562,7 +578,9 @@ export function route(
     let status = 500;
     const admitted = deps.inFlight.enter();
     try {
-      if (headerBytes(req) > MAX_HEADER_BYTES) throw errors.headersTooLarge(MAX_HEADER_BYTES);
+      // Beyond it, a 431 whatever the server's own parser allows.
+      if (headerBytes(Object.entries(req.headers).map(([k, v]) => [k, String(v)] as const)) > MAX_HEADER_BYTES)
+        throw errors.headersTooLarge(MAX_HEADER_BYTES);
       // Refused before authentication, so nobody makes us wait for a body we will not read.
       if (declaredLength(req) > deps.bodyLimit) throw errors.tooLarge(deps.bodyLimit);
       checkUrlText(req);

@@ -31,6 +31,24 @@ describe("InFlight (load shedding's count)", () => {
     expect(idle).toBe(true);
   });
 
+  it("is not idle while a request's body is still arriving, though that request holds no slot", async () => {
+    const inFlight = new InFlight(1);
+    inFlight.enter();
+    let deliver: (text: string) => void = () => {};
+    const body = receive({ received: false }, inFlight, () => new Promise<string>((resolve) => (deliver = resolve)));
+    let idle = false;
+    const waiting = inFlight.idle().then(() => {
+      idle = true;
+    });
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    deliver("{}");
+    await body;
+    inFlight.leave();
+    await waiting;
+    expect(idle).toBe(true);
+  });
+
   it("does not count a request while the rest of its body is on its way", async () => {
     const inFlight = new InFlight(1);
     expect(inFlight.enter()).toBe(true);

@@ -4,11 +4,14 @@
  * soon as the request in progress ends. A request is held in progress by the token check: ingest
  * verifies tokens against a JWKS endpoint this test serves, and holds that endpoint's first answer.
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { LOCAL_JWT_SECRET } from "../common/config.ts";
 import { startSystem, testConfig, uniqueId } from "../test/harness.ts";
+import { cursorCodec } from "./cursor.ts";
 
 const config = testConfig();
 const base = `http://127.0.0.1:${config.ingestPort}`;
@@ -79,5 +82,24 @@ describe("ingest load shedding (INGEST_MAX_IN_FLIGHT)", () => {
     const scraped = await metrics();
     expect(scraped).toMatch(/^taskstream_ingest_shed_total 1$/m);
     expect(scraped).toMatch(/^taskstream_http_requests_in_flight 0$/m);
+  });
+});
+
+describe("list cursors with JWKS tokens", () => {
+  it("are signed with the deployment's key in PostgreSQL: they page on, and one signed with the dev HS256 default is refused", async () => {
+    releaseJwks();
+    for (const title of ["c1", "c2"]) expect((await create(title)).status).toBe(202);
+    await vi.waitFor(async () => expect(((await (await list()).json()) as { tasks: unknown[] }).tasks.length).toBeGreaterThanOrEqual(3), {
+      timeout: 10_000,
+    });
+    const page = async (cursor?: string) =>
+      fetch(`${base}/api/${user}/tasks?limit=1${cursor ? `&cursor=${cursor}` : ""}`, { headers: auth() });
+    const first = (await (await page()).json()) as { next_cursor: string };
+    const second = await page(first.next_cursor);
+    expect(second.status).toBe(200);
+    const forged = cursorCodec(LOCAL_JWT_SECRET).encode("created_at", "desc", ["2026-01-01T00:00:00.000Z", randomUUID()]);
+    const refused = await page(forged);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { details: { path: string }[] } }).error.details.map((d) => d.path)).toEqual(["cursor"]);
   });
 });

@@ -6,7 +6,7 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value, type ValueError } from "@sinclair/typebox/value";
 import "../common/contracts/formats.ts";
-import { INSTANT_RANGE_MESSAGE, LIMITS, MAX_REMINDERS_PER_TASK, Priority, RecurrenceMode, Text } from "../common/contracts/index.ts";
+import { INSTANT_RANGE_MESSAGE, LIMITS, Priority, RecurrenceMode, Text } from "../common/contracts/index.ts";
 import type { ErrorDetail } from "../common/errors.ts";
 
 const Instant = Type.String({ format: "date-time", description: "ISO-8601 with a zone, e.g. 2026-11-23T10:00:00Z" });
@@ -46,7 +46,7 @@ const taskFields = {
 };
 
 export const CreateTask = Type.Object(
-  { ...taskFields, reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: MAX_REMINDERS_PER_TASK })) },
+  { ...taskFields, reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: LIMITS.remindersPerTask })) },
   { additionalProperties: false },
 );
 export type CreateTask = Static<typeof CreateTask>;
@@ -54,7 +54,7 @@ export const UpdateTask = Type.Object(
   {
     ...taskFields,
     title: Type.Optional(taskFields.title),
-    reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: MAX_REMINDERS_PER_TASK })),
+    reminders: Type.Optional(Type.Array(ReminderInput, { maxItems: LIMITS.remindersPerTask })),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -11,10 +11,11 @@ import { logger } from "../common/log.ts";
 import type { Db } from "../common/postgres.ts";
 import { redisKeys } from "../common/redis.ts";
 import { type Check, type Health, type Service, StartupError, withTimeout } from "../common/service.ts";
+import { cursorKey } from "../storage/queries/cursor-key.ts";
 import { admission } from "./admission.ts";
 import { corsMiddleware } from "./cors.ts";
-import { cursorCodec, cursorSecret } from "./cursor.ts";
-import { getAndHead, InFlight, refuseAmbiguousFraming, respond, sendError } from "./http.ts";
+import { cursorCodec, cursorCodecKeyedBy } from "./cursor.ts";
+import { closeConnectionsAfterAnswers, getAndHead, InFlight, refuseAmbiguousFraming, respond, sendError } from "./http.ts";
 import { methodsOf, openApiDocument } from "./openapi.ts";
 import { startRelay } from "./outbox-relay.ts";
 import { resilientWriter } from "./publisher.ts";
@@ -42,6 +43,18 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
   let relay: { stop(): Promise<void> } | undefined;
   let server: HyperExpress.Server | undefined;
   let inFlight: InFlight | undefined;
+  let stopping = false;
+  /** The cursor key, read until PostgreSQL answers (ingest starts without it). */
+  const loadCursorKey = async (database: Db): Promise<string> => {
+    for (;;) {
+      try {
+        return await cursorKey(database);
+      } catch (err) {
+        if (stopping) throw err;
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
+  };
   const service: Service & { degradedWithout: Record<string, Check> } = {
     name: "ingest",
     checks: {},
@@ -106,7 +119,8 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
           { produceTimeoutMs: config.produceTimeoutMs },
           { accepting: admit.rememberPending, refused: admit.forgetPending },
         ),
-        cursors: cursorCodec(cursorSecret(config)),
+        // HS256: keyed by its secret. JWKS: by the deployment's own key in PostgreSQL, loaded once.
+        cursors: config.jwtJwksUrl ? cursorCodecKeyedBy(loadCursorKey(db)) : cursorCodec(config.jwtSecret),
         timezoneOf: timezoneOf(db, redis, keys),
         ...readYourWrites(db, redis, keys, admit),
       };
@@ -140,9 +154,12 @@ export async function ingestService(config: Config, health: Health): Promise<Ser
     async stop() {
       // Stop intake first; requests in flight finish (their admission, produce or fallback write)
       // before what they use is closed, and the producer flushes what they produced.
+      stopping = true;
       server?.close();
+      closeConnectionsAfterAnswers();
       if (inFlight) await withTimeout(inFlight.idle(), config.shutdownTimeoutMs / 2, "requests in flight").catch(() => {});
-      await relay?.stop();
+      // A relay send waiting on a stalled broker is not waited out: its rows stay until acknowledged.
+      await withTimeout(relay?.stop() ?? Promise.resolve(), config.produceTimeoutMs, "outbox relay").catch(() => {});
       stopKafka();
       // What is still queued for the broker by now was answered from the fallback queue (its request
       // is done) or is the relay's (its rows stay until acknowledged): both are durable in

@@ -103,5 +103,9 @@ export const JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** When a job is due, from its data (BullMQ's own `timestamp` is when it was added, its `delay` 0 once promoted). */
+export const dueTimeOf = (data: SchedulerJob): number =>
+  Date.parse(data.kind === "reminder" ? data.remind_at : (data.fire_at ?? data.occurrence));
+
 /** Prefix of the failure reason of a job that must not be retried (see UnrecoverableError). */
 export const PERMANENT = "permanent:";

@@ -17,6 +17,7 @@ import { spawnTime } from "../common/series.ts";
 import { traceHeaders, tracingEnabled } from "../common/telemetry.ts";
 import { pendingRemindersPage, type SeriesHead, seriesPage } from "../storage/queries/scheduler-reads.ts";
 import {
+  dueTimeOf,
   JOB_OPTIONS,
   type Outcome,
   PERMANENT,
@@ -202,7 +203,7 @@ export class Schedule {
       if (failed.length === 0) break;
       for (const job of failed) {
         const permanent = job.failedReason?.startsWith(PERMANENT) === true;
-        if (permanent || now - (job.timestamp + job.delay) > RETRY_FAILED_FOR_MS) {
+        if (permanent || now - dueTimeOf(job.data) > RETRY_FAILED_FOR_MS) {
           kept += 1;
           if (!permanent) givenUp += 1;
           continue;

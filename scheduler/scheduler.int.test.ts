@@ -366,26 +366,33 @@ describe("failed jobs", () => {
   it("are re-queued by the reconcile until a day past their time, then left failed", async () => {
     const isolated = testConfig();
     const schedule = new Schedule(db, redis, redisKeys(isolated.redisPrefix).bullPrefix, redisKeys(isolated.redisPrefix).taskJobs);
-    const job = (id: string, timestamp: number) =>
+    // Due `dueAt`, added `addedAt` with the delay between them (BullMQ keeps when it was added, and
+    // sets the delay to 0 once the job is promoted: neither says when it was due).
+    const job = (id: string, dueAt: number, addedAt = dueAt) =>
       schedule.queue.add(
         "reminder",
-        { kind: "reminder", user_id: "u", task_id: randomUUID(), reminder_id: randomUUID(), remind_at: new Date(timestamp).toISOString() },
-        { jobId: id, timestamp, attempts: 1 },
+        { kind: "reminder", user_id: "u", task_id: randomUUID(), reminder_id: randomUUID(), remind_at: new Date(dueAt).toISOString() },
+        { jobId: id, timestamp: addedAt, delay: Math.max(0, dueAt - Date.now()), attempts: 1 },
       );
     await job("recent", Date.now());
+    // Planned two days ahead (a reminder set long before), due a moment from now.
+    await job("planned-ahead", Date.now() + 200, Date.now() - 2 * 86_400_000);
     await job("stale", Date.now() - 2 * 86_400_000);
-    // An outage that outlasted their attempts: both fail with an error that is not permanent.
+    // An outage that outlasted their attempts: all fail with an error that is not permanent.
+    const workerRedis = redis.duplicate();
     const worker = new Worker(
       QUEUE_NAME,
       async () => {
         throw new Error("broker unreachable");
       },
-      { connection: bullConnection(redis.duplicate()), prefix: redisKeys(isolated.redisPrefix).bullPrefix },
+      { connection: bullConnection(workerRedis), prefix: redisKeys(isolated.redisPrefix).bullPrefix },
     );
-    await eventually(async () => (await schedule.queue.getJobCounts("failed")).failed === 2, 10_000, "both jobs failed");
+    await eventually(async () => (await schedule.queue.getJobCounts("failed")).failed === 3, 10_000, "the jobs failed");
     await worker.close();
+    workerRedis.disconnect();
     await schedule.reconcileAll();
     expect(await schedule.queue.getJobState("recent")).toBe("waiting");
+    expect(await schedule.queue.getJobState("planned-ahead")).toBe("waiting");
     expect(await schedule.queue.getJobState("stale")).toBe("failed");
     await schedule.queue.obliterate({ force: true });
     await schedule.close();

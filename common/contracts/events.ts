@@ -29,6 +29,8 @@ export const LIMITS = {
   timezone: 64,
   recurrenceRule: 500,
   reminderOffset: 64,
+  /** Reminders one task holds at most (notified ones included: they stay on the task). */
+  remindersPerTask: 20,
 } as const;
 export const Priority = Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high"), Type.Literal("urgent")]);
 export type Priority = Static<typeof Priority>;
@@ -52,11 +54,7 @@ export type ReminderSpec = Static<typeof ReminderSpec>;
 export const RecurrenceMode = Type.Union([Type.Literal("schedule"), Type.Literal("after_completion")]);
 export type RecurrenceMode = Static<typeof RecurrenceMode>;
 
-/** Reminders one task holds at most (notified ones included: they stay on the task). */
-export const MAX_REMINDERS_PER_TASK = 20;
-
 /** The fields a task is created with; task.created and recurring.spawned carry them whole. */
-
 export const TaskFields = Type.Object(
   {
     title: Text({ minLength: 1, maxLength: LIMITS.title }),
@@ -70,7 +68,7 @@ export const TaskFields = Type.Object(
     next_occurrence: Nullable(Instant),
     parent_task_id: Nullable(Uuid),
     tags: Type.Array(Text({ minLength: 1, maxLength: LIMITS.tagName }), { maxItems: LIMITS.tagsPerTask }),
-    reminders: Type.Array(ReminderSpec, { maxItems: MAX_REMINDERS_PER_TASK }),
+    reminders: Type.Array(ReminderSpec, { maxItems: LIMITS.remindersPerTask }),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,7 @@
 import { newEvent } from "../contracts/envelope.ts";
 import type { TaskEvent } from "../contracts/events.ts";
 import { isValidTimezone } from "../recurrence.ts";
-import type { Command, Refusal } from "./decide.ts";
+import { type Command, on, type Refusal } from "./decide.ts";
 
 export interface Settings {
   timezone: string;
@@ -13,17 +13,17 @@ export interface Settings {
 
 export type SettingsDecision = { ok: true; event: TaskEvent | null; settings: Settings } | { ok: false; refusal: Refusal };
 
+/** What the request alone shows wrong (a zone that is no IANA zone), before anything is read for it. */
+export function refuseTimezone(timezone: string): Refusal | null {
+  return isValidTimezone(timezone)
+    ? null
+    : { kind: "validation", details: [{ path: "timezone", message: `"${timezone}" is not an IANA timezone` }] };
+}
+
 export function changeTimezone(cmd: Command, current: Settings, timezone: string): SettingsDecision {
-  if (!isValidTimezone(timezone))
-    return {
-      ok: false,
-      refusal: { kind: "validation", details: [{ path: "timezone", message: `"${timezone}" is not an IANA timezone` }] },
-    };
+  const wrong = refuseTimezone(timezone);
+  if (wrong) return { ok: false, refusal: wrong };
   if (timezone === current.timezone) return { ok: true, event: null, settings: current };
-  const event = newEvent(
-    "settings.updated",
-    { user_id: cmd.user_id, aggregate_id: cmd.user_id, correlation_id: cmd.correlation_id, event_id: cmd.newId(), timestamp: cmd.now },
-    { changes: { timezone: { old: current.timezone, new: timezone } } },
-  );
+  const event = newEvent("settings.updated", on(cmd, cmd.user_id), { changes: { timezone: { old: current.timezone, new: timezone } } });
   return { ok: true, event, settings: { timezone } };
 }

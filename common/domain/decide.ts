@@ -7,14 +7,7 @@
  * Pure apart from the ids and clock the caller passes in.
  */
 import { newEvent } from "../contracts/envelope.ts";
-import {
-  MAX_REMINDERS_PER_TASK,
-  type RecurrenceMode,
-  type ReminderSpec,
-  type TaskChanges,
-  type TaskEvent,
-  type TaskFields,
-} from "../contracts/events.ts";
+import { LIMITS, type RecurrenceMode, type ReminderSpec, type TaskChanges, type TaskEvent, type TaskFields } from "../contracts/events.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { isValidTimezone, neverMatches, nextOccurrence, occurrencesAfter, parseRecurrenceRule } from "../recurrence.ts";
 import { parseReminderSpec, parseReminderSpecs, type ReminderSpec as ReminderInput, reminderFireTime } from "../reminder-time.ts";
@@ -69,7 +62,7 @@ const stateOf = (userId: string, timezone: string, task: Task | null, id: string
 });
 
 /** The envelope of the event a command makes on `aggregateId`. */
-const on = (cmd: Command, aggregateId: string) => ({
+export const on = (cmd: Command, aggregateId: string) => ({
   user_id: cmd.user_id,
   aggregate_id: aggregateId,
   correlation_id: cmd.correlation_id,
@@ -320,10 +313,10 @@ export function skipOccurrence(cmd: Command, task: Task): Decision {
 /** POST /tasks/:id/reminders: `input` is the request body; `path` names it in errors. */
 export function addReminder(cmd: Command, task: Task, input: unknown): Decision & { reminder?: ReminderSpec } {
   // Checked here, where the write is accepted, not in evolve: a log written before the limit replays as it was.
-  if (task.reminders.length >= MAX_REMINDERS_PER_TASK)
+  if (task.reminders.length >= LIMITS.remindersPerTask)
     return refuse({
       kind: "conflict",
-      message: `task ${task.id} has ${MAX_REMINDERS_PER_TASK} reminders already, the most a task holds; delete one first`,
+      message: `task ${task.id} has ${LIMITS.remindersPerTask} reminders already, the most a task holds; delete one first`,
     });
   const parsed = parseReminderSpec(input, {
     path: "(body)",

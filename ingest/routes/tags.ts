@@ -35,6 +35,11 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     const { queued } = await d.writer.emit(event, ctx);
     return { status: 202, body: { tag, event_id: event.event_id, correlation_id: ctx.correlationId, queued } };
   };
+  /** A blank name is a 400 before anything is read for the request (an unknown tag's too). */
+  const refuseEarly = (body: { name?: string }) => {
+    const wrong = decideTags.refuseTagInput(body);
+    if (wrong) throw refusalError(wrong);
+  };
   /** The user's tag that has this name (whatever its case) now, if any. */
   const holderOf = async (ctx: Ctx, raw: string | undefined) => {
     const name = raw === undefined ? null : tagName(raw);
@@ -60,6 +65,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
     "/api/:user_id/tags",
     async (ctx) => {
       const body = await ctx.body(CreateTag);
+      refuseEarly(body);
       await d.settled(ctx);
       return accepted(ctx, decideTags.createTag(command(ctx), body, await holderOf(ctx, body.name)));
     },
@@ -68,6 +74,7 @@ export function registerTagRoutes(server: Server, d: RouteDeps) {
 
   const updateTag = async (ctx: Ctx) => {
     const body = await ctx.body(UpdateTag);
+    refuseEarly(body);
     const tag = await loadTag(ctx);
     return accepted(ctx, decideTags.updateTag(command(ctx), tag, body, await holderOf(ctx, body.name)));
   };

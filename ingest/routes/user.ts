@@ -1,6 +1,6 @@
 /** Per-user routes: settings, activity feed, and the polling fallback of the WebSocket. */
 import type { Server } from "hyper-express";
-import { changeTimezone } from "../../common/domain/decide-settings.ts";
+import { changeTimezone, refuseTimezone } from "../../common/domain/decide-settings.ts";
 import { errors } from "../../common/errors.ts";
 import { readSince } from "../../storage/event-log.ts";
 import { listActivity } from "../../storage/queries/user-data.ts";
@@ -16,6 +16,8 @@ export function registerUserRoutes(server: Server, d: RouteDeps) {
 
   route(server, d.http, "put", "/api/:user_id/settings", async (ctx) => {
     const body = await ctx.body(Settings);
+    const wrong = refuseTimezone(body.timezone);
+    if (wrong) throw refusalError(wrong);
     const decision = changeTimezone(command(ctx), { timezone: await timezoneFor(d, ctx) }, body.timezone);
     if (!decision.ok) throw refusalError(decision.refusal);
     const { event, settings } = decision;
