@@ -203,7 +203,8 @@ export class Schedule {
       if (failed.length === 0) break;
       for (const job of failed) {
         const permanent = job.failedReason?.startsWith(PERMANENT) === true;
-        if (permanent || now - dueTimeOf(job.data) > RETRY_FAILED_FOR_MS) {
+        // A due time that does not parse (NaN) counts as past the window too.
+        if (permanent || !(now - dueTimeOf(job.data) <= RETRY_FAILED_FOR_MS)) {
           kept += 1;
           if (!permanent) givenUp += 1;
           continue;
