@@ -2,19 +2,12 @@
  * Input an adversarial probe of c011d8a found mishandled (a 500, a reminder that never fires, a
  * stalled event loop, a duplicate tag): each is now a 4xx naming the field, or applied as answered.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
-import { apiClient, eventually, startSystem, testConfig, uniqueId, wsConnect } from "../harness.ts";
+import { apiClient, eventually, systemForThisFile, testConfig, uniqueId, wsConnect } from "../harness.ts";
 
 const config = testConfig();
-let system: Awaited<ReturnType<typeof startSystem>>;
-
-beforeAll(async () => {
-  system = await startSystem(config);
-});
-afterAll(async () => {
-  await system.stop();
-});
+systemForThisFile(config);
 
 const user = async () => {
   const id = uniqueId("probed");

@@ -5,19 +5,12 @@
  * requests on the WebSocket path that are no upgrade it speaks.
  */
 import { connect } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
-import { apiClient, eventually, startSystem, testConfig, uniqueId } from "../harness.ts";
+import { apiClient, eventually, systemForThisFile, testConfig, uniqueId } from "../harness.ts";
 
 const config = testConfig();
-let system: Awaited<ReturnType<typeof startSystem>>;
-
-beforeAll(async () => {
-  system = await startSystem(config);
-});
-afterAll(async () => {
-  await system.stop();
-});
+systemForThisFile(config);
 
 const user = async () => {
   const id = uniqueId("transport");
