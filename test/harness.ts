@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
 import { type Config, loadConfig } from "../common/config.ts";
 import type { TaskFields } from "../common/contracts/index.ts";
 
@@ -93,17 +92,6 @@ export async function eventually<T>(
 }
 
 /** The four services as one real OS process, with topics created for the config's prefix. */
-/** The whole system for the tests of one file: started before them, stopped after them. */
-export function systemForThisFile(config: Config, extra: Record<string, string> = {}): void {
-  let system: Awaited<ReturnType<typeof startSystem>> | undefined;
-  beforeAll(async () => {
-    system = await startSystem(config, extra);
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
-}
-
 export async function startSystem(
   config: Config,
   extra: Record<string, string> = {},

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
-import { apiClient, eventually, systemForThisFile, testConfig, uniqueId, wsConnect } from "../harness.ts";
+import { apiClient, eventually, testConfig, uniqueId, wsConnect } from "../harness.ts";
+import { systemForThisFile } from "../system-per-file.ts";
 
 const config = testConfig();
 systemForThisFile(config);

@@ -7,7 +7,8 @@
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { signLocalToken } from "../../common/auth.ts";
-import { apiClient, eventually, systemForThisFile, testConfig, uniqueId } from "../harness.ts";
+import { apiClient, eventually, testConfig, uniqueId } from "../harness.ts";
+import { systemForThisFile } from "../system-per-file.ts";
 
 const config = testConfig();
 systemForThisFile(config);
