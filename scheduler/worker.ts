@@ -22,7 +22,7 @@ import { seriesStart, spawnedEvent } from "../common/series.ts";
 import { withLinkedSpan } from "../common/telemetry.ts";
 import { type ReminderAtFire, remindersAtFire, seriesAtFire } from "../storage/queries/scheduler-reads.ts";
 import { Batcher } from "./batcher.ts";
-import { deterministicUuid, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
+import { deterministicUuid, dueTimeOf, type OccurrenceJob, type Outcome, PERMANENT, type ReminderJob, type SchedulerJob } from "./jobs.ts";
 import { isLate, spawnAt } from "./plan.ts";
 
 const log = logger("scheduler");
@@ -74,7 +74,7 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?:
 
   async function reminder(job: Job<SchedulerJob>, data: ReminderJob, token: string | undefined): Promise<Outcome> {
     const current = await reminders.load(data.reminder_id);
-    const dueAt = Date.parse(data.remind_at);
+    const dueAt = dueTimeOf(data);
     // The task, its series (deleting one clears its instances' reminders) and the user's settings.
     const aggregates = [data.task_id, ...(current?.parent_task_id ? [current.parent_task_id] : []), data.user_id];
     const at = now().getTime();
@@ -83,16 +83,11 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?:
       await job.moveToDelayed(at + pendingWriteWaitMs(dueAt, at), token);
       throw new DelayedError();
     }
-    if (
-      !current ||
-      current.notified ||
-      current.status !== "pending" ||
-      new Date(current.remind_at).getTime() !== Date.parse(data.remind_at)
-    ) {
+    if (!current || current.notified || current.status !== "pending" || new Date(current.remind_at).getTime() !== dueAt) {
       return "stale";
     }
     const firedAt = now();
-    const late = isLate(Date.parse(data.remind_at), firedAt.getTime());
+    const late = isLate(dueAt, firedAt.getTime());
     await send(
       newEvent(
         "reminder.triggered",
@@ -106,7 +101,7 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?:
         { reminder_id: data.reminder_id, remind_at: data.remind_at, fired_at: firedAt.toISOString(), late, title: current.title },
       ),
     );
-    lateness.observe({ kind: "reminder" }, (firedAt.getTime() - Date.parse(data.remind_at)) / 1000);
+    lateness.observe({ kind: "reminder" }, (firedAt.getTime() - dueAt) / 1000);
     return "fired";
   }
 
@@ -143,7 +138,7 @@ export function jobProcessor(deps: WorkerDeps): (job: Job<SchedulerJob>, token?:
         correlation_id: deterministicUuid(`correlation:${job.id}`),
       }),
     );
-    lateness.observe({ kind: "occurrence" }, (firedAt.getTime() - Date.parse(data.fire_at ?? data.occurrence)) / 1000);
+    lateness.observe({ kind: "occurrence" }, (firedAt.getTime() - dueTimeOf(data)) / 1000);
     return "fired";
   }
 
