@@ -225,6 +225,12 @@ export const settings = {
     default: "taskstream-processors",
     doc: "Consumer group of the processors.",
   }),
+  processorsStallSeconds: setting({
+    env: "PROCESSORS_STALL_SECONDS",
+    schema: Positive,
+    default: 30,
+    doc: "The processors rejoin their consumer group with new Kafka clients when a partition they consume has had records waiting this long without progress while the broker answers (a consumer left out of its group after a broker outage); /readyz reports it meanwhile.",
+  }),
 } as const;
 
 type Settings = typeof settings;

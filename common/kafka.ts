@@ -240,5 +240,34 @@ export function keepConnecting(
   };
 }
 
+/**
+ * Where a consumer group stands on the partitions `consumer` is assigned (all partitions of
+ * `topics` while it has none): the group's committed offset (the partition's start when nothing
+ * was committed yet) and the partition's end. One request for the offsets and one per topic;
+ * callers bound the wait (a frozen broker answers none of them).
+ */
+export async function groupPositions(
+  admin: Admin,
+  consumer: Consumer,
+  groupId: string,
+  topics: string[],
+): Promise<{ topic: string; partition: number; committed: number; end: number }[]> {
+  const assigned = new Set(consumer.assignment().map((tp) => `${tp.topic}/${tp.partition}`));
+  const committed = new Map<string, number>();
+  for (const t of await admin.fetchOffsets({ groupId, topics })) {
+    for (const p of t.partitions) committed.set(`${t.topic}/${p.partition}`, Number(p.offset));
+  }
+  const positions = [];
+  for (const topic of topics) {
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      const key = `${topic}/${p.partition}`;
+      if (assigned.size > 0 && !assigned.has(key)) continue;
+      const done = committed.get(key) ?? -1;
+      positions.push({ topic, partition: p.partition, committed: done >= 0 ? done : Number(p.low), end: Number(p.high) });
+    }
+  }
+  return positions;
+}
+
 /** What a readiness check says while keepConnecting has not succeeded yet. */
 export const notConnected = () => Promise.reject(new Error("not connected to the broker yet (KAFKA_BROKERS)"));

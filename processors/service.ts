@@ -18,6 +18,7 @@ import {
   createProducer,
   type EachBatchPayload,
   effectsFirstBatchHandler,
+  groupPositions,
   keepConnecting,
   notConnected,
   type Producer,
@@ -34,6 +35,7 @@ import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { groupCommit } from "./group-commit.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
 import { queueSettle } from "./settle.ts";
+import { type Stall, StallWatch } from "./stall-watch.ts";
 import { inTimeOrder } from "./time-order.ts";
 
 const log = logger("processors");
@@ -46,6 +48,16 @@ const applied = metric.counter("processor_events_total", "Events handled by the 
 const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply and publish one group of partition batches");
 const groupEvents = metric.sizes("processor_group_events", "Events applied together in one group of partition batches (one transaction)");
 const lagSeconds = metric.latency("processor_event_age_seconds", "Event timestamp to processor commit");
+const stalledPartitions = metric.gauge(
+  "processor_stalled_partitions",
+  "Partitions with records waiting and no progress for PROCESSORS_STALL_SECONDS while the broker answers",
+);
+const rejoins = metric.counter(
+  "processor_consumer_rejoins_total",
+  "Times the processors left a stalled consumer and joined their group again with new clients",
+);
+/** How often the group's committed offsets and the partitions' ends are read for the stall watch. */
+const STALL_LOOK_MS = 5000;
 
 export async function processorsService(config: Config, health: Health): Promise<Service> {
   const keys = redisKeys(config.redisPrefix);
@@ -57,6 +69,7 @@ export async function processorsService(config: Config, health: Health): Promise
   let admin: Admin | undefined, consumer: Consumer | undefined;
   let stopKafka = () => {};
   let closeServer = () => {};
+  let stopWatching = () => {};
   // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
   const scheduling = { scheduling: { scope: config.topicPrefix, recurrenceLeadMs: durationMs(config.recurrenceLead) } };
 
@@ -144,39 +157,127 @@ export async function processorsService(config: Config, health: Health): Promise
         redis: checks.redis(redis),
         kafka: () => (admin ? admin.listTopics() : notConnected()),
       });
+      // The stall watch (stall-watch.ts): a consumer that stopped consuming while the broker answers
+      // is left, and the group joined again with new clients, as a restart of the process would.
+      const watch = new StallWatch(config.processorsStallSeconds * 1000);
+      let inFlight = 0;
+      let stall: Stall | undefined;
+      const batchHandler = effectsFirstBatchHandler(log, handleBatch);
+      const handed = async (payload: EachBatchPayload): Promise<void> => {
+        watch.handed(payload.batch.topic, payload.batch.partition, Date.now());
+        inFlight++;
+        try {
+          await batchHandler(payload);
+        } finally {
+          inFlight--;
+        }
+      };
       // The broker may be down at start: the process starts (not ready) and joins its consumer
       // group once the broker answers.
-      const kafkaUp = keepConnecting(log, async () => {
-        const kafka = createKafka(config, "taskstream-processors");
-        const a = kafka.admin();
-        const p = createProducer(kafka);
-        const c = createConsumer(kafka, config.processorsGroup, { commitIntervalMs: OFFSET_COMMIT_INTERVAL_MS });
-        try {
-          await a.connect();
-          await a.listTopics();
-          await p.connect();
-          await c.connect();
-          await c.subscribe({ topics: topics.in });
-          producer = p;
-          consumer = c;
-          await c.run({
-            // Every partition has a worker, so the batches of all of them can join one group (group-commit.ts).
-            partitionsConsumedConcurrently: topicSpecs.taskEvents.partitions + topicSpecs.reminders.partitions,
-            eachBatchAutoResolve: false,
-            eachBatch: effectsFirstBatchHandler(log, handleBatch),
-          });
-          admin = a;
-        } catch (err) {
-          await Promise.allSettled([c.disconnect(), p.disconnect(), a.disconnect()]);
-          throw err;
+      const connectKafka = () =>
+        keepConnecting(log, async () => {
+          const kafka = createKafka(config, "taskstream-processors");
+          const a = kafka.admin();
+          const p = createProducer(kafka);
+          const c = createConsumer(kafka, config.processorsGroup, { commitIntervalMs: OFFSET_COMMIT_INTERVAL_MS });
+          try {
+            await a.connect();
+            await a.listTopics();
+            await p.connect();
+            await c.connect();
+            await c.subscribe({ topics: topics.in });
+            producer = p;
+            consumer = c;
+            watch.reset();
+            await c.run({
+              // Every partition has a worker, so the batches of all of them can join one group (group-commit.ts).
+              partitionsConsumedConcurrently: topicSpecs.taskEvents.partitions + topicSpecs.reminders.partitions,
+              eachBatchAutoResolve: false,
+              eachBatch: handed,
+            });
+            admin = a;
+          } catch (err) {
+            await Promise.allSettled([c.disconnect(), p.disconnect(), a.disconnect()]);
+            throw err;
+          }
+        });
+      let kafkaUp = connectKafka();
+      stopKafka = () => kafkaUp.stop();
+
+      const rejoin = async (seen: Stall) => {
+        const old = { consumer, producer, admin };
+        const partitions = seen.partitions.map((p) => `${p.topic}/${p.partition}`);
+        if (inFlight > 0) {
+          // Its own partitions are stuck in a handler (a dependency that hangs): a second consumer would apply them twice at once.
+          log.error(
+            { partitions, behind: seen.behind, inFlight },
+            "consumer stalled with a batch still being handled; not rejoining (see /readyz)",
+          );
+          return;
         }
+        log.error(
+          { partitions, behind: seen.behind, stalledForMs: seen.forMs },
+          "consumer made no progress while the broker answers; leaving it and joining the group again with new clients",
+        );
+        rejoins.inc();
+        kafkaUp.stop();
+        consumer = undefined;
+        admin = undefined;
+        const bound = (what: string, p: Promise<void> | undefined) => (p ? withTimeout(p, config.produceTimeoutMs * 5, what) : undefined);
+        const closed = await Promise.allSettled([
+          bound("consumer disconnect", old.consumer?.disconnect()),
+          bound("producer disconnect", old.producer?.disconnect()),
+          bound("admin disconnect", old.admin?.disconnect()),
+        ]);
+        for (const r of closed)
+          if (r.status === "rejected") log.warn({ err: (r.reason as Error).message }, "the stalled clients did not close; abandoned");
+        stall = undefined;
+        stalledPartitions.set(0);
+        if (!stopping) kafkaUp = connectKafka();
+      };
+      let looking = false;
+      let stopping = false;
+      const look = async () => {
+        const a = admin;
+        const c = consumer;
+        if (looking || stopping || !a || !c) return;
+        looking = true;
+        const sample = groupPositions(a, c, config.processorsGroup, topics.in);
+        try {
+          const positions = await withTimeout(sample, STALL_LOOK_MS, "offsets").catch(() => undefined);
+          if (!positions || consumer !== c) {
+            watch.unknown();
+            return;
+          }
+          stall = watch.observe(positions, Date.now());
+          stalledPartitions.set(stall?.partitions.length ?? 0);
+          if (stall) await rejoin(stall);
+        } finally {
+          // One look at a time: a broker that does not answer is asked again only once the client gave up (its request timeout).
+          await sample.catch(() => {});
+          looking = false;
+        }
+      };
+      const timer = setInterval(() => void look(), STALL_LOOK_MS);
+      stopWatching = () => {
+        stopping = true;
+        clearInterval(timer);
+      };
+
+      Object.assign(service.checks, {
+        consumer: async () => {
+          if (stall)
+            throw new Error(
+              `no progress for ${Math.round(stall.forMs / 1000)} s on ${stall.partitions.length} partition(s), ${stall.behind} records waiting`,
+            );
+        },
       });
-      stopKafka = kafkaUp.stop;
       await withTimeout(kafkaUp.firstAttempt, config.dependencyTimeoutMs, "broker").catch(() => {});
       const server = await healthServer(health, config.host, config.processorsPort);
       closeServer = () => server.close();
     },
     async stop() {
+      stopWatching();
       stopKafka();
       // disconnect() waits for the batches in flight, whose offsets are committed as they finish.
       await consumer?.disconnect();
