@@ -14,7 +14,7 @@
  */
 import type { MiddlewareHandler } from "hyper-express";
 import { originMatcher } from "../common/origins.ts";
-import { answerRaw } from "./http.ts";
+import { answerRaw, respond } from "./http.ts";
 
 export const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 export const ALLOWED_HEADERS = "authorization, content-type, idempotency-key, x-correlation-id";
@@ -36,7 +36,8 @@ export function corsMiddleware(corsOrigins: string): MiddlewareHandler {
     }
     if (req.method !== "OPTIONS") return next();
     if (origin !== undefined && !ok) {
-      res.status(403).json({ error: { code: "origin_not_allowed", message: `origin ${origin} is not in CORS_ORIGINS`, details: [] } });
+      const error = { error: { code: "origin_not_allowed", message: `origin ${origin} is not in CORS_ORIGINS`, details: [] } };
+      respond(req, res, 403, "application/json", JSON.stringify(error));
       return;
     }
     res.header("allow", ALLOWED_METHODS);

@@ -214,10 +214,13 @@ export function getAndHead(server: Server, path: string, serve: (req: Request, r
 /**
  * Ends a response with `body`; a HEAD request gets the status and headers alone. Why not
  * hyper-express for HEAD: 6.18 ends it with `endWithoutBody(length)`, which this uWS build leaves
- * unfinished, so the next request pipelined on the connection was never answered.
+ * unfinished, so the next request pipelined on the connection was never answered. Nor for an
+ * answer decided before the request's body has arrived (a 401 or 404 from the head alone): it
+ * writes the head at once and holds the rest until the whole body is in, which may be never.
  */
 export function respond(req: Request, res: Response, status: number, contentType: string, body: string): void {
   if (req.method === "HEAD") answerRaw(req, res, status, { "content-type": contentType }, null);
+  else if (!req.received) answerRaw(req, res, status, { "content-type": contentType }, body, tooMuchToDrain(req));
   else res.status(status).header("content-type", contentType).send(body);
 }
 
@@ -225,7 +228,7 @@ export function respond(req: Request, res: Response, status: number, contentType
  * Answers at once, without waiting for the request body (hyper-express would wait for all of it,
  * however large the client declared it).
  */
-function answerAndClose(req: Request, res: Response, error: ApiError, close = declaredLength(req) > DRAIN_LIMIT_BYTES || isChunked(req)) {
+function answerAndClose(req: Request, res: Response, error: ApiError, close = tooMuchToDrain(req)) {
   // The answer goes out now. A body of a plausible size is still received (and discarded) so a
   // client that writes all of it before reading sees the answer, not a reset; a huge one, or one
   // of unknown length, is not.
@@ -403,6 +406,8 @@ export async function receive(
 
 /** Bodies up to this size are drained after an early 413; larger ones get the 413 and a closed connection. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+/** A body this answer's connection is closed on rather than received and discarded: huge, or of unknown length. */
+const tooMuchToDrain = (req: Request): boolean => declaredLength(req) > DRAIN_LIMIT_BYTES || isChunked(req);
 
 const declaredLength = (req: Request): number => Number(req.headers["content-length"] ?? 0) || 0;
 

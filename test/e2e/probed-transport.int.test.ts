@@ -2,7 +2,8 @@
  * Requests a hostile-input probe of a8b0112 found mishandled: a declared length no JavaScript
  * number holds (no answer at all), the API's own cursor refused, a correlation id the events
  * refuse, a task's history read past its end, bytes beyond ASCII in a one-value header, and
- * requests on the WebSocket path that are no upgrade it speaks.
+ * requests on the WebSocket path that are no upgrade it speaks. Since: answers decided before a
+ * declared body has arrived (they were held until it had).
  */
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -52,6 +53,24 @@ describe("a declared body length beyond 2^53", () => {
       `POST /api/${u.id}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.token}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{}`,
     );
     expect(codeOf(answer)).toMatchObject({ status: 413, code: "payload_too_large" });
+  });
+});
+
+describe("an answer decided before the body has arrived", () => {
+  it.each([
+    ["a bad token", "POST", "tasks", "Bearer not-a-jwt", 401, "unauthorized"],
+    ["an unknown route", "POST", "nope", "", 404, "not_found"],
+    ["a method the path does not take", "PATCH", "tasks", "", 405, "method_not_allowed"],
+    ["another user's path", "POST", "tasks", "other-user", 403, "forbidden"],
+  ])("%s is answered whole at once, not held until the declared body is complete", async (_, method, path, auth, status, code) => {
+    const u = await user();
+    const owner = auth === "other-user" ? uniqueId("other") : u.id;
+    const authorization = auth.startsWith("Bearer") ? auth : `Bearer ${u.token}`;
+    const answer = await raw(
+      config.ingestPort,
+      `${method} /api/${owner}/${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ti`,
+    );
+    expect(codeOf(answer)).toMatchObject({ status, code });
   });
 });
 
