@@ -471,8 +471,9 @@ const MAX_DECISIONS = 5;
  * again the usual way): one round trip per write instead of two.
  *
  * `waitsForAll`: the handler reads more of the user's data than the task in its path (a write
- * that looks tags up), so admission returns all the user's pending writes for `Deps.settled`, as
- * it does for a list, and its write is accepted only if no other write of the user was in between.
+ * that looks tags up, a task's history), so admission returns all the user's pending writes for
+ * `Deps.settled`, as it does for a list, and its write is accepted only if no other write of the
+ * user was in between.
  *
  * `retagsTask`: a write of the tag list of the task in its path (attach, detach). It waits for all
  * the user's pending writes as `waitsForAll` does (it looks a tag up), but what it decides on is

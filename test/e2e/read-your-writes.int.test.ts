@@ -1,6 +1,6 @@
 /**
- * Read your writes under load: right after a write's 202, a GET of the task and of the lists
- * (tasks, reminders, tags, activity) reflect it, whether or not the processors have applied it yet
+ * Read your writes under load: right after a write's 202, a GET of the task, of its history and
+ * of the lists (tasks, reminders, tags, activity) reflect it, whether or not the processors have applied it yet
  * — for many users writing at once; so do the tag writes that look a tag up, and a series read
  * right after a timezone change moved it.
  */
@@ -61,6 +61,9 @@ async function oneUser(): Promise<string[]> {
     expect((await api("POST", `/tasks/${taskId}/complete`)).status).toBe(202);
     const done = await api("GET", `/tasks/${taskId}`);
     check(`GET after complete ${i}`, done.body.task?.status === "completed");
+    const history = await api("GET", `/tasks/${taskId}/history`);
+    const types = history.body.events?.map((e: { event_type: string }) => e.event_type);
+    check(`history after complete ${i}: ${history.status} ${types}`, types?.join() === "task.created,task.updated,task.completed");
     if (i % 3 === 0) {
       expect((await api("DELETE", `/tasks/${taskId}`)).status).toBe(202);
       check(`GET after delete ${i}`, (await api("GET", `/tasks/${taskId}`)).status === 404);
