@@ -130,7 +130,7 @@ describe("WebSocket abuse", () => {
     const u = await user();
     const other = await user();
     const open = await Promise.all([0, 1, 2].map(() => wsConnect(config, u.id, u.token)));
-    await expect(wsConnect(config, u.id, u.token)).rejects.toMatchObject({ status: 429 });
+    await expect(wsConnect(config, u.id, u.token)).rejects.toMatchObject({ status: 429, headers: { "retry-after": "5" } });
     const bystander = await wsConnect(config, other.id, other.token);
     await apiClient(config, other.id, other.token)("POST", "/tasks", { title: "still served" });
     await bystander.waitFor((m) => m.type === "task.created");

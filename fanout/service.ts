@@ -199,6 +199,8 @@ export async function fanoutService(config: Config, health: Health): Promise<Ser
             "429 Too Many Requests",
             "too_many_connections",
             `at most ${config.wsMaxConnectionsPerUser} connections per user`,
+            // As every 429 of the contract; a socket of the user's may close meanwhile.
+            { "retry-after": "5" },
           );
         const data = newSocketData(sub, sinceRaw === null ? null : Number(sinceRaw), expiresAt);
         // Never inside res.cork. From the handler itself uWS has corked the response already; after

@@ -636,6 +636,9 @@ export function route(
         (isWrite && decidedFirst && (await decideFirst(ctx, idempotencyKey, fingerprint))) ||
         (await inTurn(ctx, idempotencyKey, fingerprint, raw));
       status = reply.status;
+      // A retry answered with the first request's answer names that request's correlation id.
+      const answered = (reply.body as { correlation_id?: unknown } | null)?.correlation_id;
+      if (typeof answered === "string" && answered !== ctx.correlationId) res.header("x-correlation-id", answered, true);
       respond(req, res, reply.status, "application/json", JSON.stringify(reply.body));
     } catch (err) {
       status = sendError(req, res, err);

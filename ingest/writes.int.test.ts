@@ -33,6 +33,8 @@ describe("Idempotency-Key", () => {
     const retry = await u.api("POST", "/tasks", { title: "once" }, { "idempotency-key": key });
     expect(retry.status).toBe(202);
     expect(retry.body).toEqual(first.body);
+    // The answer is the first request's, its correlation id in the header too.
+    expect(retry.headers.get("x-correlation-id")).toBe(first.body.correlation_id);
     // The same JSON written another way (key order, spacing) is the same request.
     const keyed = await u.api("POST", "/tasks", { priority: "low", title: "keyed" }, { "idempotency-key": `${key}-2` });
     const reordered = await u.api("POST", "/tasks", { title: "keyed", priority: "low" }, { "idempotency-key": `${key}-2` });

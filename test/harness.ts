@@ -175,8 +175,8 @@ export async function wsConnect(config: Config, userId: string, token: string, s
   const closed = new Promise<number>((resolve) => ws.on("close", (code: number) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
-    ws.once("unexpected-response", (_req: unknown, res: { statusCode: number }) =>
-      reject(Object.assign(new Error(`refused ${res.statusCode}`), { status: res.statusCode })),
+    ws.once("unexpected-response", (_req: unknown, res: { statusCode: number; headers: Record<string, string> }) =>
+      reject(Object.assign(new Error(`refused ${res.statusCode}`), { status: res.statusCode, headers: res.headers })),
     );
     ws.once("error", reject);
   });
