@@ -6,15 +6,17 @@ import { evolveBatch } from "./domain/batch.ts";
 import { createTask, skipOccurrence, updateTask } from "./domain/decide.ts";
 import { emptyUser, type Task, type UserState } from "./domain/model.ts";
 import { nameBasedUuid } from "./ids.ts";
-import { afterCompletionSpawns, instanceId, timezoneMoveEvents } from "./series.ts";
+import { afterCompletionSpawns, instanceId, instancesEndedWithSeries, timezoneMoveEvents } from "./series.ts";
 
 const U = "alice";
 const id = (n: string) => nameBasedUuid("series-modes.test", n);
 const CORR = id("corr");
 let counter = 0;
 const cmd = (now: string) => ({ user_id: U, correlation_id: CORR, now, newId: () => id(`new-${++counter}`) });
-const followUps = (applied: AppliedEvent, state: UserState, was: Task | null): TaskEvent[] =>
-  afterCompletionSpawns(applied, state.tasks, was);
+const followUps = (applied: AppliedEvent, state: UserState, was: Task | null): TaskEvent[] => [
+  ...afterCompletionSpawns(applied, state.tasks, was),
+  ...instancesEndedWithSeries(applied, state.tasks, was),
+];
 
 /** Applies events one batch at a time (as the processors would), returning the state and everything applied. */
 function run(state: UserState, batches: TaskEvent[][], seen = new Set<string>()) {
@@ -214,7 +216,7 @@ describe("schedule mode edits", () => {
 });
 
 describe("deleting a series", () => {
-  it("stops it and takes the reminders its pending instances have not fired yet", () => {
+  const withInstance = () => {
     const s = created("2026-02-27T10:00:00.000Z", {
       title: "Sync",
       due_date: "2026-03-02T08:00:00.000Z",
@@ -231,14 +233,29 @@ describe("deleting a series", () => {
     const a = run(made.state, [[done]], made.seen);
     const k = instanceId(s.task.id, "2026-03-09T08:00:00.000Z");
     expect(a.state.tasks.get(k)?.reminders).toHaveLength(1);
-    const del = newEvent(
-      "task.deleted",
-      { user_id: U, aggregate_id: s.task.id, correlation_id: CORR, timestamp: "2026-03-03T10:00:00.000Z" },
-      {},
-    );
-    const b = run(a.state, [[del]], a.seen);
-    expect(b.state.tasks.get(s.task.id)).toBeNull();
-    expect(b.state.tasks.get(k)).toMatchObject({ status: "pending", due_date: "2026-03-09T08:00:00.000Z", reminders: [] });
+    const deletion = (at: string) =>
+      newEvent("task.deleted", { user_id: U, aggregate_id: s.task.id, correlation_id: CORR, timestamp: at }, {});
+    return { s, a, k, deletion };
+  };
+
+  it("stops it and deletes its instance still to come by an event of its own (the same one when redelivered); nothing spawns", () => {
+    const { s, a, k, deletion } = withInstance();
+    const del = deletion("2026-03-03T10:00:00.000Z");
+    const b = run(a.state, [[del]], new Set(a.seen));
+    expect(b.applied.map((e) => [e.event_type, e.aggregate_id])).toEqual([
+      ["task.deleted", s.task.id],
+      ["task.deleted", k],
+    ]);
+    expect([b.state.tasks.get(s.task.id), b.state.tasks.get(k)]).toEqual([null, null]);
+    const again = run(a.state, [[del]], new Set(a.seen));
+    expect(again.applied.map((e) => e.event_id)).toEqual(b.applied.map((e) => e.event_id));
+  });
+
+  it("leaves an instance already due as it is, reminders and all", () => {
+    const { s, a, k, deletion } = withInstance();
+    const b = run(a.state, [[deletion("2026-03-09T08:30:00.000Z")]], a.seen);
+    expect(b.applied.map((e) => e.aggregate_id)).toEqual([s.task.id]);
+    expect(b.state.tasks.get(k)).toEqual(a.state.tasks.get(k));
   });
 });
 

@@ -365,3 +365,33 @@ export function afterCompletionSpawns(
   if (Date.parse(series.next_occurrence) !== Date.parse(ended.due_date)) return [];
   return spawnAfter(series, { due: Date.parse(ended.due_date), completed_at: ended.completed_at });
 }
+
+/**
+ * A deleted series takes its instances still to come with it: those pending and due after the
+ * deletion. They exist ahead of their due time only so that their reminders fire on time, so to
+ * the user they are the "future recurrences" the deletion cancels, as much as the ones not spawned
+ * yet. Each goes by a task.deleted of its own (its version, its seq, on every client), named by
+ * the deletion, so a redelivered batch makes the same ones. Instances already due stay: they are
+ * occurrences that came, kept until the user completes or deletes them.
+ */
+export function instancesEndedWithSeries(
+  applied: Pick<TaskEvent, "event_id" | "event_type" | "user_id" | "timestamp" | "correlation_id">,
+  tasks: ReadonlyMap<string, SeriesState | null>,
+  was: SeriesState | null,
+): EventOf<"task.deleted">[] {
+  if (applied.event_type !== "task.deleted" || was === null || was.recurrence_rule === null || was.parent_task_id !== null) return [];
+  const deletedAt = Date.parse(applied.timestamp);
+  const ended: EventOf<"task.deleted">[] = [];
+  for (const t of tasks.values()) {
+    if (t?.parent_task_id !== was.id || t.status !== "pending" || t.due_date === null || Date.parse(t.due_date) <= deletedAt) continue;
+    const ctx = {
+      user_id: applied.user_id,
+      aggregate_id: t.id,
+      correlation_id: applied.correlation_id,
+      event_id: nameBasedUuid("taskstream-series", `deleted:${applied.event_id}:${t.id}`),
+      timestamp: applied.timestamp,
+    };
+    ended.push(newEvent("task.deleted", ctx, {}));
+  }
+  return ended;
+}

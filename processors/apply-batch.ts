@@ -23,7 +23,7 @@ import type { AppliedEvent, TaskEvent } from "../common/contracts/index.ts";
 import { evolveBatchSteps, type Rejection, rejectionId, rejectionOf } from "../common/domain/batch.ts";
 import { emptyUser, type Tag, type Task, type UserState } from "../common/domain/model.ts";
 import { isInfrastructureError, pgErrorCode } from "../common/failures.ts";
-import { afterCompletionSpawns, instanceId, movesWithUserZone, timezoneMoveEvents } from "../common/series.ts";
+import { afterCompletionSpawns, instanceId, instancesEndedWithSeries, movesWithUserZone, timezoneMoveEvents } from "../common/series.ts";
 import {
   type BatchKeys,
   type BatchState,
@@ -160,12 +160,17 @@ function lateCreationMove(applied: AppliedEvent, state: UserState): TaskEvent[] 
 
 /**
  * The events an applied one makes follow right after it: timezone moves, after_completion
- * instances. All are decided on `state` as it is now, before any of them applies; the moves are
- * made as they are taken (one per series of the user).
+ * instances, the deletion of a deleted series' instances still to come. All are decided on `state`
+ * as it is now, before any of them applies; the moves are made as they are taken (one per series
+ * of the user).
  */
 function* followUps(applied: AppliedEvent, state: UserState, was: Task | null): Generator<TaskEvent> {
   const moves = timezoneMoves(applied, state);
-  const others = [...lateCreationMove(applied, state), ...afterCompletionSpawns(applied, state.tasks, was)];
+  const others = [
+    ...lateCreationMove(applied, state),
+    ...afterCompletionSpawns(applied, state.tasks, was),
+    ...instancesEndedWithSeries(applied, state.tasks, was),
+  ];
   yield* moves;
   yield* others;
 }

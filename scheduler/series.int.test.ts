@@ -270,7 +270,7 @@ describe("switching a series to after_completion", () => {
 });
 
 describe("deleting a series", () => {
-  it("stops it and removes its pending instances' reminders (their jobs go)", async () => {
+  it("stops it and deletes its instance spawned ahead, by an event of its own (its reminder's job goes)", async () => {
     const alice = await user("alice");
     const res = await alice.api("POST", "/tasks", {
       title: "Retro",
@@ -286,11 +286,15 @@ describe("deleting a series", () => {
     await eventually(() => queue.getJob(reminderJob), 5000, "the instance's reminder job");
     expect((await alice.api("DELETE", `/tasks/${series.id}`)).status).toBe(202);
     await alice.ws.waitFor((m) => m.type === "task.deleted" && m.aggregate_id === series.id, 1, 10_000);
+    await alice.ws.waitFor((m) => m.type === "task.deleted" && m.aggregate_id === k, 1, 10_000);
     await eventually(async () => !(await queue.getJob(reminderJob)), 5000, "reminder job removed");
     const next = occurrenceJobId(series.id, Date.parse(spawned.data.parent_next_occurrence));
     expect(await redis.smembers(`${config.redisPrefix}:sched:task:{${series.id}}:jobs`)).not.toContain(next);
-    const instance = await alice.api("GET", `/tasks/${k}`);
-    expect(instance.body.task).toMatchObject({ status: "pending", due_date: series.next_occurrence, reminders: [] });
+    expect((await alice.api("GET", `/tasks/${k}`)).status).toBe(404);
+    expect((await alice.api("GET", `/tasks/${k}/history`)).body.events.map((e: { event_type: string }) => e.event_type)).toEqual([
+      "recurring.spawned",
+      "task.deleted",
+    ]);
     alice.ws.close();
   });
 });

@@ -284,21 +284,13 @@ const statusChange =
   };
 
 /**
- * A deleted series stops, and its pending instances lose the reminders that have not fired (the
- * instances stay: they are tasks of their own). Only the instances in the state are touched (the
- * processors load a deleted task's pending instances).
+ * A deleted task is gone. A deleted series stops; its instances still to come follow it by events
+ * of their own (instancesEndedWithSeries in series.ts, made by the processors right after this one).
  */
 const taskDeleted: Rule<"task.deleted"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
-  let tasks = state.tasks;
-  if (task.recurrence_rule !== null)
-    for (const [id, t] of state.tasks) {
-      if (t?.parent_task_id !== task.id || t.status !== "pending" || !t.reminders.some((r) => !r.notified)) continue;
-      if (tasks === state.tasks) tasks = copy(tasks);
-      (tasks as Map<string, Task | null>).set(id, { ...t, reminders: t.reminders.filter((r) => r.notified) });
-    }
-  return applied(state, e.aggregate_id, { tasks }, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
+  return applied(state, e.aggregate_id, {}, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
 };
 
 const spawned: Rule<"recurring.spawned"> = (state, e) => {
