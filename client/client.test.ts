@@ -534,7 +534,7 @@ describe("local view", () => {
     expect(v.tasks.map((t) => t.id).sort()).toEqual(["new", "old"]);
   });
 
-  it("a tag renamed or deleted is renamed or removed on the tasks that carry it; a deleted series leaves its instances to their own events", async () => {
+  it("a tag renamed or deleted is renamed or removed on the tasks that carry it; a deleted series' instances lose their reminders, and go by their own events", async () => {
     const v = new TaskView();
     const reminder = { id: "r1", before: "PT1H", remind_at: "2030-01-01T00:00:00.000Z", notified: false };
     await v.reload(async () => ({
@@ -554,7 +554,7 @@ describe("local view", () => {
     v.apply(tagEvent(2, "tag.deleted", {}));
     expect([v.get("a")?.tags, v.tags.has("tA")]).toEqual([["beta"], false]);
     v.apply(ev(3, { event_type: "task.deleted", type: "task.deleted", aggregate_id: "s", version: 2, data: {} } as Partial<ServerEvent>));
-    expect([v.get("s"), v.get("i")?.reminders, v.get("done")?.reminders]).toEqual([undefined, [reminder], [reminder]]);
+    expect([v.get("s"), v.get("i")?.reminders, v.get("done")?.reminders]).toEqual([undefined, [], [reminder]]);
     v.apply(ev(4, { event_type: "task.deleted", type: "task.deleted", aggregate_id: "i", version: 2, data: {} } as Partial<ServerEvent>));
     expect([v.get("i"), v.get("done")?.status]).toEqual([undefined, "completed"]);
     // A rename that arrives while a snapshot is fetched (the snapshot read before it, same version) stands.

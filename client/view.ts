@@ -143,6 +143,18 @@ export class TaskView extends Emitter<ViewEvents> {
     return ids;
   }
 
+  /** Clears the reminders of the series' pending instances; their ids. */
+  private withoutReminders(seriesId: string): string[] {
+    const ids: string[] = [];
+    for (const [taskId, task] of this.confirmed) {
+      if (task.parent_task_id !== seriesId || task.status !== "pending" || task.reminders.length === 0) continue;
+      this.confirmed.set(taskId, { ...task, reminders: [] });
+      this.touched?.add(taskId);
+      ids.push(taskId);
+    }
+    return ids;
+  }
+
   /** Returns true or the ids changed when the confirmed state changed. */
   private applyConfirmed(ev: AppliedEvent): boolean | string[] {
     const id = ev.aggregate_id;
@@ -185,10 +197,13 @@ export class TaskView extends Emitter<ViewEvents> {
         return newer(current) && bump(current!, { status: "completed", completed_at: ev.data.completed_at });
       case "task.uncompleted":
         return newer(current) && bump(current!, { status: "pending", completed_at: null });
-      case "task.deleted":
-        // A deleted series' instances still to come follow by task.deleted events of their own.
+      case "task.deleted": {
         this.deleted.add(id);
-        return this.confirmed.delete(id);
+        // A deleted series' pending instances lose their reminders that have not fired (no event on
+        // them); its instances still to come are then deleted by task.deleted events of their own.
+        const instances = this.withoutReminders(id);
+        return this.confirmed.delete(id) ? [id, ...instances] : instances.length > 0 && instances;
+      }
       case "recurring.skipped":
         return newer(current) && bump(current!, { next_occurrence: ev.data.next_occurrence });
       case "reminder.created":

@@ -227,7 +227,8 @@ export const settings = {
   }),
   processorsStallSeconds: setting({
     env: "PROCESSORS_STALL_SECONDS",
-    schema: Positive,
+    // Offsets are committed every second and looked at every 5 s: shorter would mistake a rebalance for a stall.
+    schema: Type.Integer({ minimum: 15 }),
     default: 30,
     doc: "The processors rejoin their consumer group with new Kafka clients when a partition they consume has had records waiting this long without progress while the broker answers (a consumer left out of its group after a broker outage); /readyz reports it meanwhile.",
   }),

@@ -58,6 +58,8 @@ const rejoins = metric.counter(
 );
 /** How often the group's committed offsets and the partitions' ends are read for the stall watch. */
 const STALL_LOOK_MS = 5000;
+/** How long a stalled consumer's clients are given to close before they are abandoned. */
+const STALLED_CLIENTS_CLOSE_MS = 5000;
 
 export async function processorsService(config: Config, health: Health): Promise<Service> {
   const keys = redisKeys(config.redisPrefix);
@@ -69,7 +71,7 @@ export async function processorsService(config: Config, health: Health): Promise
   let admin: Admin | undefined, consumer: Consumer | undefined;
   let stopKafka = () => {};
   let closeServer = () => {};
-  let stopWatching = () => {};
+  let stopWatching = async (): Promise<void> => {};
   // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
   const scheduling = { scheduling: { scope: config.topicPrefix, recurrenceLeadMs: durationMs(config.recurrenceLead) } };
 
@@ -160,16 +162,19 @@ export async function processorsService(config: Config, health: Health): Promise
       // The stall watch (stall-watch.ts): a consumer that stopped consuming while the broker answers
       // is left, and the group joined again with new clients, as a restart of the process would.
       const watch = new StallWatch(config.processorsStallSeconds * 1000);
-      let inFlight = 0;
+      /** Batches being handled, per partition. */
+      const inFlight = new Map<string, number>();
       let stall: Stall | undefined;
       const batchHandler = effectsFirstBatchHandler(log, handleBatch);
       const handed = async (payload: EachBatchPayload): Promise<void> => {
-        watch.handed(payload.batch.topic, payload.batch.partition, Date.now());
-        inFlight++;
+        const { topic, partition } = payload.batch;
+        const key = `${topic}/${partition}`;
+        watch.handed(topic, partition, Date.now());
+        inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
         try {
           await batchHandler(payload);
         } finally {
-          inFlight--;
+          inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
         }
       };
       // The broker may be down at start: the process starts (not ready) and joins its consumer
@@ -207,12 +212,9 @@ export async function processorsService(config: Config, health: Health): Promise
       const rejoin = async (seen: Stall) => {
         const old = { consumer, producer, admin };
         const partitions = seen.partitions.map((p) => `${p.topic}/${p.partition}`);
-        if (inFlight > 0) {
-          // Its own partitions are stuck in a handler (a dependency that hangs): a second consumer would apply them twice at once.
-          log.error(
-            { partitions, behind: seen.behind, inFlight },
-            "consumer stalled with a batch still being handled; not rejoining (see /readyz)",
-          );
+        if (partitions.some((p) => (inFlight.get(p) ?? 0) > 0)) {
+          // Stuck in a handler (a dependency that hangs): a second consumer would apply them twice at once.
+          log.error({ partitions, behind: seen.behind }, "consumer stalled with a batch still being handled; not rejoining (see /readyz)");
           return;
         }
         log.error(
@@ -223,7 +225,7 @@ export async function processorsService(config: Config, health: Health): Promise
         kafkaUp.stop();
         consumer = undefined;
         admin = undefined;
-        const bound = (what: string, p: Promise<void> | undefined) => (p ? withTimeout(p, config.produceTimeoutMs * 5, what) : undefined);
+        const bound = (what: string, p: Promise<void> | undefined) => (p ? withTimeout(p, STALLED_CLIENTS_CLOSE_MS, what) : undefined);
         const closed = await Promise.allSettled([
           bound("consumer disconnect", old.consumer?.disconnect()),
           bound("producer disconnect", old.producer?.disconnect()),
@@ -237,6 +239,7 @@ export async function processorsService(config: Config, health: Health): Promise
       };
       let looking = false;
       let stopping = false;
+      let rejoining: Promise<void> | undefined;
       const look = async () => {
         const a = admin;
         const c = consumer;
@@ -251,7 +254,10 @@ export async function processorsService(config: Config, health: Health): Promise
           }
           stall = watch.observe(positions, Date.now());
           stalledPartitions.set(stall?.partitions.length ?? 0);
-          if (stall) await rejoin(stall);
+          if (stall && !stopping) {
+            rejoining = rejoin(stall);
+            await rejoining;
+          }
         } finally {
           // One look at a time: a broker that does not answer is asked again only once the client gave up (its request timeout).
           await sample.catch(() => {});
@@ -259,9 +265,10 @@ export async function processorsService(config: Config, health: Health): Promise
         }
       };
       const timer = setInterval(() => void look(), STALL_LOOK_MS);
-      stopWatching = () => {
+      stopWatching = async () => {
         stopping = true;
         clearInterval(timer);
+        await rejoining;
       };
 
       Object.assign(service.checks, {
@@ -277,7 +284,8 @@ export async function processorsService(config: Config, health: Health): Promise
       closeServer = () => server.close();
     },
     async stop() {
-      stopWatching();
+      // A rejoin under way finishes first, so its new clients are not left behind.
+      await stopWatching();
       stopKafka();
       // disconnect() waits for the batches in flight, whose offsets are committed as they finish.
       await consumer?.disconnect();

@@ -284,13 +284,22 @@ const statusChange =
   };
 
 /**
- * A deleted task is gone. A deleted series stops; its instances still to come follow it by events
- * of their own (instancesEndedWithSeries in series.ts, made by the processors right after this one).
+ * A deleted series stops, and its pending instances lose the reminders that have not fired. Only
+ * the instances in the state are touched (the processors load a deleted task's pending instances).
+ * Its instances still to come are then deleted by events of their own (instancesEndedWithSeries in
+ * series.ts, made by the processors right after this one); logs from before that replay as before.
  */
 const taskDeleted: Rule<"task.deleted"> = (state, e) => {
   const task = state.tasks.get(e.aggregate_id);
   if (!task) return missing(e.aggregate_id);
-  return applied(state, e.aggregate_id, {}, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
+  let tasks = state.tasks;
+  if (task.recurrence_rule !== null)
+    for (const [id, t] of state.tasks) {
+      if (t?.parent_task_id !== task.id || t.status !== "pending" || !t.reminders.some((r) => !r.notified)) continue;
+      if (tasks === state.tasks) tasks = copy(tasks);
+      (tasks as Map<string, Task | null>).set(id, { ...t, reminders: t.reminders.filter((r) => r.notified) });
+    }
+  return applied(state, e.aggregate_id, { tasks }, { summary: `deleted "${task.title}"`, taskId: task.id }, null);
 };
 
 const spawned: Rule<"recurring.spawned"> = (state, e) => {

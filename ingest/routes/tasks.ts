@@ -96,15 +96,16 @@ export function registerTaskRoutes(server: Server, d: RouteDeps) {
     async (ctx) => {
       const after = ctx.query(HistoryQuery).after ?? 0;
       const taskId = ctx.params.task_id ?? "";
+      if (!isUuid(taskId)) throw errors.notFound(`history of task ${taskId}`);
       // The user's writes accepted just before are in it (as in lists): the events carry the seq
       // and version only the processors assign, so it waits for them rather than showing them pending.
       await d.settled(ctx);
       const history = (after: number, limit?: number) => aggregateHistory(d.db, ctx.userId, taskId, after, limit);
-      const page = isUuid(taskId) ? await history(after) : null;
+      const page = await history(after);
       // A task without events is unknown. After its last event the page is empty (a client that
       // asks from the seq it saw last), as `/events` past the end is.
-      const known = page !== null && (page.events.length > 0 || (after > 0 && (await history(0, 1)).events.length > 0));
-      if (!page || !known) throw errors.notFound(`history of task ${taskId}`);
+      const known = page.events.length > 0 || (after > 0 && (await history(0, 1)).events.length > 0);
+      if (!known) throw errors.notFound(`history of task ${taskId}`);
       return { status: 200, body: { events: page.events, next_after: page.more ? (page.events.at(-1)?.seq ?? null) : null } };
     },
     { waitsForAll: true },
