@@ -161,7 +161,11 @@ export async function processorsService(config: Config, health: Health): Promise
       });
       // The stall watch (stall-watch.ts): a consumer that stopped consuming while the broker answers
       // is left, and the group joined again with new clients, as a restart of the process would.
-      const watch = new StallWatch(config.processorsStallSeconds * 1000);
+      const stallMs = config.processorsStallSeconds * 1000;
+      const watch = new StallWatch(stallMs);
+      /** Rejoins after which the stall came back, and when the last was. */
+      let fruitless = 0;
+      let lastRejoinAt = 0;
       /** Batches being handled, per partition. */
       const inFlight = new Map<string, number>();
       let stall: Stall | undefined;
@@ -217,11 +221,15 @@ export async function processorsService(config: Config, health: Health): Promise
           log.error({ partitions, behind: seen.behind }, "consumer stalled with a batch still being handled; not rejoining (see /readyz)");
           return;
         }
+        // A stall that comes back after a rejoin waits twice as long before the next (up to 16 windows).
+        if (Date.now() - lastRejoinAt < stallMs * 2 ** Math.min(fruitless, 4)) return;
         log.error(
-          { partitions, behind: seen.behind, stalledForMs: seen.forMs },
+          { partitions, behind: seen.behind, stalledForMs: seen.forMs, rejoinsInARow: fruitless + 1 },
           "consumer made no progress while the broker answers; leaving it and joining the group again with new clients",
         );
         rejoins.inc();
+        fruitless++;
+        lastRejoinAt = Date.now();
         kafkaUp.stop();
         consumer = undefined;
         admin = undefined;
@@ -254,6 +262,8 @@ export async function processorsService(config: Config, health: Health): Promise
           }
           stall = watch.observe(positions, Date.now());
           stalledPartitions.set(stall?.partitions.length ?? 0);
+          // A rejoin worked when no stall is seen again for two windows after it.
+          if (!stall && Date.now() - lastRejoinAt > 2 * stallMs) fruitless = 0;
           if (stall && !stopping) {
             rejoining = rejoin(stall);
             await rejoining;
