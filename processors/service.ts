@@ -35,7 +35,7 @@ import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { groupCommit } from "./group-commit.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
 import { queueSettle } from "./settle.ts";
-import { type Stall, StallWatch } from "./stall-watch.ts";
+import { guardConsumer } from "./stall-guard.ts";
 import { inTimeOrder } from "./time-order.ts";
 
 const log = logger("processors");
@@ -48,16 +48,6 @@ const applied = metric.counter("processor_events_total", "Events handled by the 
 const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply and publish one group of partition batches");
 const groupEvents = metric.sizes("processor_group_events", "Events applied together in one group of partition batches (one transaction)");
 const lagSeconds = metric.latency("processor_event_age_seconds", "Event timestamp to processor commit");
-const stalledPartitions = metric.gauge(
-  "processor_stalled_partitions",
-  "Partitions with records waiting and no progress for PROCESSORS_STALL_SECONDS while the broker answers",
-);
-const rejoins = metric.counter(
-  "processor_consumer_rejoins_total",
-  "Times the processors left a stalled consumer and joined their group again with new clients",
-);
-/** How often the group's committed offsets and the partitions' ends are read for the stall watch. */
-const STALL_LOOK_MS = 5000;
 /** How long a stalled consumer's clients are given to close before they are abandoned. */
 const STALLED_CLIENTS_CLOSE_MS = 5000;
 
@@ -71,7 +61,7 @@ export async function processorsService(config: Config, health: Health): Promise
   let admin: Admin | undefined, consumer: Consumer | undefined;
   let stopKafka = () => {};
   let closeServer = () => {};
-  let stopWatching = async (): Promise<void> => {};
+  let stopGuard = async (): Promise<void> => {};
   // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
   const scheduling = { scheduling: { scope: config.topicPrefix, recurrenceLeadMs: durationMs(config.recurrenceLead) } };
 
@@ -159,28 +149,29 @@ export async function processorsService(config: Config, health: Health): Promise
         redis: checks.redis(redis),
         kafka: () => (admin ? admin.listTopics() : notConnected()),
       });
-      // The stall watch (stall-watch.ts): a consumer that stopped consuming while the broker answers
-      // is left, and the group joined again with new clients, as a restart of the process would.
-      const stallMs = config.processorsStallSeconds * 1000;
-      const watch = new StallWatch(stallMs);
-      /** Rejoins after which the stall came back, and when the last was. */
-      let fruitless = 0;
-      let lastRejoinAt = 0;
-      /** Batches being handled, per partition. */
-      const inFlight = new Map<string, number>();
-      let stall: Stall | undefined;
-      const batchHandler = effectsFirstBatchHandler(log, handleBatch);
-      const handed = async (payload: EachBatchPayload): Promise<void> => {
-        const { topic, partition } = payload.batch;
-        const key = `${topic}/${partition}`;
-        watch.handed(topic, partition, Date.now());
-        inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
-        try {
-          await batchHandler(payload);
-        } finally {
-          inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
-        }
+      // A consumer that stopped consuming while the broker answers is left, and the group joined
+      // again with new clients, as a restart of the process would (stall-guard.ts).
+      let stopping = false;
+      const guard = guardConsumer(log, config.processorsStallSeconds * 1000, {
+        positions: () => (admin && consumer ? groupPositions(admin, consumer, config.processorsGroup, topics.in) : undefined),
+        rejoin: async () => {
+          const old = [consumer, producer, admin];
+          kafkaUp.stop();
+          consumer = undefined;
+          admin = undefined;
+          const closed = await Promise.allSettled(
+            old.map((c) => (c ? withTimeout(c.disconnect(), STALLED_CLIENTS_CLOSE_MS, "disconnect") : undefined)),
+          );
+          for (const r of closed)
+            if (r.status === "rejected") log.warn({ err: (r.reason as Error).message }, "a stalled client did not close; abandoned");
+          if (!stopping) kafkaUp = connectKafka();
+        },
+      });
+      stopGuard = () => {
+        stopping = true;
+        return guard.stop();
       };
+      Object.assign(service.checks, { consumer: guard.check });
       // The broker may be down at start: the process starts (not ready) and joins its consumer
       // group once the broker answers.
       const connectKafka = () =>
@@ -197,12 +188,12 @@ export async function processorsService(config: Config, health: Health): Promise
             await c.subscribe({ topics: topics.in });
             producer = p;
             consumer = c;
-            watch.reset();
+            guard.joined();
             await c.run({
               // Every partition has a worker, so the batches of all of them can join one group (group-commit.ts).
               partitionsConsumedConcurrently: topicSpecs.taskEvents.partitions + topicSpecs.reminders.partitions,
               eachBatchAutoResolve: false,
-              eachBatch: handed,
+              eachBatch: guard.handing(effectsFirstBatchHandler(log, handleBatch)),
             });
             admin = a;
           } catch (err) {
@@ -213,89 +204,13 @@ export async function processorsService(config: Config, health: Health): Promise
       let kafkaUp = connectKafka();
       stopKafka = () => kafkaUp.stop();
 
-      const rejoin = async (seen: Stall) => {
-        const old = { consumer, producer, admin };
-        const partitions = seen.partitions.map((p) => `${p.topic}/${p.partition}`);
-        if (partitions.some((p) => (inFlight.get(p) ?? 0) > 0)) {
-          // Stuck in a handler (a dependency that hangs): a second consumer would apply them twice at once.
-          log.error({ partitions, behind: seen.behind }, "consumer stalled with a batch still being handled; not rejoining (see /readyz)");
-          return;
-        }
-        // A stall that comes back after a rejoin waits twice as long before the next (up to 16 windows).
-        if (Date.now() - lastRejoinAt < stallMs * 2 ** Math.min(fruitless, 4)) return;
-        log.error(
-          { partitions, behind: seen.behind, stalledForMs: seen.forMs, rejoinsInARow: fruitless + 1 },
-          "consumer made no progress while the broker answers; leaving it and joining the group again with new clients",
-        );
-        rejoins.inc();
-        fruitless++;
-        lastRejoinAt = Date.now();
-        kafkaUp.stop();
-        consumer = undefined;
-        admin = undefined;
-        const bound = (what: string, p: Promise<void> | undefined) => (p ? withTimeout(p, STALLED_CLIENTS_CLOSE_MS, what) : undefined);
-        const closed = await Promise.allSettled([
-          bound("consumer disconnect", old.consumer?.disconnect()),
-          bound("producer disconnect", old.producer?.disconnect()),
-          bound("admin disconnect", old.admin?.disconnect()),
-        ]);
-        for (const r of closed)
-          if (r.status === "rejected") log.warn({ err: (r.reason as Error).message }, "the stalled clients did not close; abandoned");
-        stall = undefined;
-        stalledPartitions.set(0);
-        if (!stopping) kafkaUp = connectKafka();
-      };
-      let looking = false;
-      let stopping = false;
-      let rejoining: Promise<void> | undefined;
-      const look = async () => {
-        const a = admin;
-        const c = consumer;
-        if (looking || stopping || !a || !c) return;
-        looking = true;
-        const sample = groupPositions(a, c, config.processorsGroup, topics.in);
-        try {
-          const positions = await withTimeout(sample, STALL_LOOK_MS, "offsets").catch(() => undefined);
-          if (!positions || consumer !== c) {
-            watch.unknown();
-            return;
-          }
-          stall = watch.observe(positions, Date.now());
-          stalledPartitions.set(stall?.partitions.length ?? 0);
-          // A rejoin worked when no stall is seen again for two windows after it.
-          if (!stall && Date.now() - lastRejoinAt > 2 * stallMs) fruitless = 0;
-          if (stall && !stopping) {
-            rejoining = rejoin(stall);
-            await rejoining;
-          }
-        } finally {
-          // One look at a time: a broker that does not answer is asked again only once the client gave up (its request timeout).
-          await sample.catch(() => {});
-          looking = false;
-        }
-      };
-      const timer = setInterval(() => void look(), STALL_LOOK_MS);
-      stopWatching = async () => {
-        stopping = true;
-        clearInterval(timer);
-        await rejoining;
-      };
-
-      Object.assign(service.checks, {
-        consumer: async () => {
-          if (stall)
-            throw new Error(
-              `no progress for ${Math.round(stall.forMs / 1000)} s on ${stall.partitions.length} partition(s), ${stall.behind} records waiting`,
-            );
-        },
-      });
       await withTimeout(kafkaUp.firstAttempt, config.dependencyTimeoutMs, "broker").catch(() => {});
       const server = await healthServer(health, config.host, config.processorsPort);
       closeServer = () => server.close();
     },
     async stop() {
       // A rejoin under way finishes first, so its new clients are not left behind.
-      await stopWatching();
+      await stopGuard();
       stopKafka();
       // disconnect() waits for the batches in flight, whose offsets are committed as they finish.
       await consumer?.disconnect();
