@@ -225,13 +225,6 @@ export const settings = {
     default: "taskstream-processors",
     doc: "Consumer group of the processors.",
   }),
-  processorsStallSeconds: setting({
-    env: "PROCESSORS_STALL_SECONDS",
-    // Offsets are committed every second and looked at every 5 s: shorter would mistake a rebalance for a stall.
-    schema: Type.Integer({ minimum: 15 }),
-    default: 30,
-    doc: "15 or more. The processors rejoin their consumer group with new Kafka clients when a partition they consume has had records waiting this long without progress while the broker answers (a consumer left out of its group after a broker outage); /readyz reports it meanwhile.",
-  }),
 } as const;
 
 type Settings = typeof settings;

@@ -240,40 +240,5 @@ export function keepConnecting(
   };
 }
 
-/**
- * Where a consumer group stands on the partitions `consumer` is assigned: the group's committed
- * offset (the partition's start when nothing was committed yet) and the partition's end. With no
- * assignment, none while the group has members (others hold the partitions, or a rebalance is
- * under way), all of `topics` when it has none (this consumer is out of it and nobody consumes).
- * A few requests; callers bound the wait (a frozen broker answers none of them). Rejects when
- * the broker could not tell an offset.
- */
-export async function groupPositions(
-  admin: Admin,
-  consumer: Consumer,
-  groupId: string,
-  topics: string[],
-): Promise<{ topic: string; partition: number; committed: number; end: number }[]> {
-  const assigned = new Set(consumer.assignment().map((tp) => `${tp.topic}/${tp.partition}`));
-  if (assigned.size === 0 && ((await admin.describeGroups([groupId])).groups[0]?.members.length ?? 0) > 0) return [];
-  const committed = new Map<string, number>();
-  for (const t of await admin.fetchOffsets({ groupId, topics })) {
-    for (const p of t.partitions) {
-      if (p.error) throw new Error(`committed offset of ${t.topic}/${p.partition}: ${p.error.message}`);
-      committed.set(`${t.topic}/${p.partition}`, Number(p.offset));
-    }
-  }
-  const positions = [];
-  for (const topic of topics) {
-    for (const p of await admin.fetchTopicOffsets(topic)) {
-      const key = `${topic}/${p.partition}`;
-      if (assigned.size > 0 && !assigned.has(key)) continue;
-      const done = committed.get(key) ?? -1;
-      positions.push({ topic, partition: p.partition, committed: done >= 0 ? done : Number(p.low), end: Number(p.high) });
-    }
-  }
-  return positions;
-}
-
 /** What a readiness check says while keepConnecting has not succeeded yet. */
 export const notConnected = () => Promise.reject(new Error("not connected to the broker yet (KAFKA_BROKERS)"));

@@ -18,7 +18,6 @@ import {
   createProducer,
   type EachBatchPayload,
   effectsFirstBatchHandler,
-  groupPositions,
   keepConnecting,
   notConnected,
   type Producer,
@@ -35,7 +34,6 @@ import { type DeadLetter, sendDeadLetters } from "./dead-letter.ts";
 import { groupCommit } from "./group-commit.ts";
 import { defineAppendAndPublish, publishApplied } from "./publish.ts";
 import { queueSettle } from "./settle.ts";
-import { guardConsumer } from "./stall-guard.ts";
 import { inTimeOrder } from "./time-order.ts";
 
 const log = logger("processors");
@@ -48,8 +46,6 @@ const applied = metric.counter("processor_events_total", "Events handled by the 
 const batchSeconds = metric.latency("processor_batch_seconds", "Time to apply and publish one group of partition batches");
 const groupEvents = metric.sizes("processor_group_events", "Events applied together in one group of partition batches (one transaction)");
 const lagSeconds = metric.latency("processor_event_age_seconds", "Event timestamp to processor commit");
-/** How long a stalled consumer's clients are given to close before they are abandoned. */
-const STALLED_CLIENTS_CLOSE_MS = 5000;
 
 export async function processorsService(config: Config, health: Health): Promise<Service> {
   const keys = redisKeys(config.redisPrefix);
@@ -61,7 +57,6 @@ export async function processorsService(config: Config, health: Health): Promise
   let admin: Admin | undefined, consumer: Consumer | undefined;
   let stopKafka = () => {};
   let closeServer = () => {};
-  let stopGuard = async (): Promise<void> => {};
   // Schedule changes are recorded under the deployment's topic prefix (the scheduler's intake scope).
   const scheduling = { scheduling: { scope: config.topicPrefix, recurrenceLeadMs: durationMs(config.recurrenceLead) } };
 
@@ -149,68 +144,39 @@ export async function processorsService(config: Config, health: Health): Promise
         redis: checks.redis(redis),
         kafka: () => (admin ? admin.listTopics() : notConnected()),
       });
-      // A consumer that stopped consuming while the broker answers is left, and the group joined
-      // again with new clients, as a restart of the process would (stall-guard.ts).
-      let stopping = false;
-      const guard = guardConsumer(log, config.processorsStallSeconds * 1000, {
-        positions: () => (admin && consumer ? groupPositions(admin, consumer, config.processorsGroup, topics.in) : undefined),
-        rejoin: async () => {
-          const old = [consumer, producer, admin];
-          kafkaUp.stop();
-          consumer = undefined;
-          admin = undefined;
-          const closed = await Promise.allSettled(
-            old.map((c) => (c ? withTimeout(c.disconnect(), STALLED_CLIENTS_CLOSE_MS, "disconnect") : undefined)),
-          );
-          for (const r of closed)
-            if (r.status === "rejected") log.warn({ err: (r.reason as Error).message }, "a stalled client did not close; abandoned");
-          if (!stopping) kafkaUp = connectKafka();
-        },
-      });
-      stopGuard = () => {
-        stopping = true;
-        return guard.stop();
-      };
-      Object.assign(service.checks, { consumer: guard.check });
       // The broker may be down at start: the process starts (not ready) and joins its consumer
       // group once the broker answers.
-      const connectKafka = () =>
-        keepConnecting(log, async () => {
-          const kafka = createKafka(config, "taskstream-processors");
-          const a = kafka.admin();
-          const p = createProducer(kafka);
-          const c = createConsumer(kafka, config.processorsGroup, { commitIntervalMs: OFFSET_COMMIT_INTERVAL_MS });
-          try {
-            await a.connect();
-            await a.listTopics();
-            await p.connect();
-            await c.connect();
-            await c.subscribe({ topics: topics.in });
-            producer = p;
-            consumer = c;
-            guard.joined();
-            await c.run({
-              // Every partition has a worker, so the batches of all of them can join one group (group-commit.ts).
-              partitionsConsumedConcurrently: topicSpecs.taskEvents.partitions + topicSpecs.reminders.partitions,
-              eachBatchAutoResolve: false,
-              eachBatch: guard.handing(effectsFirstBatchHandler(log, handleBatch)),
-            });
-            admin = a;
-          } catch (err) {
-            await Promise.allSettled([c.disconnect(), p.disconnect(), a.disconnect()]);
-            throw err;
-          }
-        });
-      let kafkaUp = connectKafka();
-      stopKafka = () => kafkaUp.stop();
-
+      const kafkaUp = keepConnecting(log, async () => {
+        const kafka = createKafka(config, "taskstream-processors");
+        const a = kafka.admin();
+        const p = createProducer(kafka);
+        const c = createConsumer(kafka, config.processorsGroup, { commitIntervalMs: OFFSET_COMMIT_INTERVAL_MS });
+        try {
+          await a.connect();
+          await a.listTopics();
+          await p.connect();
+          await c.connect();
+          await c.subscribe({ topics: topics.in });
+          producer = p;
+          consumer = c;
+          await c.run({
+            // Every partition has a worker, so the batches of all of them can join one group (group-commit.ts).
+            partitionsConsumedConcurrently: topicSpecs.taskEvents.partitions + topicSpecs.reminders.partitions,
+            eachBatchAutoResolve: false,
+            eachBatch: effectsFirstBatchHandler(log, handleBatch),
+          });
+          admin = a;
+        } catch (err) {
+          await Promise.allSettled([c.disconnect(), p.disconnect(), a.disconnect()]);
+          throw err;
+        }
+      });
+      stopKafka = kafkaUp.stop;
       await withTimeout(kafkaUp.firstAttempt, config.dependencyTimeoutMs, "broker").catch(() => {});
       const server = await healthServer(health, config.host, config.processorsPort);
       closeServer = () => server.close();
     },
     async stop() {
-      // A rejoin under way finishes first, so its new clients are not left behind.
-      await stopGuard();
       stopKafka();
       // disconnect() waits for the batches in flight, whose offsets are committed as they finish.
       await consumer?.disconnect();
