@@ -9,6 +9,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=/dev/null
 . "$here/lib.sh"
 
+# Go as the machine image installs it (/usr/local/go), also when a minimal PATH leaves it out.
+command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || { echo "deploy tools: Go is needed to build them (not on PATH, nor in /usr/local/go/bin)" >&2; exit 1; }
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 NICE=(nice -n "${TASKSTREAM_NICE:-10}")
 mkdir -p "$TOOLS_DIR"
